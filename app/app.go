@@ -1,0 +1,326 @@
+// Package app wires ecredit together: it opens the store, loads the key that
+// protects personal data, builds the services, composes the JSON API and the
+// web site behind the shared HTTP middleware, and serves them with the
+// server timeouts set.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"ecredit/account"
+	"ecredit/clock"
+	"ecredit/errs"
+	"ecredit/httpapi"
+	"ecredit/httpx"
+	"ecredit/pii"
+	"ecredit/registry"
+	"ecredit/sqlstore"
+	"ecredit/web"
+)
+
+// Config is what Open needs.
+type Config struct {
+	// DataDir holds the embedded SQLite database (ecredit.db) and the
+	// generated PII key (pii.key). Created (0700) when missing.
+	DataDir string
+	// DB is the store's DSN: "postgres://…" for PostgreSQL or a SQLite file
+	// path; "" means SQLite at DataDir/ecredit.db.
+	DB             string
+	Addr           string
+	Logger         *slog.Logger
+	TrustedProxies []string // CIDRs whose X-Forwarded-For is believed
+	Secure         bool     // served over TLS: cookies are marked Secure
+	Clock          clock.Clock
+}
+
+// App is an opened ecredit.
+type App struct {
+	Config   Config
+	Store    *sqlstore.DB
+	Keys     *pii.Keys
+	Registry *registry.Service
+	Accounts *account.Service
+	Logger   *slog.Logger
+	// Metrics is the Prometheus registry served at /metrics.
+	Metrics *prometheus.Registry
+
+	handler http.Handler
+}
+
+// DSN returns the store DSN of cfg: DB, or the SQLite file in DataDir.
+func (cfg Config) DSN() string {
+	if strings.TrimSpace(cfg.DB) != "" {
+		return strings.TrimSpace(cfg.DB)
+	}
+	return filepath.Join(cfg.DataDir, "ecredit.db")
+}
+
+// OpenStore opens and migrates the store and loads the PII key, without
+// building the HTTP side: what command-line tools need.
+func OpenStore(ctx context.Context, cfg Config) (*App, error) {
+	const op = "app.Open"
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.DataDir == "" && strings.TrimSpace(cfg.DB) == "" {
+		return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "data", Message: "必须指定数据目录 --data 或数据库 --db (a data directory or a database is required)"}
+	}
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "data", Message: fmt.Sprintf("无法创建数据目录 %s (cannot create the data directory)", cfg.DataDir), Err: err}
+		}
+	}
+	logVersions(cfg.Logger)
+	db, err := sqlstore.Open(ctx, cfg.DSN())
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	db.SetClock(cfg.Clock)
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, errs.Wrap(op, err)
+	}
+	keys, err := loadKeys(ctx, cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, errs.Wrap(op, err)
+	}
+	a := &App{Config: cfg, Store: db, Keys: keys, Logger: cfg.Logger}
+	a.Registry = &registry.Service{Store: db, Audit: db, Keys: keys, Clock: cfg.Clock}
+	a.Accounts = &account.Service{Store: db, Audit: db, Clock: cfg.Clock}
+	return a, nil
+}
+
+// loadKeys loads the PII master key. On the embedded SQLite store a missing
+// key file is generated into the data directory, unless the database
+// already holds subjects (their personal data would become unreadable). On
+// PostgreSQL the key must come from ECREDIT_PII_KEY, ECREDIT_PII_KEY_FILE
+// or an existing pii.key in the data directory: a production database must
+// never silently get a fresh key.
+func loadKeys(ctx context.Context, cfg Config, db *sqlstore.DB) (*pii.Keys, error) {
+	create := db.Engine() == sqlstore.EngineSQLite && cfg.DataDir != ""
+	if create && os.Getenv("ECREDIT_PII_KEY") == "" && os.Getenv("ECREDIT_PII_KEY_FILE") == "" {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, "pii.key")); errors.Is(err, os.ErrNotExist) {
+			n, err := db.CountSubjects(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				return nil, &errs.Error{Code: errs.Invalid, Field: "data", Message: fmt.Sprintf(
+					"数据库已有 %d 个主体，但数据目录中没有个人信息密钥 pii.key；请恢复原密钥文件，或设置 ECREDIT_PII_KEY / ECREDIT_PII_KEY_FILE (the database holds data but the PII key is missing)", n)}
+			}
+		}
+	}
+	master, err := pii.LoadKey(cfg.DataDir, create)
+	if err != nil {
+		msg := "无法读取个人信息加密密钥：" + err.Error()
+		if db.Engine() == sqlstore.EnginePostgres {
+			msg = "使用 PostgreSQL 时必须提供个人信息加密密钥：设置 ECREDIT_PII_KEY（64 位十六进制，可用 `openssl rand -hex 32` 生成）或 ECREDIT_PII_KEY_FILE，或在数据目录中放置 pii.key（" + err.Error() + "）(PostgreSQL needs the PII key from the environment or an existing key file)"
+		}
+		return nil, &errs.Error{Code: errs.Invalid, Field: "pii_key", Message: msg, Err: err}
+	}
+	return pii.New(master)
+}
+
+// Open opens the store and builds the whole application: services, JSON
+// API, web site and the middleware around them.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	a, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.buildHandler(); err != nil {
+		a.Close()
+		return nil, errs.Wrap("app.Open", err)
+	}
+	return a, nil
+}
+
+func (a *App) buildHandler() error {
+	cfg := a.Config
+	proxies, err := httpx.ParseCIDRs(cfg.TrustedProxies)
+	if err != nil {
+		return &errs.Error{Code: errs.Invalid, Field: "trusted-proxy", Message: err.Error()}
+	}
+	a.Metrics = prometheus.NewRegistry()
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api, err := httpapi.New(httpapi.Deps{
+		Registry: a.Registry,
+		Accounts: a.Accounts,
+		Audit:    a.Store,
+		Clock:    cfg.Clock,
+		Logger:   a.Logger,
+		Ping:     a.Store.Ping,
+		Engine:   a.Store.Engine(),
+		Gatherer: a.Metrics,
+		// Public look-ups get httpapi's default per-client limit; every
+		// /api/ request is limited per account or client as a backstop.
+		PublicLimiter: httpx.NewLimiter(httpapi.PublicRate, httpapi.PublicBurst),
+		Limiter:       httpx.NewLimiter(APIRate, APIBurst),
+	})
+	if err != nil {
+		return err
+	}
+	site, err := web.New(web.Deps{
+		Registry: a.Registry,
+		Accounts: a.Accounts,
+		Audit:    a.Store,
+		Clock:    cfg.Clock,
+		Logger:   a.Logger,
+		Ping:     a.Store.Ping,
+		Engine:   a.Store.Engine(),
+		Secure:   cfg.Secure,
+	})
+	if err != nil {
+		return err
+	}
+	root := http.NewServeMux()
+	root.Handle("/api/", api)
+	root.Handle("/healthz", api)
+	root.Handle("/metrics", api)
+	root.Handle("/", site)
+	a.handler = httpx.Wrap(root, httpx.Options{Logger: a.Logger, Registry: a.Metrics, TrustedProxies: proxies})
+	return nil
+}
+
+// Handler is the whole HTTP side: the API under /api/, /healthz and
+// /metrics, the web site everywhere else, behind httpx.Wrap.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// APIRate and APIBurst limit /api/ requests per account (or client address
+// for the public): generous, a backstop against runaway clients.
+const (
+	APIRate  = 200
+	APIBurst = 1000
+)
+
+// Server timeouts.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 60 * time.Second
+	WriteTimeout      = 120 * time.Second
+	IdleTimeout       = 120 * time.Second
+	MaxHeaderBytes    = 64 << 10
+	ShutdownTimeout   = 10 * time.Second
+)
+
+// Server returns the http.Server for the handler with every timeout and
+// limit set; request contexts derive from ctx without its cancellation (a
+// shutdown drains requests, it does not cancel them).
+func (a *App) Server(ctx context.Context) *http.Server {
+	return &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+}
+
+// Serve listens on addr ("127.0.0.1:8080", or port 0 for any free port),
+// calls ready with the bound address, and serves until ctx is cancelled;
+// then it shuts down gracefully, waiting up to ShutdownTimeout for requests
+// in flight. A clean shutdown returns nil.
+func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) error {
+	if a.handler == nil {
+		return errors.New("app: Serve needs an App from Open")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return &errs.Error{Code: errs.Invalid, Field: "addr", Message: fmt.Sprintf("无法监听 %s：%v (cannot listen)", addr, err), Err: err}
+	}
+	srv := a.Server(ctx)
+	url := "http://" + ln.Addr().String() + "/"
+	a.Logger.Info("serving on "+url+" — 浏览器打开 "+url, "addr", ln.Addr().String(), "engine", a.Store.Engine())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting down — 正在关闭")
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("app: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close closes the store.
+func (a *App) Close() error {
+	if a.Store == nil {
+		return nil
+	}
+	return a.Store.Close()
+}
+
+// testedLibc is the modernc.org/libc version each modernc.org/sqlite release
+// was built and tested with (its go.mod). libc does not follow semver, so a
+// different linked version is worth a warning (PocketBase does the same).
+var testedLibc = map[string]string{
+	"v1.62.0": "v1.80.1",
+}
+
+// Versions returns the linked versions of modernc.org/sqlite and
+// modernc.org/libc from the build information ("" when unknown).
+func Versions() (sqlite, libc string) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", ""
+	}
+	for _, m := range bi.Deps {
+		v := m.Version
+		if m.Replace != nil {
+			v = m.Replace.Version
+		}
+		switch m.Path {
+		case "modernc.org/sqlite":
+			sqlite = v
+		case "modernc.org/libc":
+			libc = v
+		}
+	}
+	return sqlite, libc
+}
+
+func logVersions(log *slog.Logger) {
+	s, l := Versions()
+	if s == "" {
+		return
+	}
+	if want, ok := testedLibc[s]; ok && want != l {
+		// Informational: libc does not follow semver (PocketBase #6136); the
+		// test suite runs against the linked version.
+		log.Info("sqlite driver", "modernc.org/sqlite", s, "modernc.org/libc", l, "libc tested by sqlite release", want)
+		return
+	}
+	log.Info("sqlite driver", "modernc.org/sqlite", s, "modernc.org/libc", l)
+}

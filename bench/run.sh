@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs ecredit's store benchmarks on SQLite and PostgreSQL (a throwaway
+# cluster, via scripts/test.sh) and prints each throughput as a ratio to the
+# raw-insert ceiling measured in the same run on the same engine.
+#
+# Usage: bench/run.sh [SUITE] [GO TEST FLAGS…]
+#   SUITE: subjects (default) | records | ledger | all
+#   e.g.   bench/run.sh subjects -benchtime 5000x
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+suite="${1:-subjects}"
+[[ $# -gt 0 ]] && shift
+case "$suite" in
+subjects) pattern='^Benchmark(CreateSubject|CreateSubjectBatch|RawInsertCeiling)$' ;;
+records) pattern='^BenchmarkRecord(IngestBatch|RawInsertCeiling)$' ;;
+ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
+all) pattern='.' ;;
+*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, all)" >&2; exit 2 ;;
+esac
+
+mkdir -p bench/out
+out="bench/out/$suite-$(date -u +%Y%m%dT%H%M%SZ).txt"
+bash scripts/test.sh ./sqlstore/ -run '^$' -bench "$pattern" -benchtime 2s -count 1 "$@" | tee "$out"
+
+# Ratio table: for each engine, every benchmark's rows/s divided by the
+# ceiling (the benchmark whose name contains "Ceiling") of that engine.
+awk '
+/^Benchmark/ {
+	name = $1; sub(/-[0-9]+$/, "", name)
+	n = split(name, parts, "/"); engine = ""
+	for (i = 2; i <= n; i++) if (parts[i] == "sqlite" || parts[i] == "postgres") engine = parts[i]
+	if (engine == "") next
+	rate = ""
+	for (i = 2; i < NF; i++) if ($(i+1) == "rows/s" || $(i+1) == "records/s" || $(i+1) == "appends/s") rate = $i
+	if (rate == "") next
+	rows[engine, name] = rate; order[++k] = engine SUBSEP name
+	if (name ~ /Ceiling/) ceil[engine] = rate
+}
+END {
+	printf "\n%-55s %14s %8s\n", "benchmark", "per second", "ratio"
+	for (j = 1; j <= k; j++) {
+		split(order[j], p, SUBSEP); e = p[1]; nm = p[2]
+		r = (e in ceil && ceil[e] > 0) ? sprintf("%.3f", rows[e, nm] / ceil[e]) : "-"
+		printf "%-55s %14.0f %8s\n", nm, rows[e, nm], r
+	}
+}' "$out" | tee -a "$out"
+echo "bench/run.sh: results in $out"

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"ecredit/account"
+	"ecredit/app"
+	"ecredit/demo"
+)
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "[--addr HOST:PORT] [--demo] [--data DIR] [--db URL]",
+		"启动平台：JSON API（/api/v1）、门户网站与工作人员控制台。Ctrl-C 或 SIGTERM 平稳关闭。\n"+
+			"Runs the platform: the JSON API (/api/v1), the public portal and the staff console. Ctrl-C or SIGTERM shuts down cleanly.\n"+
+			"With --demo an empty database first gets the demo city and demo accounts (credentials in DATA/demo-credentials.txt).",
+		stdout, stderr)
+	var sf storeFlags
+	sf.register(fs)
+	addr := fs.String("addr", envOr("ECREDIT_ADDR", "127.0.0.1:8080"), "监听地址，端口 0 表示任选空闲端口 (listen address; port 0 picks a free port) [ECREDIT_ADDR]")
+	withDemo := fs.Bool("demo", false, "数据库为空时先载入演示城市与演示账户 (load the demo city and accounts when the database is empty)")
+	seed := fs.Int64("demo-seed", 1, "演示数据随机种子 (demo seed)")
+	subjects := fs.Int("demo-subjects", demo.DefaultSubjects, "演示主体数量 (number of demo subjects)")
+	secure := fs.Bool("secure", false, "经 HTTPS 提供服务时设置，Cookie 带 Secure 标志 (set when served over HTTPS: Secure cookies)")
+	var proxies listFlag
+	fs.Var(&proxies, "trusted-proxy", "可信反向代理的网段，可重复；仅信任其 X-Forwarded-For (CIDR of a trusted reverse proxy, repeatable)")
+	if c := parse(fs, args, stdout); c >= 0 {
+		return c
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "多余的参数 (unexpected arguments): %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg := sf.config(logger)
+	cfg.Addr, cfg.TrustedProxies, cfg.Secure = *addr, proxies, *secure
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer a.Close()
+	if *withDemo {
+		if err := serveDemo(ctx, a, *seed, *subjects, logger, stderr); err != nil {
+			return fail(stderr, err)
+		}
+	}
+	if err := a.Serve(ctx, *addr, nil); err != nil {
+		return fail(stderr, err)
+	}
+	logger.Info("stopped — 已停止")
+	return 0
+}
+
+// serveDemo loads the demo city into an empty database, or says where the
+// existing credentials are.
+func serveDemo(ctx context.Context, a *app.App, seed int64, n int, logger *slog.Logger, progress io.Writer) error {
+	count, err := a.Store.CountSubjects(ctx)
+	if err != nil {
+		return err
+	}
+	creds, _ := filepath.Abs(filepath.Join(a.Config.DataDir, credentialsFile))
+	if count > 0 {
+		if _, err := os.Stat(creds); err == nil {
+			logger.Info("数据库已有数据，不再生成演示数据；演示账户凭据见 "+creds, "subjects", count, "credentials", creds)
+		} else {
+			logger.Info("数据库已有数据，不再生成演示数据 (database not empty: demo skipped)", "subjects", count)
+		}
+		return nil
+	}
+	logger.Info("正在生成演示城市 (generating the demo city)", "subjects", n, "seed", seed)
+	path, err := loadDemo(account.With(ctx, cliActor()), a, seed, n, progress)
+	if err != nil {
+		return err
+	}
+	logger.Info("演示账户凭据已写入 "+path+" (demo credentials written)", "credentials", path)
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,339 @@
+// Package sqlstore is ecredit's one store over database/sql, for two engines:
+// SQLite (modernc.org/sqlite, embedded default) and PostgreSQL (pgx v5,
+// production). It implements registry.Store, account.Store and audit.Store
+// with hand-written SQL in the subset both engines share; the few
+// differences live in the Dialect type.
+//
+// SQLite is opened the PocketBase way: one writer connection (all writes,
+// each in an IMMEDIATE transaction) and a separate read-only reader pool, in
+// WAL mode. PostgreSQL uses one pool for both.
+//
+// Storage conventions, identical on both engines:
+//   - times are BIGINT unix microseconds in UTC, 0 for the zero time; times
+//     written through the store are truncated to microseconds and set to UTC
+//     on the caller's struct, so what was written equals what is read back;
+//   - optional unique values (credit code, ID-number index, mark, login,
+//     platform shop id) are NULL when empty;
+//   - verifications and audit_log are append-only, enforced by triggers.
+//
+// Every write method runs in one transaction together with the audit entry
+// it is given.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	_ "modernc.org/sqlite"             // registers driver "sqlite"
+
+	"ecredit/account"
+	"ecredit/audit"
+	"ecredit/clock"
+	"ecredit/errs"
+	"ecredit/registry"
+)
+
+// Compile-time checks that *DB is all three stores.
+var (
+	_ registry.Store = (*DB)(nil)
+	_ account.Store  = (*DB)(nil)
+	_ audit.Store    = (*DB)(nil)
+)
+
+// Engine names.
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+// DB is an open store.
+type DB struct {
+	w, r *sql.DB // writer and reader; the same pool on PostgreSQL
+	d    Dialect
+
+	mu    sync.RWMutex
+	clock clock.Clock
+}
+
+// sqlitePragmas are applied to every SQLite connection, busy_timeout first
+// (the driver orders it first) so that the others never fail with
+// SQLITE_BUSY.
+var sqlitePragmas = []string{
+	"busy_timeout(10000)",
+	"journal_mode(WAL)",
+	"journal_size_limit(200000000)",
+	"synchronous(NORMAL)",
+	"foreign_keys(ON)",
+	"temp_store(MEMORY)",
+	"cache_size(-32000)",
+}
+
+// Open opens the store named by dsn:
+//   - "postgres://…" or "postgresql://…": PostgreSQL through pgx;
+//   - "sqlite:PATH", "file:PATH" or a plain PATH: a SQLite file, created
+//     when missing (with its directory).
+//
+// Open checks the connection but does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	const op = "sqlstore.Open"
+	dsn = strings.TrimSpace(dsn)
+	if dsn == "" {
+		return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "db", Message: "未指定数据库 (no database given)"}
+	}
+	db := &DB{clock: clock.System{}}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		p, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "db", Message: "PostgreSQL 连接串无效 (invalid PostgreSQL DSN)", Err: err}
+		}
+		p.SetMaxOpenConns(20)
+		p.SetMaxIdleConns(10)
+		p.SetConnMaxIdleTime(5 * time.Minute)
+		db.w, db.r, db.d = p, p, postgresDialect
+	} else {
+		path, err := sqlitePath(dsn)
+		if err != nil {
+			return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "db", Message: err.Error()}
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, &errs.Error{Code: errs.Unavailable, Op: op, Message: "无法创建数据目录 (cannot create the data directory)", Err: err}
+			}
+		}
+		q := url.Values{}
+		for _, p := range sqlitePragmas {
+			q.Add("_pragma", p)
+		}
+		wq := url.Values{"_txlock": {"immediate"}}
+		for k, v := range q {
+			wq[k] = v
+		}
+		w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+		if err != nil {
+			return nil, errs.Wrap(op, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxIdleTime(0)
+		w.SetConnMaxLifetime(0)
+		// The writer connects first so that the file is created and switched
+		// to WAL before any reader opens it.
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, mapErr(op, err)
+		}
+		rq := url.Values{"_query_only": {"1"}}
+		for k, v := range q {
+			rq[k] = v
+		}
+		r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+		if err != nil {
+			w.Close()
+			return nil, errs.Wrap(op, err)
+		}
+		r.SetMaxOpenConns(8)
+		r.SetMaxIdleConns(8)
+		r.SetConnMaxIdleTime(5 * time.Minute)
+		db.w, db.r, db.d = w, r, sqliteDialect
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, errs.Wrap(op, err)
+	}
+	return db, nil
+}
+
+// sqlitePath extracts the file path from a SQLite DSN.
+func sqlitePath(dsn string) (string, error) {
+	p := dsn
+	switch {
+	case strings.HasPrefix(p, "sqlite://"):
+		p = strings.TrimPrefix(p, "sqlite://")
+	case strings.HasPrefix(p, "sqlite:"):
+		p = strings.TrimPrefix(p, "sqlite:")
+	case strings.HasPrefix(p, "file://"):
+		p = strings.TrimPrefix(p, "file://")
+	case strings.HasPrefix(p, "file:"):
+		p = strings.TrimPrefix(p, "file:")
+	}
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i] // our own parameters replace any given
+	}
+	if p == "" {
+		return "", errors.New("SQLite 数据库路径为空 (empty SQLite path)")
+	}
+	if p == ":memory:" || strings.Contains(p, "mode=memory") {
+		return "", errors.New("不支持内存 SQLite 数据库，请使用文件 (in-memory SQLite is not supported: the writer and the readers must share a file)")
+	}
+	if strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite://") && !strings.HasPrefix(dsn, "file://") {
+		return "", fmt.Errorf("不支持的数据库地址「%s」，请使用 postgres://… 或 SQLite 文件路径 (unsupported database URL)", dsn)
+	}
+	return p, nil
+}
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	var err error
+	if db.w != nil {
+		err = db.w.Close()
+	}
+	if db.r != nil && db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers (writer and reader).
+func (db *DB) Ping(ctx context.Context) error {
+	const op = "sqlstore.Ping"
+	if err := db.w.PingContext(ctx); err != nil {
+		return mapErr(op, err)
+	}
+	if db.r != db.w {
+		if err := db.r.PingContext(ctx); err != nil {
+			return mapErr(op, err)
+		}
+	}
+	return nil
+}
+
+// Engine returns "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.d.name }
+
+// SetClock sets the clock the store stamps audit entries with (and fills
+// zero creation times from). The default is clock.System{}.
+func (db *DB) SetClock(c clock.Clock) {
+	if c == nil {
+		c = clock.System{}
+	}
+	db.mu.Lock()
+	db.clock = c
+	db.mu.Unlock()
+}
+
+func (db *DB) now() time.Time {
+	db.mu.RLock()
+	c := db.clock
+	db.mu.RUnlock()
+	return c.Now().UTC().Truncate(time.Microsecond)
+}
+
+// WriterDB returns the pool every write must go through (one connection on
+// SQLite).
+func (db *DB) WriterDB() *sql.DB { return db.w }
+
+// ReaderDB returns the pool for reads (read-only on SQLite).
+func (db *DB) ReaderDB() *sql.DB { return db.r }
+
+// Dialect returns what differs between the engines, for packages that keep
+// their own tables in this database.
+func (db *DB) Dialect() Dialect { return db.d }
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// write runs fn in one transaction on the writer, mapping every error.
+func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return mapErr(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr(op, err)
+	}
+	return nil
+}
+
+// WriteTx runs fn in one transaction on the writer, for packages that keep
+// their own tables in this database. Errors are mapped like the store's.
+func (db *DB) WriteTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	return db.write(ctx, op, fn)
+}
+
+// exec runs a rebound statement.
+func (db *DB) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	return q.ExecContext(ctx, db.d.Rebind(query), args...)
+}
+
+// insertID runs an INSERT … RETURNING id and returns the id.
+func (db *DB) insertID(ctx context.Context, q querier, query string, args ...any) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, db.d.Rebind(query+" RETURNING id"), args...).Scan(&id)
+	return id, err
+}
+
+// Times are stored as unix microseconds, 0 for the zero time.
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// norm truncates t to what the store keeps: UTC microseconds.
+func norm(t *time.Time) {
+	if t.IsZero() {
+		*t = time.Time{}
+		return
+	}
+	*t = t.UTC().Truncate(time.Microsecond)
+}
+
+// nullStr stores "" as NULL.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullID stores 0 as NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// nullBytes stores an empty slice as NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func clampLimit(n, def, max int) int {
+	if n <= 0 {
+		return def
+	}
+	if n > max {
+		return max
+	}
+	return n
+}
