@@ -22,10 +22,14 @@ import (
 
 	"ecredit/account"
 	"ecredit/clock"
+	"ecredit/disclosure"
 	"ecredit/errs"
 	"ecredit/httpapi"
 	"ecredit/httpx"
+	"ecredit/ledger"
+	"ecredit/pdf"
 	"ecredit/pii"
+	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
 	"ecredit/web"
@@ -44,7 +48,22 @@ type Config struct {
 	TrustedProxies []string // CIDRs whose X-Forwarded-For is believed
 	Secure         bool     // served over TLS: cookies are marked Secure
 	Clock          clock.Clock
+	// LedgerOrigin names the ledger (checkpoint origin and signing key
+	// name); "" means ledger.DefaultOrigin.
+	LedgerOrigin string
+	// PublicURL is the portal's public address, printed (as a QR code) on
+	// credit reports for their verification link; "" uses the request's
+	// host.
+	PublicURL string
 }
+
+// HolidayFile is the optional working-day calendar in the data directory
+// (see record.Calendar.Load); without it the built-in table is used.
+const HolidayFile = "holidays.txt"
+
+// CheckpointInterval is how often Serve signs a ledger checkpoint when the
+// ledger has grown.
+const CheckpointInterval = 60 * time.Second
 
 // App is an opened ecredit.
 type App struct {
@@ -53,7 +72,18 @@ type App struct {
 	Keys     *pii.Keys
 	Registry *registry.Service
 	Accounts *account.Service
-	Logger   *slog.Logger
+	Records  *record.Service
+	// Ledger signs checkpoints and proves inclusion and consistency (set
+	// by Open, nil after OpenStore alone); LedgerKey is its verifier key
+	// in note format.
+	Ledger    *ledger.Log
+	LedgerKey string
+	// Disclosure is the public portal's search, profiles and credit
+	// reports (set by Open); PDF renders reports with headless Chromium,
+	// started on the first PDF request.
+	Disclosure *disclosure.Service
+	PDF        *pdf.Chromium
+	Logger     *slog.Logger
 	// Metrics is the Prometheus registry served at /metrics.
 	Metrics *prometheus.Registry
 
@@ -96,6 +126,15 @@ func OpenStore(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, errs.Wrap(op, err)
 	}
+	// The name search index is tokenised in Go, so subjects that existed
+	// before its migration (or were written around the store) are indexed
+	// here, once.
+	if rebuilt, err := db.EnsureSearchIndex(ctx); err != nil {
+		db.Close()
+		return nil, errs.Wrap(op, err)
+	} else if rebuilt {
+		cfg.Logger.Info("search index rebuilt — 已重建名称检索索引")
+	}
 	keys, err := loadKeys(ctx, cfg, db)
 	if err != nil {
 		db.Close()
@@ -104,7 +143,30 @@ func OpenStore(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{Config: cfg, Store: db, Keys: keys, Logger: cfg.Logger}
 	a.Registry = &registry.Service{Store: db, Audit: db, Keys: keys, Clock: cfg.Clock}
 	a.Accounts = &account.Service{Store: db, Audit: db, Clock: cfg.Clock}
+	cal, err := loadCalendar(cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, errs.Wrap(op, err)
+	}
+	a.Records = &record.Service{Store: db, Subjects: db, Keys: keys, Clock: cfg.Clock, Calendar: cal}
 	return a, nil
+}
+
+// loadCalendar reads DATA/holidays.txt when it exists, else returns the
+// built-in calendar.
+func loadCalendar(dataDir string) (*record.Calendar, error) {
+	if dataDir == "" {
+		return record.DefaultCalendar(), nil
+	}
+	path := filepath.Join(dataDir, HolidayFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return record.DefaultCalendar(), nil
+	}
+	cal, err := record.LoadCalendarFile(path)
+	if err != nil {
+		return nil, &errs.Error{Code: errs.Invalid, Field: "holidays", Message: "节假日文件 " + path + " 无法读取：" + err.Error() + " (bad holiday file)", Err: err}
+	}
+	return cal, nil
 }
 
 // loadKeys loads the PII master key. On the embedded SQLite store a missing
@@ -145,6 +207,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	lg, keys, err := ledger.OpenLog(ctx, a.Store, a.Config.DataDir, a.Config.LedgerOrigin)
+	if err != nil {
+		a.Close()
+		return nil, errs.Wrap("app.Open", err)
+	}
+	a.Ledger, a.LedgerKey = lg, keys.PublicKey
+	a.Disclosure = &disclosure.Service{Store: a.Store, Log: lg, Clock: a.Config.Clock,
+		Secret: a.Keys.Index("report_mac", "ecredit-report/1")}
+	a.PDF = pdf.New()
 	if err := a.buildHandler(); err != nil {
 		a.Close()
 		return nil, errs.Wrap("app.Open", err)
@@ -169,6 +240,11 @@ func (a *App) buildHandler() error {
 		Ping:     a.Store.Ping,
 		Engine:   a.Store.Engine(),
 		Gatherer: a.Metrics,
+		Records:  a.Records,
+		Ledger:   a.Ledger,
+		// The verifier key and each record's ledger entries, for proofs.
+		LedgerKey:     a.LedgerKey,
+		LedgerEntries: a.Store,
 		// Public look-ups get httpapi's default per-client limit; every
 		// /api/ request is limited per account or client as a backstop.
 		PublicLimiter: httpx.NewLimiter(httpapi.PublicRate, httpapi.PublicBurst),
@@ -186,6 +262,12 @@ func (a *App) buildHandler() error {
 		Ping:     a.Store.Ping,
 		Engine:   a.Store.Engine(),
 		Secure:   cfg.Secure,
+		Records:  a.Records,
+		// Full-text search, profiles with records, credit reports (HTML,
+		// PDF) and their verification.
+		Disclosure: a.Disclosure,
+		PDF:        a.PDF,
+		PublicURL:  cfg.PublicURL,
 	})
 	if err != nil {
 		return err
@@ -256,6 +338,13 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	cctx, stopCheckpoints := context.WithCancel(ctx)
+	checkpointsDone := make(chan struct{})
+	go func() {
+		defer close(checkpointsDone)
+		a.signCheckpoints(cctx, CheckpointInterval)
+	}()
+	defer func() { stopCheckpoints(); <-checkpointsDone }()
 	select {
 	case err := <-errc:
 		return err
@@ -274,8 +363,41 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 	return nil
 }
 
+// signCheckpoints signs a ledger checkpoint now and then every interval
+// (Log.Checkpoint signs only when the ledger has grown), until ctx ends.
+func (a *App) signCheckpoints(ctx context.Context, interval time.Duration) {
+	if a.Ledger == nil {
+		return
+	}
+	sign := func() {
+		cctx, cancel := context.WithTimeout(ctx, interval)
+		defer cancel()
+		_, t, err := a.Ledger.Checkpoint(cctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.Logger.Error("ledger checkpoint failed — 账本检查点签名失败", "err", err.Error())
+		case err == nil:
+			a.Logger.Debug("ledger checkpoint", "size", t.N)
+		}
+	}
+	sign()
+	tk := time.NewTicker(interval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+			sign()
+		}
+	}
+}
+
 // Close closes the store.
 func (a *App) Close() error {
+	if a.PDF != nil {
+		a.PDF.Close() // stops Chromium if a PDF was rendered
+	}
 	if a.Store == nil {
 		return nil
 	}

@@ -21,6 +21,8 @@ import (
 
 	"ecredit/account"
 	"ecredit/errs"
+	"ecredit/ledger"
+	"ecredit/record"
 	"ecredit/registry"
 )
 
@@ -213,5 +215,72 @@ func TestPostgresNeedsKey(t *testing.T) {
 	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "postgres") {
 		t.Errorf("healthz on PostgreSQL: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// TestRecordsAndLedger: Open wires the record service (with the data
+// directory's holiday file) and the ledger, and the checkpoint loop signs
+// the grown ledger until its context ends.
+func TestRecordsAndLedger(t *testing.T) {
+	clearKeyEnv(t)
+	t.Setenv(ledger.KeyFileEnv, "")
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, HolidayFile), []byte("2027-13-01 holiday 坏日期\n"), 0o600)
+	if _, err := Open(context.Background(), Config{DataDir: bad, Logger: quiet()}); errs.FieldOf(err) != "holidays" {
+		t.Errorf("bad holiday file: %v", err)
+	}
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, HolidayFile), []byte("2027-01-04 holiday 测试假日\n"), 0o600)
+	a, err := Open(context.Background(), Config{DataDir: dir, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if name, ok := a.Records.Calendar.Holiday("2027-01-04"); !ok || name != "测试假日" {
+		t.Errorf("holiday file not loaded: %q %v", name, ok)
+	}
+	if a.Ledger == nil || !strings.HasPrefix(a.LedgerKey, ledger.DefaultOrigin+"+") {
+		t.Fatalf("ledger %v key %q", a.Ledger, a.LedgerKey)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ledger.PubFile)); err != nil {
+		t.Errorf("no public key file: %v", err)
+	}
+	ctx := account.With(context.Background(), account.System)
+	in := record.Input{Type: record.TypeLicence, Fields: map[string]string{"XK_XDR_MC": "承德甲公司", "XK_XDR_SHXYM": "91130802MA0A1B2C2Y",
+		"XK_WSH": "W-1", "XK_NR": "食品经营", "XK_JDRQ": "2025-01-02", "XK_XKJG": "承德市行政审批局"}}
+	if _, err := a.Records.Ingest(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	size, err := a.Store.LedgerSize(ctx)
+	if err != nil || size != 1 {
+		t.Fatalf("ledger size %d %v", size, err)
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.signCheckpoints(lctx, 10*time.Millisecond) }()
+	deadline := time.Now().Add(time.Minute) // a hang guard, not a speed bound
+	for {
+		cp, err := a.Store.LatestCheckpoint(ctx)
+		if err == nil && cp.Size == size {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint of size %d: %v", size, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/ledger/checkpoint", nil))
+	if rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), ledger.DefaultOrigin+"\n1\n") {
+		t.Errorf("checkpoint %d %q", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/records/types", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"CF_WSH"`) {
+		t.Errorf("record types %d %.200s", rec.Code, rec.Body.String())
 	}
 }

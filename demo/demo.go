@@ -10,6 +10,11 @@
 // personal data sealed with the PII keys, persons' names masked, marks of
 // the registry's format, verification state derived from the latest event,
 // and audit entries (one summary entry per batch, object "demo:…").
+//
+// Each batch's credit records (commitments, licences, penalties and their
+// withdrawals, objections and repairs; see records.go) go in through
+// record.Service, so they are validated and appended to the ledger in the
+// same transactions as any other record; Options.NoRecords leaves them out.
 package demo
 
 import (
@@ -23,6 +28,7 @@ import (
 	"ecredit/clock"
 	"ecredit/errs"
 	"ecredit/pii"
+	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
 )
@@ -40,6 +46,9 @@ type Options struct {
 	Progress io.Writer // a progress line every second and a summary; nil = silent
 	Clock    clock.Clock
 	Batch    int // subjects per transaction; 0 = DefaultBatch
+	// NoRecords leaves the credit records (commitments, licences,
+	// penalties) out.
+	NoRecords bool
 }
 
 // PlatformSubject is a demo platform as stored.
@@ -66,6 +75,7 @@ type Summary struct {
 	Verifications int
 	Platforms     []PlatformSubject
 	Logistics     []OrgSubject // up to the first ten
+	Records       RecordCounts
 	Elapsed       time.Duration
 }
 
@@ -111,6 +121,8 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 	start := time.Now()
 	p := &progress{w: o.Progress, total: g.counts.Total(), start: start, last: start}
 	platformIDs := make([]int64, len(platforms))
+	rg := newRecordGen(o.Seed, g.now)
+	svc := &record.Service{Store: store, Subjects: store, Keys: keys, Clock: o.Clock}
 	recs := make([]Record, 0, o.Batch)
 	subs := make([]*registry.Subject, 0, o.Batch)
 	for batch := 1; !g.done(); batch++ {
@@ -150,6 +162,13 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 		sum.Shops += ns
 		if err != nil {
 			return sum, errs.Wrap(op, err)
+		}
+		if !o.NoRecords {
+			err := rg.writeRecords(ctx, svc, recs)
+			sum.Records = rg.counts
+			if err != nil {
+				return sum, errs.Wrap(op, err)
+			}
 		}
 		p.update(last)
 	}
@@ -217,4 +236,8 @@ func (p *progress) finish(s Summary) {
 	fmt.Fprintf(p.w, "演示城市已生成：%d 个主体（平台 %d、经营者 %d、个人卖家 %d、物流企业 %d、快递员 %d、服务机构 %d），%d 个店铺，%d 条核验记录；用时 %.1f 秒，每秒 %.0f 主体\n",
 		s.Counts.Total(), s.Counts.Platform, s.Counts.Merchant, s.Counts.Seller, s.Counts.Logistics, s.Counts.Courier, s.Counts.Service,
 		s.Shops, s.Verifications, s.Elapsed.Seconds(), s.Rate())
+	if r := s.Records; r.Total() > 0 {
+		fmt.Fprintf(p.w, "信用记录 %d 条：信用承诺 %d、行政许可 %d、行政处罚 %d（撤回 %d、异议 %d 其中已答复 %d、信用修复申请 %d 其中准予修复 %d），均已记入账本\n",
+			r.Total(), r.Commitment, r.Licence, r.Penalty, r.Withdrawn, r.Objections, r.Answered, r.Repairs, r.Repaired)
+	}
 }

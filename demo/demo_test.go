@@ -118,7 +118,7 @@ func TestGenerate(t *testing.T) {
 			}
 		}
 		// One audit entry per batch: 400 subjects in batches of 150.
-		entries, err := db.List(ctx, audit.Filter{Action: audit.ActCreate, Limit: 100})
+		entries, err := db.List(ctx, audit.Filter{Action: audit.ActCreate, Object: "demo:seed=3", Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,15 +59,15 @@ type EntryView struct {
 
 // Report is a credit report.
 type Report struct {
-	ID         string     `json:"id"`
-	Hash       string     `json:"hash"` // content hash, hex
-	IssuedAt   time.Time  `json:"issued_at"`
-	Profile    *Profile   `json:"profile"`
-	Items      []ReportItem `json:"items"` // ascending record id
-	Checkpoint string     `json:"checkpoint"` // the signed note every proof is against
-	TreeSize   int64      `json:"tree_size"`
-	Root       string     `json:"root_hex"`
-	VerifyPath string     `json:"verify_path"` // /verify/{id}?h={hash}
+	ID         string       `json:"id"`
+	Hash       string       `json:"hash"` // content hash, hex
+	IssuedAt   time.Time    `json:"issued_at"`
+	Profile    *Profile     `json:"profile"`
+	Items      []ReportItem `json:"items"`      // ascending record id
+	Checkpoint string       `json:"checkpoint"` // the signed note every proof is against
+	TreeSize   int64        `json:"tree_size"`
+	Root       string       `json:"root_hex"`
+	VerifyPath string       `json:"verify_path"` // /verify/{id}?h={hash}
 }
 
 // dataDoc is what a report's content hash covers.
@@ -228,14 +228,14 @@ const (
 
 // Verdict is the outcome of checking a report.
 type Verdict struct {
-	Status      string                `json:"status"`
-	Title       string                `json:"title"`
-	Reasons     []string              `json:"reasons,omitempty"`
-	ReportID    string                `json:"report_id"`
-	IssuedAt    time.Time             `json:"issued_at,omitzero"`
-	TreeSize    int64                 `json:"tree_size,omitempty"`    // the report's checkpoint
-	CurrentSize int64                 `json:"current_size,omitempty"` // the current checkpoint
-	Profile     *Profile              `json:"profile,omitempty"`      // current public profile of the subject
+	Status      string    `json:"status"`
+	Title       string    `json:"title"`
+	Reasons     []string  `json:"reasons,omitempty"`
+	ReportID    string    `json:"report_id"`
+	IssuedAt    time.Time `json:"issued_at,omitzero"`
+	TreeSize    int64     `json:"tree_size,omitempty"`    // the report's checkpoint
+	CurrentSize int64     `json:"current_size,omitempty"` // the current checkpoint
+	Profile     *Profile  `json:"profile,omitempty"`      // current public profile of the subject
 }
 
 func invalid(id string, reasons ...string) *Verdict {
@@ -252,7 +252,7 @@ func parseReportID(id string) (parsedID, bool) {
 	if !strings.HasPrefix(id, "R") || len(id) > 120 {
 		return parsedID{}, false
 	}
-	parts := strings.Split(id[1:], "-")
+	parts := strings.SplitN(id[1:], "-", 4) // the MAC (base64url) may hold '-'
 	if len(parts) != 4 {
 		return parsedID{}, false
 	}

@@ -21,8 +21,11 @@ import (
 	"ecredit/account"
 	"ecredit/audit"
 	"ecredit/clock"
+	"ecredit/disclosure"
 	"ecredit/errs"
 	"ecredit/httpx"
+	"ecredit/ledger"
+	"ecredit/record"
 	"ecredit/registry"
 )
 
@@ -65,6 +68,18 @@ type Deps struct {
 	PublicLimiter *httpx.Limiter
 	// Limiter, when set, limits every /api/ request per account or client.
 	Limiter *httpx.Limiter
+
+	// Records serves the record routes; Ledger, LedgerKey (the verifier
+	// key in note format) and LedgerEntries the ledger routes. Without
+	// them those routes answer 503.
+	Records       *record.Service
+	Ledger        *ledger.Log
+	LedgerKey     string
+	LedgerEntries LedgerEntries
+
+	// Disclosure serves the public search and profiles
+	// (/api/v1/public/subjects…); without it they answer 503.
+	Disclosure *disclosure.Service
 }
 
 // API is the http.Handler for /api/, /healthz and /metrics.
@@ -95,6 +110,8 @@ var routeTable = []Route{
 	{"GET", "/api/v1/me", (*API).me},
 	{"GET", "/api/v1/codes/{code}", (*API).checkCode},
 	{"GET", "/api/v1/public/marks/{mark}", (*API).checkMark},
+	{"GET", "/api/v1/public/subjects", (*API).publicSearch},
+	{"GET", "/api/v1/public/subjects/{code}", (*API).publicProfile},
 
 	{"POST", "/api/v1/subjects", (*API).createSubject},
 	{"GET", "/api/v1/subjects", (*API).listSubjects},
@@ -118,6 +135,27 @@ var routeTable = []Route{
 	{"DELETE", "/api/v1/keys/{id}", (*API).revokeKey},
 
 	{"GET", "/api/v1/audit", (*API).listAudit},
+
+	{"GET", "/api/v1/records/types", (*API).recordTypes},
+	{"POST", "/api/v1/records", (*API).createRecord},
+	{"POST", "/api/v1/records/batch", (*API).batchRecords},
+	{"GET", "/api/v1/records/{id}", (*API).getRecord},
+	{"GET", "/api/v1/records/{id}/events", (*API).recordEvents},
+	{"GET", "/api/v1/records/{id}/proof", (*API).recordProof},
+	{"POST", "/api/v1/records/{id}/withdraw", (*API).withdrawRecord},
+	{"POST", "/api/v1/records/{id}/objections", (*API).fileObjection},
+	{"POST", "/api/v1/records/{id}/objections/answer", (*API).answerObjection},
+	{"POST", "/api/v1/records/{id}/repair", (*API).applyRepair},
+	{"POST", "/api/v1/records/{id}/repair/review", (*API).reviewRepair},
+	{"POST", "/api/v1/records/{id}/repair/decision", (*API).decideRepair},
+	{"GET", "/api/v1/subjects/{id}/records", (*API).subjectRecords},
+	{"GET", "/api/v1/changes", (*API).changes},
+	{"GET", "/api/v1/exports/{file}", (*API).exportRecords},
+
+	{"GET", "/api/v1/ledger/checkpoint", (*API).ledgerCheckpoint},
+	{"GET", "/api/v1/ledger/key", (*API).ledgerKey},
+	{"GET", "/api/v1/ledger/proof/inclusion", (*API).inclusionProof},
+	{"GET", "/api/v1/ledger/proof/consistency", (*API).consistencyProof},
 }
 
 // byCodePrefix routes are served by a mux of their own: ServeMux refuses
@@ -197,8 +235,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		limit := int64(MaxBody)
-		if r.URL.Path == "/api/v1/subjects/batch" {
+		switch r.URL.Path {
+		case "/api/v1/subjects/batch":
 			limit = MaxBatchBody
+			httpx.SetBodyLimit(r, limit)
+		case "/api/v1/records/batch":
+			limit = MaxRecordBatchBody
 			httpx.SetBodyLimit(r, limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

@@ -57,6 +57,13 @@ func TestAPI(t *testing.T) {
 		t.Run("batch", func(t *testing.T) { e.t = t; batch(e) })
 		t.Run("personal", func(t *testing.T) { e.t = t; personal(e) })
 		t.Run("pagination", func(t *testing.T) { e.t = t; pagination(e) })
+		t.Run("records", func(t *testing.T) { e.t = t; records(e) })
+		t.Run("record batch", func(t *testing.T) { e.t = t; recordBatch(e) })
+		t.Run("record errors", func(t *testing.T) { e.t = t; recordErrors(e) })
+		t.Run("change feed", func(t *testing.T) { e.t = t; changeFeed(e) })
+		t.Run("export", func(t *testing.T) { e.t = t; exportRoundTrip(e) })
+		t.Run("ledger", func(t *testing.T) { e.t = t; ledgerProofs(e) })
+		t.Run("public disclosure", func(t *testing.T) { e.t = t; publicDisclosure(e) })
 		t.Run("every route", func(t *testing.T) {
 			for _, rt := range routeTable {
 				if !e.hit[rt.Pattern()] {

@@ -23,8 +23,11 @@ import (
 	"ecredit/account"
 	"ecredit/clock"
 	"ecredit/code"
+	"ecredit/disclosure"
 	"ecredit/httpx"
+	"ecredit/ledger"
 	"ecredit/pii"
+	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
 )
@@ -47,6 +50,9 @@ var (
 )
 
 func init() {
+	for _, ct := range []string{"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
 	openapi3filter.RegisterBodyDecoder("application/x-ndjson", func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
 		b, err := io.ReadAll(r)
 		return string(b), err
@@ -105,6 +111,9 @@ type env struct {
 	srv    *httptest.Server
 	reg    *registry.Service
 	accts  *account.Service
+	recs   *record.Service
+	ledger *ledger.Log
+	lkey   string // the ledger's verifier key
 	clk    *clock.Fake
 	logs   *syncBuffer
 	pingOK bool
@@ -149,6 +158,12 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 	e := &env{t: t, db: db, clk: clk, logs: &syncBuffer{}, pingOK: true, keys: map[string]string{}, ids: map[string]int64{}, hit: map[string]bool{}}
 	e.reg = &registry.Service{Store: db, Audit: db, Keys: keys, Clock: clk}
 	e.accts = &account.Service{Store: db, Audit: db, Clock: clk}
+	e.recs = &record.Service{Store: db, Subjects: db, Keys: keys, Clock: clk}
+	lg, lk, err := ledger.OpenLog(context.Background(), db, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ledger, e.lkey = lg, lk.PublicKey
 	sys := account.With(context.Background(), account.System)
 
 	for i, name := range []string{"platA", "platB"} {
@@ -192,7 +207,9 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 				return fmt.Errorf("database is down")
 			}
 			return db.Ping(ctx)
-		}, Gatherer: reg, PublicLimiter: pl, Limiter: o.limiter})
+		}, Gatherer: reg, PublicLimiter: pl, Limiter: o.limiter,
+		Records: e.recs, Ledger: e.ledger, LedgerKey: e.lkey, LedgerEntries: db,
+		Disclosure: &disclosure.Service{Store: db, Log: e.ledger, Clock: clk, Secret: keys.Index("report", "test")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -330,28 +330,47 @@ func (a *API) batchSubjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res := BatchResult{Results: make([]BatchLine, 0, len(items))}
-	for _, it := range items {
+	res := BatchResult{Results: make([]BatchLine, len(items))}
+	var inputs []registry.SubjectInput
+	var at []int // index in items of each input
+	for i, it := range items {
 		var in registry.SubjectInput
-		err := httpx.DecodeJSONBytes(it.raw, &in)
-		var sub *registry.Subject
-		if err == nil {
-			sub, err = a.d.Registry.CreateSubject(r.Context(), in)
-		}
-		if err != nil {
-			if errs.CodeOf(err) == errs.Internal || errs.CodeOf(err) == errs.Unavailable {
-				a.log.ErrorContext(r.Context(), "batch line failed", "request_id", httpx.RequestID(r), "line", it.line, "err", err.Error())
-			}
-			info := httpx.ErrorOf(err, "").Error
-			res.Failed++
-			res.Results = append(res.Results, BatchLine{Line: it.line, Status: "error", Error: &info})
+		if err := httpx.DecodeJSONBytes(it.raw, &in); err != nil {
+			res.Results[i] = a.batchError(r, it.line, err)
 			continue
 		}
-		res.Created++
-		res.Results = append(res.Results, BatchLine{Line: it.line, Status: "created", ID: sub.ID})
+		inputs = append(inputs, in)
+		at = append(at, i)
+	}
+	done, err := a.d.Registry.CreateSubjects(r.Context(), inputs)
+	if err != nil {
+		return err
+	}
+	for k, d := range done {
+		line := items[at[k]].line
+		if d.Err != nil {
+			res.Results[at[k]] = a.batchError(r, line, d.Err)
+			continue
+		}
+		res.Results[at[k]] = BatchLine{Line: line, Status: "created", ID: d.Subject.ID}
+	}
+	for _, l := range res.Results {
+		if l.Status == "created" {
+			res.Created++
+		} else {
+			res.Failed++
+		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, res)
 	return nil
+}
+
+func (a *API) batchError(r *http.Request, line int, err error) BatchLine {
+	if errs.CodeOf(err) == errs.Internal || errs.CodeOf(err) == errs.Unavailable {
+		a.log.ErrorContext(r.Context(), "batch line failed", "request_id", httpx.RequestID(r), "line", line, "err", err.Error())
+	}
+	info := httpx.ErrorOf(err, "").Error
+	return BatchLine{Line: line, Status: "error", Error: &info}
 }
 
 // splitBatch cuts a batch body into its items: the elements of a JSON array

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -157,6 +158,24 @@ func canCreate(a account.Actor, k Kind) error {
 // CreateSubject validates and registers a new subject.
 func (s *Service) CreateSubject(ctx context.Context, in SubjectInput) (*Subject, error) {
 	const op = "registry.CreateSubject"
+	sub, err := s.prepareSubject(ctx, in)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if err := s.Store.CreateSubject(ctx, sub, s.createEntry(ctx, sub)); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	return sub, nil
+}
+
+func (s *Service) createEntry(ctx context.Context, sub *Subject) *audit.Entry {
+	return account.From(ctx).Audit(audit.ActCreate, "subject", string(sub.Kind)+" "+sub.Name)
+}
+
+// prepareSubject checks access, validates every field, seals personal data
+// and checks that the code is not registered yet: everything but storing.
+func (s *Service) prepareSubject(ctx context.Context, in SubjectInput) (*Subject, error) {
+	const op = "registry.CreateSubject"
 	a := account.From(ctx)
 	var l errs.List
 	if !in.Kind.Valid() {
@@ -247,11 +266,74 @@ func (s *Service) CreateSubject(ctx context.Context, in SubjectInput) (*Subject,
 			return nil, &errs.Error{Code: errs.Conflict, Op: op, Field: "id_number", Message: "该公民身份号码已登记 (ID number already registered)"}
 		}
 	}
-	ev := a.Audit(audit.ActCreate, "subject", string(sub.Kind)+" "+sub.Name)
-	if err := s.Store.CreateSubject(ctx, sub, ev); err != nil {
-		return nil, errs.Wrap(op, err)
-	}
 	return sub, nil
+}
+
+// BatchItem is the fate of one input of CreateSubjects.
+type BatchItem struct {
+	Subject *Subject // set when created
+	Err     error    // set when refused
+}
+
+// MaxBatch is the most subjects CreateSubjects takes at once.
+const MaxBatch = 10000
+
+// CreateSubjects registers many subjects: every input is validated on its
+// own, the valid ones are stored together in one transaction, and each input
+// gets its own result. A valid input is never dropped because a neighbour
+// is bad: when the store refuses one element (a duplicate registered
+// meanwhile), that element is reported and the rest are written again.
+func (s *Service) CreateSubjects(ctx context.Context, ins []SubjectInput) ([]BatchItem, error) {
+	const op = "registry.CreateSubjects"
+	if len(ins) > MaxBatch {
+		return nil, &errs.Error{Code: errs.TooLarge, Op: op, Message: fmt.Sprintf("一次最多登记 %d 个主体 (at most %d subjects per batch)", MaxBatch, MaxBatch)}
+	}
+	out := make([]BatchItem, len(ins))
+	var pending []int // indexes of prepared subjects still to store
+	codes, ids := map[string]int{}, map[string]int{}
+	for i, in := range ins {
+		sub, err := s.prepareSubject(ctx, in)
+		if err == nil && sub.CreditCode != "" {
+			if j, dup := codes[sub.CreditCode]; dup {
+				err = &errs.Error{Code: errs.Conflict, Op: op, Field: "credit_code", Message: fmt.Sprintf("与本批第 %d 条的统一社会信用代码重复 (duplicate of item %d)", j+1, j+1)}
+			}
+			codes[sub.CreditCode] = i
+		}
+		if err == nil && !sub.IDNumber.Empty() {
+			k := string(sub.IDNumber.Index)
+			if j, dup := ids[k]; dup {
+				err = &errs.Error{Code: errs.Conflict, Op: op, Field: "id_number", Message: fmt.Sprintf("与本批第 %d 条的公民身份号码重复 (duplicate of item %d)", j+1, j+1)}
+			}
+			ids[k] = i
+		}
+		if err != nil {
+			if errs.Is(err, errs.Unauthorized) || errs.Is(err, errs.Unavailable) {
+				return nil, errs.Wrap(op, err)
+			}
+			out[i].Err = errs.Wrap(op, err)
+			continue
+		}
+		out[i].Subject = sub
+		pending = append(pending, i)
+	}
+	for len(pending) > 0 {
+		subs := make([]*Subject, len(pending))
+		for k, i := range pending {
+			subs[k] = out[i].Subject
+		}
+		err := s.Store.CreateSubjects(ctx, subs, func(sub *Subject) *audit.Entry { return s.createEntry(ctx, sub) })
+		if err == nil {
+			break
+		}
+		var be interface{ BatchIndex() int }
+		if !errors.As(err, &be) || be.BatchIndex() < 0 || be.BatchIndex() >= len(pending) || errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Internal) {
+			return nil, errs.Wrap(op, err)
+		}
+		bad := pending[be.BatchIndex()]
+		out[bad] = BatchItem{Err: errs.Wrap(op, err)}
+		pending = append(pending[:be.BatchIndex()], pending[be.BatchIndex()+1:]...)
+	}
+	return out, nil
 }
 
 func kindList() string {

@@ -275,6 +275,10 @@ type ShopFilter struct {
 // number or shop; stale Version).
 type Store interface {
 	CreateSubject(ctx context.Context, s *Subject, ev *audit.Entry) error // sets ID, Version=1
+	// CreateSubjects stores many subjects in one transaction, each with the
+	// audit entry ev returns. On failure nothing is stored and the error
+	// has a method BatchIndex() int naming the element at fault.
+	CreateSubjects(ctx context.Context, subs []*Subject, ev func(*Subject) *audit.Entry) error
 	// UpdateSubject writes s if the stored Version equals s.Version, then
 	// increments s.Version.
 	UpdateSubject(ctx context.Context, s *Subject, ev *audit.Entry) error

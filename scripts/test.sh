@@ -47,13 +47,18 @@ if [[ -z "$pgbin" ]]; then
 	fi
 fi
 
-# Chromium and CJK fonts for the browser tests.
-if ! command -v chromium >/dev/null 2>&1; then
+# Chromium and CJK fonts for the browser and PDF tests, pdftotext to read
+# the PDFs back.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[[ -d /usr/share/fonts/opentype/noto ]] || need+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+if [[ ${#need[@]} -gt 0 ]]; then
 	if is_root; then
-		echo "test.sh: installing chromium and fonts-noto-cjk for the browser tests" >&2
-		apt_install chromium fonts-noto-cjk
+		echo "test.sh: installing ${need[*]} for the browser and PDF tests" >&2
+		apt_install "${need[@]}"
 	else
-		echo "test.sh: chromium not found; browser tests need it (apt-get install -y chromium fonts-noto-cjk)" >&2
+		echo "test.sh: missing ${need[*]}; browser and PDF tests need them (apt-get install -y ${need[*]})" >&2
 	fi
 fi
 

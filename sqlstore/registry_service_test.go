@@ -228,3 +228,87 @@ func TestRegistryServiceEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// racingStore registers a conflicting subject just before the first batch
+// write, as a concurrent client would between validation and storing.
+type racingStore struct {
+	*sqlstore.DB
+	race func()
+}
+
+func (r *racingStore) CreateSubjects(ctx context.Context, subs []*registry.Subject, ev func(*registry.Subject) *audit.Entry) error {
+	if r.race != nil {
+		r.race()
+		r.race = nil
+	}
+	return r.DB.CreateSubjects(ctx, subs, ev)
+}
+
+func TestRegistryCreateSubjectsBatch(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		svc, _ := newService(t, db)
+		admin := actor(account.RoleAdmin, 1, 0, "市信用办")
+		if _, err := svc.CreateSubject(admin, registry.SubjectInput{Kind: registry.KindMerchant, Name: "已登记商行", CreditCode: uscc(t, 100)}); err != nil {
+			t.Fatal(err)
+		}
+		racer := &racingStore{DB: db}
+		svc.Store = racer
+		racer.race = func() {
+			if err := db.CreateSubjects(ctx, []*registry.Subject{{Kind: registry.KindMerchant, Name: "抢先登记", CreditCode: uscc(t, 104),
+				Status: registry.StatusActive, Verify: registry.VerifyNone, Mark: "ECM-RACE-0000-0001"}}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ins := []registry.SubjectInput{
+			{Kind: registry.KindMerchant, Name: "甲", CreditCode: uscc(t, 101)},
+			{Kind: registry.KindMerchant, Name: "已登记", CreditCode: uscc(t, 100)}, // registered before: conflict
+			{Kind: registry.KindMerchant, Name: "乙", CreditCode: uscc(t, 102)},
+			{Kind: registry.KindMerchant, Name: "甲重复", CreditCode: uscc(t, 101)},         // duplicate within the batch
+			{Kind: registry.KindMerchant, Name: "坏代码", CreditCode: "91110000600037341N"}, // bad check character
+			{Kind: registry.KindMerchant, Name: "被抢先", CreditCode: uscc(t, 104)},         // registered by the racer
+			{Kind: registry.KindSeller, Name: "李四", IDNumber: idSeller},
+			{Kind: registry.KindSeller, Name: "李四重复", IDNumber: idSeller}, // duplicate within the batch
+		}
+		out, err := svc.CreateSubjects(admin, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			code  errs.Code
+			field string
+		}{{"", ""}, {errs.Conflict, "credit_code"}, {"", ""}, {errs.Conflict, "credit_code"}, {errs.Invalid, "credit_code"},
+			{errs.Conflict, "credit_code"}, {"", ""}, {errs.Conflict, "id_number"}}
+		created := 0
+		for i, w := range want {
+			got := out[i]
+			if errs.CodeOf(got.Err) != w.code || errs.FieldOf(got.Err) != w.field {
+				t.Errorf("item %d: %v, want %s on %s", i, got.Err, w.code, w.field)
+			}
+			if w.code == "" {
+				created++
+				if got.Subject == nil || got.Subject.ID == 0 {
+					t.Errorf("item %d: not created: %+v", i, got)
+					continue
+				}
+				back, err := db.GetSubject(ctx, got.Subject.ID)
+				if err != nil || back.Name != got.Subject.Name {
+					t.Errorf("item %d: stored %+v, %v", i, back, err)
+				}
+			}
+		}
+		n, _ := db.CountSubjects(ctx)
+		if n != int64(1+1+created) {
+			t.Fatalf("%d subjects stored, want %d", n, 2+created)
+		}
+		entries, err := db.List(ctx, audit.Filter{Action: audit.ActCreate, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1+created {
+			t.Fatalf("%d create audit entries, want %d (one per stored subject)", len(entries), 1+created)
+		}
+		if _, err := svc.CreateSubjects(actor(account.RolePublic, 0, 0, "公众"), ins[:1]); !errs.Is(err, errs.Unauthorized) {
+			t.Fatalf("public batch: %v", err)
+		}
+	})
+}

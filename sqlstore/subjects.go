@@ -129,6 +129,9 @@ func (db *DB) CreateSubject(ctx context.Context, s *registry.Subject, ev *audit.
 		if id, err = db.insertID(ctx, tx, insertSubject, db.subjectArgs(s)...); err != nil {
 			return err
 		}
+		if err := db.indexSubjectTx(ctx, tx, id, s, true); err != nil {
+			return err
+		}
 		return db.appendAudit(ctx, tx, ev, "subject", id)
 	})
 	if err == nil {
@@ -146,6 +149,9 @@ type BatchError struct {
 
 func (e *BatchError) Error() string { return fmt.Sprintf("batch item %d: %v", e.Index, e.Err) }
 func (e *BatchError) Unwrap() error { return e.Err }
+
+// BatchIndex is the index of the failing element (see registry.Store).
+func (e *BatchError) BatchIndex() int { return e.Index }
 
 // CreateSubjects inserts many subjects in one transaction with one prepared
 // statement, each with the audit entry ev returns for it (ev may be nil, or
@@ -172,8 +178,16 @@ func (db *DB) CreateSubjects(ctx context.Context, subs []*registry.Subject, ev f
 			defer aud.Close()
 		}
 		auditRow := func(args ...any) *sql.Row { return aud.QueryRowContext(ctx, args...) }
+		idx, err := db.newSearchIndexer(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer idx.close()
 		for i, s := range subs {
 			if err := ins.QueryRowContext(ctx, db.subjectArgs(s)...).Scan(&ids[i]); err != nil {
+				return &BatchError{Index: i, Err: mapErr(op, err)}
+			}
+			if err := idx.add(ctx, ids[i], s); err != nil {
 				return &BatchError{Index: i, Err: mapErr(op, err)}
 			}
 			if ev != nil {
@@ -222,6 +236,9 @@ func (db *DB) UpdateSubject(ctx context.Context, s *registry.Subject, ev *audit.
 			return err
 		}
 		if err := db.staleOrMissing(ctx, tx, res, "subjects", s.ID, "主体", "subject"); err != nil {
+			return err
+		}
+		if err := db.indexSubjectTx(ctx, tx, s.ID, s, false); err != nil {
 			return err
 		}
 		if err := db.appendAudit(ctx, tx, ev, "subject", 0); err != nil {

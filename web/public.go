@@ -3,11 +3,14 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"ecredit/account"
 	"ecredit/code"
+	"ecredit/disclosure"
 	"ecredit/errs"
 	"ecredit/httpx"
 	"ecredit/registry"
@@ -53,10 +56,19 @@ type searchData struct {
 	Results []registry.SubjectView
 	ByCode  bool
 	More    bool
+	// Paging of full-text results (with the disclosure service).
+	Offset   int
+	PrevURL  string
+	NextURL  string
+	FullText bool
 }
 
 func (s *Site) search(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
+	if s.d.Disclosure != nil {
+		s.fullTextSearch(w, r)
+		return
+	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	d := searchData{Q: q}
 	status := http.StatusOK
@@ -103,6 +115,65 @@ func (s *Site) search(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, "search", &page{Title: "主体查询", Section: "search", Data: d})
 }
 
+// searchPage is the page size of the portal's full-text search.
+const searchPage = 20
+
+// fullTextSearch is the search page over the bigram index: every two
+// consecutive characters of the query must occur in the name; exact code,
+// exact name and name prefix rank first. ?offset= pages.
+func (s *Site) fullTextSearch(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	d := searchData{Q: q, FullText: true}
+	status := http.StatusOK
+	if q == "" {
+		d.Message = "请输入企业名称、名称中的关键字或统一社会信用代码。"
+		s.render(w, r, status, "search", &page{Title: "主体查询", Section: "search", Data: d})
+		return
+	}
+	offset := 0
+	if o := r.URL.Query().Get("offset"); o != "" {
+		n, err := strconv.Atoi(o)
+		if err != nil || n < 0 {
+			s.errorPage(w, r, nil, http.StatusBadRequest, "参数 offset 应为非负整数 (offset must be a non-negative integer)")
+			return
+		}
+		offset = n
+	}
+	res, err := s.d.Disclosure.Search(publicCtx(r), disclosure.SearchQuery{Q: q, Limit: searchPage, Offset: offset})
+	switch {
+	case err == nil:
+	case errs.Is(err, errs.Invalid):
+		d.Message = errs.MessageOf(err)
+		s.render(w, r, http.StatusBadRequest, "search", &page{Title: "主体查询", Section: "search", Data: d})
+		return
+	default:
+		s.fail(w, r, err)
+		return
+	}
+	d.Results, d.ByCode, d.More, d.Offset = res.Results, res.ByCode, res.More, offset
+	link := func(o int) string {
+		v := url.Values{"q": {q}}
+		if o > 0 {
+			v.Set("offset", strconv.Itoa(o))
+		}
+		return "/search?" + v.Encode()
+	}
+	if offset > 0 {
+		d.PrevURL = link(max(offset-searchPage, 0))
+	}
+	if res.More && offset+searchPage <= disclosure.MaxSearchOffset {
+		d.NextURL = link(offset + searchPage)
+	}
+	if len(res.Results) == 0 {
+		if res.ByCode {
+			d.Message = "未找到使用该统一社会信用代码登记的主体。"
+		} else {
+			d.Message = "没有找到名称包含「" + q + "」的主体。"
+		}
+	}
+	s.render(w, r, status, "search", &page{Title: "主体查询", Section: "search", Data: d})
+}
+
 // looksLikeCode reports whether a query is meant as a credit code: 18
 // characters of the code alphabet once spaces and dashes are gone.
 func looksLikeCode(q string) bool {
@@ -129,6 +200,13 @@ type profileData struct {
 	Shops        []profileShop // shops the subject runs
 	PlatformShop []profileShop // for a platform: shops on it
 	More         bool
+
+	// Credit records in public view, when the site has the disclosure
+	// service (Records false: the section is not shown at all).
+	Records  bool
+	Groups   []groupRows
+	Disputed int
+	Total    int
 }
 
 func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
@@ -138,14 +216,32 @@ func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	ctx := r.Context()
-	store := s.d.Registry.Store
-	sub, err := store.GetSubject(ctx, id)
+	if s.d.Disclosure != nil {
+		p, err := s.d.Disclosure.Profile(publicCtx(r), id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.renderProfile(w, r, p)
+		return
+	}
+	sub, err := s.d.Registry.Store.GetSubject(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d := profileData{Subject: s.publicView(sub)}
+	s.renderProfileOf(w, r, profileData{Subject: s.publicView(sub)})
+}
+
+// renderProfile shows a disclosure profile with the subject's shops.
+func (s *Site) renderProfile(w http.ResponseWriter, r *http.Request, p *disclosure.Profile) {
+	s.renderProfileOf(w, r, profileData{Subject: p.Subject, Records: true, Groups: groupsOf(p), Disputed: p.Disputed, Total: p.Total})
+}
+
+func (s *Site) renderProfileOf(w http.ResponseWriter, r *http.Request, d profileData) {
+	ctx := r.Context()
+	store := s.d.Registry.Store
+	id := d.Subject.ID
 	names := map[int64]string{}
 	nameOf := func(id int64) string {
 		if n, ok := names[id]; ok {
@@ -166,7 +262,7 @@ func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
 	for _, sh := range owned {
 		d.Shops = append(d.Shops, profileShop{ShopView: sh.View(), PlatformName: nameOf(sh.PlatformID)})
 	}
-	if sub.Kind == registry.KindPlatform {
+	if d.Subject.Kind == registry.KindPlatform {
 		on, err := store.ListShops(ctx, registry.ShopFilter{PlatformID: id, Limit: 51})
 		if err != nil {
 			s.fail(w, r, err)

@@ -24,6 +24,7 @@ var pageNames = []string{
 	"home", "search", "profile", "mark", "codes", "error",
 	"login", "dashboard", "subjects", "subject_new", "subject_detail", "subject_edit",
 	"shops", "shop_new", "accounts", "audit",
+	"records", "records_import", "records_detail",
 }
 
 type pageTemplate struct{ t *template.Template }

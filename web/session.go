@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,6 +54,12 @@ func (s *Site) staff(h func(http.ResponseWriter, *http.Request, *call)) http.Han
 // session is staff without the role check when anyRole is set (signing
 // out works for every signed-in account).
 func (s *Site) session(h func(http.ResponseWriter, *http.Request, *call), anyRole bool) http.Handler {
+	return s.guard(h, anyRole, 0)
+}
+
+// guard is session; with upload > 0 a multipart POST of up to upload
+// bytes is accepted (its CSRF token is a field of the multipart form).
+func (s *Site) guard(h func(http.ResponseWriter, *http.Request, *call), anyRole bool, upload int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ck, _ := r.Cookie(sessionCookie)
 		token := ""
@@ -82,10 +89,17 @@ func (s *Site) session(h func(http.ResponseWriter, *http.Request, *call), anyRol
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-			if err := r.ParseForm(); err != nil {
-				s.errorPage(w, r, err, http.StatusBadRequest, "表单无法解析或过大 (bad form)")
-				return
+			if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); upload > 0 && ct == "multipart/form-data" {
+				if !s.parseUpload(w, r, upload) {
+					return
+				}
+				defer r.MultipartForm.RemoveAll()
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+				if err := r.ParseForm(); err != nil {
+					s.errorPage(w, r, err, http.StatusBadRequest, "表单无法解析或过大 (bad form)")
+					return
+				}
 			}
 			if !tokenEqual(r.PostForm.Get("csrf"), sess.CSRF) {
 				s.errorPage(w, r, nil, http.StatusForbidden, "表单已失效或来源不明（CSRF 校验失败），请刷新页面后重试 (CSRF check failed)")

@@ -20,14 +20,18 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"ecredit/account"
 	"ecredit/audit"
 	"ecredit/clock"
+	"ecredit/disclosure"
+	"ecredit/record"
 	"ecredit/registry"
 )
 
@@ -61,10 +65,27 @@ type Deps struct {
 	// masked (SubjectView) only.
 	PublicSearch func(ctx context.Context, name string, limit int) ([]*registry.Subject, error)
 
+	// Disclosure answers the public portal's search (full-text), profiles
+	// (with credit records), credit reports and report verification.
+	// Optional: without it search falls back to PublicSearch, profiles show
+	// the registry data only, and the report and verification pages are
+	// not served.
+	Disclosure *disclosure.Service
+	// PDF renders credit reports to PDF (package pdf: headless Chromium).
+	// Optional: without it /subjects/{id}/report.pdf answers 503.
+	PDF PDFRenderer
+	// PublicURL is the portal's public address ("https://credit.chengde.gov.cn"),
+	// used in the QR code of reports; "" uses the request's host.
+	PublicURL string
+
 	// Stats returns the dashboard figures by kind and verification state.
 	// Optional: when nil the dashboard shows only the total from
 	// Registry.Store.CountSubjects.
 	Stats func(ctx context.Context) (*Counts, error)
+
+	// Records serves the console's record pages (import, list, detail).
+	// Optional: when nil those pages answer 503.
+	Records *record.Service
 }
 
 // Site is the http.Handler of every path that is not /api/, /healthz or
@@ -75,6 +96,13 @@ type Site struct {
 	pages  map[string]*pageTemplate
 	assets *assets
 	mux    *http.ServeMux
+	// reports keeps import reports for the error download (records.go).
+	reports *reportCache
+
+	// The credit report's print document for the PDF renderer (report.go).
+	printOnce sync.Once
+	printT    *template.Template
+	printErr  error
 }
 
 // New parses every template and builds the site. It fails, naming the
@@ -123,6 +151,8 @@ func (s *Site) routes() {
 	m.HandleFunc("GET /{$}", s.home)
 	m.HandleFunc("GET /search", s.search)
 	m.HandleFunc("GET /subjects/{id}", s.publicSubject)
+	m.HandleFunc("GET /subjects/{id}/{rest}", s.subjectSub)
+	m.HandleFunc("GET /verify/{id}", s.verifyReport)
 	m.HandleFunc("GET /marks", s.markCheck)
 	m.HandleFunc("GET /marks/{mark}", s.markCheck)
 	m.HandleFunc("GET /codes", s.codeCheck)
@@ -159,6 +189,7 @@ func (s *Site) console() http.Handler {
 	m.Handle("POST /console/keys/{id}/revoke", s.staff(s.keyRevoke))
 
 	m.Handle("GET /console/audit", s.staff(s.auditLog))
+	s.recordRoutes(m)
 	m.Handle("/console/", s.staff(func(w http.ResponseWriter, r *http.Request, c *call) { s.notFound(w, r) }))
 
 	cop := http.NewCrossOriginProtection()

@@ -1,5 +1,6 @@
 // Command ecredit is the e-commerce credit platform of Chengde: one binary
-// with subcommands (serve, migrate, demo, account, code, version).
+// with subcommands (serve, migrate, demo, account, code, import, ledger,
+// version).
 //
 // Every subcommand that touches the store takes --data DIR (ECREDIT_DATA,
 // default ./ecredit-data) and --db URL (ECREDIT_DB; default the embedded
@@ -37,6 +38,7 @@ func init() {
 		"demo":    {"生成演示城市数据（承德）(generate the demo city of Chengde)", runDemo},
 		"account": {"管理账户与 API 密钥 (manage accounts and API keys)", runAccount},
 		"code":    {"校验统一社会信用代码、身份证号、商品条码、行政区划代码 (check identifier codes)", runCode},
+		"import":  {"导入信用记录文件（CSV/XLSX）(import record files)", runImport},
 		"ledger":  {"核验可验证账本、打印检查点与证明 (verify the ledger, print checkpoints and proofs)", runLedger},
 		"version": {"显示版本 (print the version)", runVersion},
 		"help":    {"显示帮助 (show help)", runHelp},
@@ -100,6 +102,7 @@ func usage(w io.Writer) {
   ecredit serve --demo                       在 http://127.0.0.1:8080/ 启动并载入演示数据
   ecredit account create --role platform --name 淘宝
   ecredit code 91130802MA0CF1X29W 130802199001011235
+  ecredit import --type penalty --source 承德市市场监督管理局 处罚.csv
 `)
 }
 

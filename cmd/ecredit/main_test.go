@@ -266,6 +266,25 @@ func endToEnd(t *testing.T, env, store []string) {
 		t.Errorf("GET / lacks request id or CSP: %v", h)
 	}
 
+	// `ecredit code --json` and GET /api/v1/codes/{code} give the same
+	// answer for valid, warned and invalid codes of every kind.
+	codes := []string{"91350100M000100Y43", "91350203M0001QKT19", "91110000600037341N", "11010519491231002X",
+		"110105491231002", "36042619910102009X", "6901234567892", "6901234567893", "130802", "not-a-code"}
+	_, out, _ := cli(t, env, "", append([]string{"code", "--json"}, codes...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(codes) {
+		t.Fatalf("ecredit code --json printed %d lines for %d codes:\n%s", len(lines), len(codes), out)
+	}
+	for i, c := range codes {
+		st, body, _ := request(t, "GET", srv.url+"api/v1/codes/"+c, "", nil)
+		if st != http.StatusOK {
+			t.Fatalf("GET /api/v1/codes/%s = %d %s", c, st, body)
+		}
+		if got := strings.TrimSpace(string(body)); got != lines[i] {
+			t.Errorf("code %s: the CLI and the API disagree:\ncli %s\napi %s", c, lines[i], got)
+		}
+	}
+
 	// A second process works on the same store while the server runs.
 	c, out, errOut := cli(t, env, "", append([]string{"account", "create", "--role", "admin", "--name", "测试管理员"}, store...)...)
 	if c != 0 {
@@ -337,6 +356,8 @@ func endToEnd(t *testing.T, env, store []string) {
 		t.Errorf("ecredit code bad flag = %d", c)
 	}
 
+	importAndVerify(t, env, store, srv, key)
+
 	srv.stop(t)
 
 	// A restart with --demo keeps the data and says where the credentials are.
@@ -349,4 +370,89 @@ func endToEnd(t *testing.T, env, store []string) {
 		t.Errorf("after restart GET subject = %d %s", c, body)
 	}
 	srv.stop(t)
+}
+
+// importAndVerify imports a GB18030 双公示 file with the real binary into
+// the running server's store, reads the records over HTTP, checks the
+// ledger with `ecredit ledger verify`, then edits a record row directly in
+// the database and expects verify to fail naming that record.
+func importAndVerify(t *testing.T, env, store []string, srv *server, key string) {
+	file := filepath.Join("..", "..", "imports", "testdata", "penalty_gb18030.csv")
+	c, out, errOut := cli(t, env, "", append([]string{"import", "--type", "penalty", "--source", "承德市市场监督管理局", file}, store...)...)
+	if c != 1 || !strings.Contains(errOut, "共 10 行：新增 6，未变 0，更正 0，失败 4") {
+		t.Fatalf("import = %d\nstdout: %s\nstderr: %s", c, out, errOut)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 5 || !strings.HasPrefix(lines[0], "行号,列,错误信息") ||
+		!strings.Contains(out, "统一社会信用代码") || !strings.Contains(out, "处罚决定日期") {
+		t.Errorf("error report:\n%s", out)
+	}
+	// again: nothing new
+	if c, _, errOut := cli(t, env, "", append([]string{"import", "--type", "penalty", "--source", "承德市市场监督管理局", file}, store...)...); c != 1 || !strings.Contains(errOut, "新增 0，未变 6") {
+		t.Errorf("re-import = %d %s", c, errOut)
+	}
+
+	// the subject (created pending by the import) and its record over HTTP
+	c, body, _ := request(t, "GET", srv.url+"api/v1/subjects/by-code/91130802MA0A1B2C2Y", key, nil)
+	var sub struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	if c != http.StatusOK || json.Unmarshal(body, &sub) != nil || sub.Status != "pending" {
+		t.Fatalf("subject by code = %d %s", c, body)
+	}
+	c, body, _ = request(t, "GET", fmt.Sprintf("%sapi/v1/subjects/%d/records", srv.url, sub.ID), key, nil)
+	var recs struct {
+		Items []struct {
+			ID        int64             `json:"id"`
+			SourceRef string            `json:"source_ref"`
+			Source    string            `json:"source"`
+			Fields    map[string]string `json:"fields"`
+		} `json:"items"`
+	}
+	if c != http.StatusOK || json.Unmarshal(body, &recs) != nil || len(recs.Items) != 1 || recs.Items[0].SourceRef != "承双市监罚〔2025〕101号" ||
+		recs.Items[0].Source != "承德市市场监督管理局" || recs.Items[0].Fields["fine"] != "0.2" {
+		t.Fatalf("subject records = %d %s", c, body)
+	}
+	recID := recs.Items[0].ID
+	// a signed checkpoint over the grown ledger, and its key
+	c, body, h := request(t, "GET", srv.url+"api/v1/ledger/checkpoint", "", nil)
+	if c != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") || !strings.HasPrefix(string(body), "ecredit.chengde.gov.cn/ledger\n") {
+		t.Errorf("checkpoint = %d %s", c, body)
+	}
+	c, body, _ = request(t, "GET", fmt.Sprintf("%sapi/v1/records/%d/proof", srv.url, recID), key, nil)
+	if c != http.StatusOK || !strings.Contains(string(body), `"entries":[{`) {
+		t.Errorf("record proof = %d %.300s", c, body)
+	}
+
+	if c, out, errOut := cli(t, env, "", append([]string{"ledger", "verify"}, store...)...); c != 0 {
+		t.Fatalf("ledger verify = %d\nstdout: %s\nstderr: %s", c, out, errOut)
+	}
+
+	// Someone edits the record row directly in the database.
+	driver, dsn := "sqlite", filepath.Join(store[1], "ecredit.db")
+	if len(store) > 3 && store[2] == "--db" {
+		driver, dsn = "pgx", store[3]
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := "UPDATE records SET fields = replace(fields, '0.2', '0.02') WHERE id = " + strconvI(recID)
+	if res, err := db.Exec(q); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("tamper: %d rows", n)
+	}
+	c, out, errOut = cli(t, env, "", append([]string{"ledger", "verify"}, store...)...)
+	if c == 0 || !strings.Contains(out, fmt.Sprintf("record %d", recID)) {
+		t.Errorf("ledger verify after tampering = %d\nstdout: %s\nstderr: %s", c, out, errOut)
+	}
+	// Put it back: the ledger verifies again.
+	if _, err := db.Exec("UPDATE records SET fields = replace(fields, '0.02', '0.2') WHERE id = " + strconvI(recID)); err != nil {
+		t.Fatal(err)
+	}
+	if c, out, errOut := cli(t, env, "", append([]string{"ledger", "verify"}, store...)...); c != 0 {
+		t.Errorf("ledger verify after repair = %d\nstdout: %s\nstderr: %s", c, out, errOut)
+	}
 }

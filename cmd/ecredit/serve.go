@@ -37,6 +37,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	seed := fs.Int64("demo-seed", 1, "演示数据随机种子 (demo seed)")
 	subjects := fs.Int("demo-subjects", demo.DefaultSubjects, "演示主体数量 (number of demo subjects)")
 	secure := fs.Bool("secure", false, "经 HTTPS 提供服务时设置，Cookie 带 Secure 标志 (set when served over HTTPS: Secure cookies)")
+	publicURL := fs.String("public-url", envOr("ECREDIT_PUBLIC_URL", ""), "公众访问本平台的网址，用于信用报告二维码，如 https://credit.chengde.gov.cn/ (public base URL for report QR codes; default: the request's host) [ECREDIT_PUBLIC_URL]")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "可信反向代理的网段，可重复；仅信任其 X-Forwarded-For (CIDR of a trusted reverse proxy, repeatable)")
 	if c := parse(fs, args, stdout); c >= 0 {
@@ -48,7 +49,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg := sf.config(logger)
-	cfg.Addr, cfg.TrustedProxies, cfg.Secure = *addr, proxies, *secure
+	cfg.Addr, cfg.TrustedProxies, cfg.Secure, cfg.PublicURL = *addr, proxies, *secure, *publicURL
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return fail(stderr, err)
