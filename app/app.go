@@ -245,6 +245,8 @@ func (a *App) buildHandler() error {
 		// The verifier key and each record's ledger entries, for proofs.
 		LedgerKey:     a.LedgerKey,
 		LedgerEntries: a.Store,
+		// Public search and profiles (GET /api/v1/public/subjects…).
+		Disclosure: a.Disclosure,
 		// Public look-ups get httpapi's default per-client limit; every
 		// /api/ request is limited per account or client as a backstop.
 		PublicLimiter: httpx.NewLimiter(httpapi.PublicRate, httpapi.PublicBurst),

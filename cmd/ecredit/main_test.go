@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -422,6 +423,39 @@ func importAndVerify(t *testing.T, env, store []string, srv *server, key string)
 	c, body, _ = request(t, "GET", fmt.Sprintf("%sapi/v1/records/%d/proof", srv.url, recID), key, nil)
 	if c != http.StatusOK || !strings.Contains(string(body), `"entries":[{`) {
 		t.Errorf("record proof = %d %.300s", c, body)
+	}
+
+	// The imported penalty is light (a 2000 yuan fine) and its three months
+	// of publicity are over; a general one decided ten days ago is public.
+	const docNo = "承双市监罚〔2026〕901号"
+	decided := time.Now().AddDate(0, 0, -10).Format("2006-01-02")
+	c, body, _ = request(t, "POST", srv.url+"api/v1/records", key, map[string]any{"type": "penalty", "fields": map[string]string{
+		"行政相对人名称": "承德市双桥区优品电子商务有限公司", "CF_XDR_SHXYM": "91130802MA0A1B2C2Y", "doc_no": docNo,
+		"违法行为类型": "虚假宣传", "违法事实": "网店宣传无事实依据", "处罚依据": "《中华人民共和国反不正当竞争法》第二十条",
+		"处罚类别": "罚款", "处罚内容": "罚款人民币5万元", "罚款金额（万元）": "5", "处罚决定日期": decided,
+		"处罚机关": "承德市双桥区市场监督管理局", "处罚机关统一社会信用代码": "11130800000001257M"}})
+	if c != http.StatusCreated {
+		t.Fatalf("POST /api/v1/records = %d %s", c, body)
+	}
+
+	// The public sees it: the JSON profile, the portal profile, the credit
+	// report and the report's verification page.
+	c, body, _ = request(t, "GET", srv.url+"api/v1/public/subjects/91130802MA0A1B2C2Y", "", nil)
+	if c != http.StatusOK || !strings.Contains(string(body), docNo) {
+		t.Errorf("public profile JSON = %d %.500s", c, body)
+	}
+	c, body, _ = request(t, "GET", fmt.Sprintf("%ssubjects/%d", srv.url, sub.ID), "", nil)
+	if c != http.StatusOK || !strings.Contains(string(body), docNo) {
+		t.Errorf("public profile page = %d, record %s missing", c, docNo)
+	}
+	c, body, _ = request(t, "GET", fmt.Sprintf("%ssubjects/%d/report", srv.url, sub.ID), "", nil)
+	link := regexp.MustCompile(`/verify/[^"'<> ]+`).FindString(string(body))
+	if c != http.StatusOK || !strings.Contains(string(body), docNo) || link == "" {
+		t.Fatalf("credit report = %d, verify link %q", c, link)
+	}
+	c, body, _ = request(t, "GET", srv.url+strings.TrimPrefix(html.UnescapeString(link), "/"), "", nil)
+	if c != http.StatusOK || !strings.Contains(string(body), "报告真实有效") {
+		t.Errorf("report verification = %d %.300s", c, body)
 	}
 
 	if c, out, errOut := cli(t, env, "", append([]string{"ledger", "verify"}, store...)...); c != 0 {
