@@ -270,6 +270,14 @@ func (a *App) buildHandler() error {
 		Disclosure: a.Disclosure,
 		PDF:        a.PDF,
 		PublicURL:  cfg.PublicURL,
+		// The dashboard's figures by kind and verification state.
+		Stats: func(ctx context.Context) (*web.Counts, error) {
+			c, err := a.Store.CountSubjectsBy(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &web.Counts{Total: c.Total, ByKind: c.ByKind, ByVerify: c.ByVerify}, nil
+		},
 	})
 	if err != nil {
 		return err

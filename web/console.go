@@ -118,7 +118,7 @@ func (s *Site) dashboard(w http.ResponseWriter, r *http.Request, c *call) {
 		for _, k := range registry.Kinds {
 			d.ByKind = append(d.ByKind, countRow{k.Label(), st.ByKind[k]})
 		}
-		for _, v := range []registry.VerifyState{registry.VerifyNone, registry.VerifyOK, registry.VerifyFailed} {
+		for _, v := range []registry.VerifyState{registry.VerifyNone, registry.VerifyOK, registry.VerifyExpired, registry.VerifyFailed} {
 			d.ByVerify = append(d.ByVerify, countRow{v.Label(), st.ByVerify[v]})
 		}
 	} else {

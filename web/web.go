@@ -42,7 +42,7 @@ var embedded embed.FS
 type Counts struct {
 	Total    int64
 	ByKind   map[registry.Kind]int64
-	ByVerify map[registry.VerifyState]int64 // stored state; "expired" is derived at read time and counted as verified
+	ByVerify map[registry.VerifyState]int64 // as shown: a passed verification past its due date is expired
 }
 
 // Deps is what the site needs.
