@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -65,139 +65,298 @@ func canonicalJSON(src []byte) ([]byte, error) {
 	if !utf8.Valid(src) {
 		return nil, errors.New("不是有效的 UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(src))
-	dec.UseNumber()
-	var buf bytes.Buffer
-	if err := canonValue(dec, &buf); err != nil {
+	p := canonParser{src: src}
+	p.skipSpace()
+	if p.pos == len(src) {
+		return nil, errors.New("内容不完整")
+	}
+	out, err := p.value(make([]byte, 0, len(src)))
+	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	p.skipSpace()
+	if p.pos != len(src) {
 		return nil, errors.New("值之后还有多余内容")
 	}
-	return buf.Bytes(), nil
+	return out, nil
 }
 
-func canonValue(dec *json.Decoder, out *bytes.Buffer) error {
-	tok, err := dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			return errors.New("内容不完整")
+// canonParser is a recursive-descent JSON parser over valid UTF-8 that
+// appends the canonical form of what it reads. It accepts exactly the JSON
+// of RFC 8259 (what encoding/json accepts) and decodes strings with
+// encoding/json, so its output is the same as that of a token-by-token
+// re-encoding through json.Decoder, without the per-token cost.
+type canonParser struct {
+	src []byte
+	pos int
+}
+
+var errIncomplete = errors.New("内容不完整")
+
+func (p *canonParser) skipSpace() {
+	for p.pos < len(p.src) {
+		switch p.src[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
 		}
-		return err
 	}
-	return canonToken(dec, tok, out)
 }
 
-func canonToken(dec *json.Decoder, tok json.Token, out *bytes.Buffer) error {
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '[':
-			out.WriteByte('[')
-			first := true
-			for dec.More() {
-				if !first {
-					out.WriteByte(',')
-				}
-				first = false
-				if err := canonValue(dec, out); err != nil {
-					return err
-				}
+func (p *canonParser) syntax(what string) error {
+	if p.pos >= len(p.src) {
+		return errIncomplete
+	}
+	return fmt.Errorf("第 %d 字节处%s", p.pos+1, what)
+}
+
+// value appends the canonical form of the value at p.pos (no leading
+// space) to out.
+func (p *canonParser) value(out []byte) ([]byte, error) {
+	if p.pos >= len(p.src) {
+		return nil, errIncomplete
+	}
+	switch c := p.src[p.pos]; {
+	case c == '{':
+		return p.object(out)
+	case c == '[':
+		return p.array(out)
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return appendString(out, s), nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := p.pos
+		if err := p.number(); err != nil {
+			return nil, err
+		}
+		return append(out, p.src[start:p.pos]...), nil
+	}
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if bytes.HasPrefix(p.src[p.pos:], []byte(lit)) {
+			p.pos += len(lit)
+			return append(out, lit...), nil
+		}
+	}
+	return nil, p.syntax("不是有效的 JSON 值")
+}
+
+func (p *canonParser) array(out []byte) ([]byte, error) {
+	p.pos++ // '['
+	out = append(out, '[')
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == ']' {
+		p.pos++
+		return append(out, ']'), nil
+	}
+	for {
+		var err error
+		if out, err = p.value(out); err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return nil, errIncomplete
+		}
+		switch p.src[p.pos] {
+		case ',':
+			p.pos++
+			out = append(out, ',')
+			p.skipSpace()
+		case ']':
+			p.pos++
+			return append(out, ']'), nil
+		default:
+			return nil, p.syntax("数组中缺少逗号或右方括号")
+		}
+	}
+}
+
+func (p *canonParser) object(out []byte) ([]byte, error) {
+	p.pos++ // '{'
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == '}' {
+		p.pos++
+		return append(out, '{', '}'), nil
+	}
+	type member struct {
+		key        string
+		start, end int // of the value, in out
+	}
+	var ms []member
+	var seen map[string]bool // keys, once ms is long
+	base := len(out)
+	for {
+		if p.pos >= len(p.src) {
+			return nil, errIncomplete
+		}
+		if p.src[p.pos] != '"' {
+			return nil, errors.New("对象的键不是字符串")
+		}
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		dup := false
+		if seen != nil {
+			dup = seen[k]
+			seen[k] = true
+		} else {
+			for _, m := range ms {
+				dup = dup || m.key == k
 			}
-			if _, err := dec.Token(); err != nil { // ']'
-				return err
-			}
-			out.WriteByte(']')
-			return nil
-		case '{':
-			type member struct {
-				key string
-				val []byte
-			}
-			var ms []member
-			seen := map[string]bool{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				k, ok := kt.(string)
-				if !ok {
-					return errors.New("对象的键不是字符串")
-				}
-				if seen[k] {
-					return errors.New("对象的键「" + k + "」重复")
+			if len(ms) == 16 { // large object: a set from now on
+				seen = make(map[string]bool, 64)
+				for _, m := range ms {
+					seen[m.key] = true
 				}
 				seen[k] = true
-				var vb bytes.Buffer
-				if err := canonValue(dec, &vb); err != nil {
-					return err
-				}
-				ms = append(ms, member{k, vb.Bytes()})
 			}
-			if _, err := dec.Token(); err != nil { // '}'
-				return err
-			}
-			slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
-			out.WriteByte('{')
-			for i, m := range ms {
-				if i > 0 {
-					out.WriteByte(',')
-				}
-				writeString(out, m.key)
-				out.WriteByte(':')
-				out.Write(m.val)
-			}
-			out.WriteByte('}')
-			return nil
 		}
-		return errors.New("意外的分隔符 " + t.String())
-	case string:
-		writeString(out, t)
-	case json.Number:
-		out.WriteString(string(t))
-	case bool:
-		if t {
-			out.WriteString("true")
-		} else {
-			out.WriteString("false")
+		if dup {
+			return nil, errors.New("对象的键「" + k + "」重复")
 		}
-	case nil:
-		out.WriteString("null")
-	default:
-		return errors.New("意外的记号")
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return nil, errIncomplete
+		}
+		if p.src[p.pos] != ':' {
+			return nil, p.syntax("对象的键后缺少冒号")
+		}
+		p.pos++
+		p.skipSpace()
+		start := len(out)
+		if out, err = p.value(out); err != nil {
+			return nil, err
+		}
+		ms = append(ms, member{k, start, len(out)})
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return nil, errIncomplete
+		}
+		if p.src[p.pos] == '}' {
+			p.pos++
+			break
+		}
+		if p.src[p.pos] != ',' {
+			return nil, p.syntax("对象中缺少逗号或右花括号")
+		}
+		p.pos++
+		p.skipSpace()
+	}
+	vals := bytes.Clone(out[base:])
+	out = out[:base]
+	slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	out = append(out, '{')
+	for i, m := range ms {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendString(out, m.key)
+		out = append(out, ':')
+		out = append(out, vals[m.start-base:m.end-base]...)
+	}
+	return append(out, '}'), nil
+}
+
+// str reads the string at p.pos (a '"') and returns its value. A string
+// without escapes is its bytes (src is valid UTF-8); one with escapes is
+// decoded by encoding/json.
+func (p *canonParser) str() (string, error) {
+	start := p.pos
+	p.pos++
+	escaped := false
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			if !escaped {
+				return string(p.src[start+1 : p.pos-1]), nil
+			}
+			var s string
+			if err := json.Unmarshal(p.src[start:p.pos], &s); err != nil {
+				return "", err
+			}
+			return s, nil
+		case c == '\\':
+			escaped = true
+			p.pos += 2
+		case c < 0x20:
+			return "", p.syntax("字符串中有未转义的控制字符")
+		default:
+			p.pos++
+		}
+	}
+	return "", errIncomplete
+}
+
+// number reads a JSON number at p.pos: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *canonParser) number() error {
+	digits := func() int {
+		n := 0
+		for p.pos < len(p.src) && p.src[p.pos] >= '0' && p.src[p.pos] <= '9' {
+			p.pos++
+			n++
+		}
+		return n
+	}
+	if p.src[p.pos] == '-' {
+		p.pos++
+	}
+	switch {
+	case p.pos < len(p.src) && p.src[p.pos] == '0':
+		p.pos++
+	case digits() == 0:
+		return p.syntax("数字无效")
+	}
+	if p.pos < len(p.src) && p.src[p.pos] == '.' {
+		p.pos++
+		if digits() == 0 {
+			return p.syntax("数字无效")
+		}
+	}
+	if p.pos < len(p.src) && (p.src[p.pos] == 'e' || p.src[p.pos] == 'E') {
+		p.pos++
+		if p.pos < len(p.src) && (p.src[p.pos] == '+' || p.src[p.pos] == '-') {
+			p.pos++
+		}
+		if digits() == 0 {
+			return p.syntax("数字无效")
+		}
 	}
 	return nil
 }
 
 const hexDigits = "0123456789abcdef"
 
-func writeString(out *bytes.Buffer, s string) {
-	out.WriteByte('"')
+func appendString(out []byte, s string) []byte {
+	out = append(out, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"':
-			out.WriteString(`\"`)
+			out = append(out, '\\', '"')
 		case c == '\\':
-			out.WriteString(`\\`)
+			out = append(out, '\\', '\\')
 		case c == '\b':
-			out.WriteString(`\b`)
+			out = append(out, '\\', 'b')
 		case c == '\f':
-			out.WriteString(`\f`)
+			out = append(out, '\\', 'f')
 		case c == '\n':
-			out.WriteString(`\n`)
+			out = append(out, '\\', 'n')
 		case c == '\r':
-			out.WriteString(`\r`)
+			out = append(out, '\\', 'r')
 		case c == '\t':
-			out.WriteString(`\t`)
+			out = append(out, '\\', 't')
 		case c < 0x20:
-			out.WriteString(`\u00`)
-			out.WriteByte(hexDigits[c>>4])
-			out.WriteByte(hexDigits[c&0xf])
+			out = append(out, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		default:
-			out.WriteByte(c)
+			out = append(out, c)
 		}
 	}
-	out.WriteByte('"')
+	return append(out, '"')
 }

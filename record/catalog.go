@@ -101,11 +101,15 @@ func (t *TypeDef) Required() []string {
 	return out
 }
 
+// headerReplacer is built once: a strings.Replacer is safe for concurrent
+// use, and building one per call dominated header matching.
+var headerReplacer = strings.NewReplacer("（", "(", "）", ")", "＿", "_", " ", "", "\u3000", "", "\t", "", "*", "", "＊", "")
+
 // HeaderKey normalises a column header for matching: spaces removed,
 // full-width brackets and underscores made ASCII, upper-cased.
 func HeaderKey(h string) string {
 	h = strings.TrimPrefix(h, "\ufeff")
-	h = strings.NewReplacer("（", "(", "）", ")", "＿", "_", " ", "", "\u3000", "", "\t", "", "*", "", "＊", "").Replace(h)
+	h = headerReplacer.Replace(h)
 	return strings.ToUpper(strings.TrimSpace(h))
 }
 

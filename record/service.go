@@ -258,6 +258,10 @@ func (s *Service) IngestBatch(ctx context.Context, ins []Input) ([]Result, error
 				lk.refs[refKey(t, ref)] = found[ref] // nil when absent
 			}
 		}
+		if err := s.prefetchSubjects(ctx, ns, lk); err != nil {
+			return nil, errs.Wrap("record.IngestBatch", err)
+		}
+		s.createPendingSubjects(ctx, a, window, ns, now, lk)
 		for j, in := range window {
 			i := w + j
 			if err := ctx.Err(); err != nil {
@@ -359,6 +363,93 @@ func clone(r *Record) *Record {
 	return &c
 }
 
+// subjectsByCodes is what a registry store may offer beyond registry.Store
+// to resolve many credit codes in one query (sqlstore.DB does).
+type subjectsByCodes interface {
+	FindSubjectsByCodes(ctx context.Context, codes []string) (map[string]*registry.Subject, error)
+}
+
+// prefetchSubjects puts into lk the known subjects of the credit codes of
+// ns (nil entries are skipped) that lk does not hold yet, in one store call
+// when the store can; subjectFor then finds them there. Unknown codes are
+// left out, so subjectFor looks them up (and creates them) as before.
+func (s *Service) prefetchSubjects(ctx context.Context, ns []*normalized, lk *lookups) error {
+	bc, ok := s.Subjects.(subjectsByCodes)
+	if !ok {
+		return nil
+	}
+	var codes []string
+	for _, n := range ns {
+		if n == nil || n.person || n.code == "" {
+			continue
+		}
+		if _, ok := lk.subjects[n.code]; !ok {
+			codes = append(codes, n.code)
+		}
+	}
+	if len(codes) == 0 {
+		return nil
+	}
+	found, err := bc.FindSubjectsByCodes(ctx, codes)
+	if err != nil {
+		return err
+	}
+	for c, sub := range found {
+		lk.subjects[c] = sub
+	}
+	return nil
+}
+
+// createPendingSubjects creates, in one store call, the pending subjects
+// that subjectFor would create one transaction each for the new records of
+// a window: those with a credit code unknown to lk (after
+// prefetchSubjects), a ref known to be absent, and a writer who need not
+// own a shop of the subject. Each code is created once, in order of first
+// appearance. Should the batch fail (a subject created concurrently, say),
+// nothing is written and subjectFor handles each record as before.
+func (s *Service) createPendingSubjects(ctx context.Context, a account.Actor, window []Input, ns []*normalized, now time.Time, lk *lookups) {
+	if _, ok := s.Subjects.(subjectsByCodes); !ok {
+		return // without the prefetch lk does not know which codes are new
+	}
+	var subs []*registry.Subject
+	entries := map[*registry.Subject]*audit.Entry{}
+	seen := map[string]bool{}
+	for j, in := range window {
+		n := ns[j]
+		if n == nil || n.person || n.code == "" || seen[n.code] {
+			continue
+		}
+		if _, ok := lk.subjects[n.code]; ok {
+			continue
+		}
+		if ex, ok := lk.ref(in.Type, n.ref); !ok || ex != nil {
+			continue
+		}
+		if ownShop, err := mayWrite(a, in.Type); err != nil || ownShop {
+			continue
+		}
+		sub, ev, err := s.pendingSubject(a, n, now)
+		if err != nil {
+			continue
+		}
+		seen[n.code] = true
+		subs = append(subs, sub)
+		entries[sub] = ev
+	}
+	if len(subs) == 0 || ctx.Err() != nil {
+		return
+	}
+	if err := s.Subjects.CreateSubjects(ctx, subs, func(sub *registry.Subject) *audit.Entry { return entries[sub] }); err != nil {
+		for _, sub := range subs {
+			sub.ID = 0
+		}
+		return
+	}
+	for _, sub := range subs {
+		lk.subjects[sub.CreditCode] = sub
+	}
+}
+
 // subjectFor finds the record's subject by credit code (or ID number
 // index), creating a pending subject when it is unknown.
 func (s *Service) subjectFor(ctx context.Context, a account.Actor, n *normalized, ownShop bool, now time.Time, lk *lookups) (*registry.Subject, error) {
@@ -400,11 +491,32 @@ func (s *Service) subjectFor(ctx context.Context, a account.Actor, n *normalized
 	if ownShop {
 		return nil, &errs.Error{Code: errs.Forbidden, Field: fieldName("credit_code"), Message: "该主体在本平台没有店铺，平台只能报送本平台店铺经营者的记录 (subject has no shop on your platform)"}
 	}
-	sub = &registry.Subject{Kind: registry.KindMerchant, Form: "enterprise", Name: n.name, Status: registry.StatusPending,
+	sub, ev, err := s.pendingSubject(a, n, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Subjects.CreateSubject(ctx, sub, ev); err != nil {
+		if errs.Is(err, errs.Conflict) { // created concurrently
+			if found, ferr := find(); ferr == nil {
+				return found, nil
+			}
+		}
+		return nil, err
+	}
+	if lk != nil {
+		lk.subjects[cacheKey] = sub
+	}
+	return sub, nil
+}
+
+// pendingSubject builds the pending subject (and its audit entry) that a
+// record with an unknown subject creates.
+func (s *Service) pendingSubject(a account.Actor, n *normalized, now time.Time) (*registry.Subject, *audit.Entry, error) {
+	sub := &registry.Subject{Kind: registry.KindMerchant, Form: "enterprise", Name: n.name, Status: registry.StatusPending,
 		Verify: registry.VerifyNone, CreatedBy: a.AccountID, CreatedAt: now, UpdatedAt: now}
 	if n.person {
 		if n.idClear == "" || s.Keys == nil {
-			return nil, errs.Field(fieldName("id_number"), "无法登记自然人主体：缺少证件号码 (missing ID number)")
+			return nil, nil, errs.Field(fieldName("id_number"), "无法登记自然人主体：缺少证件号码 (missing ID number)")
 		}
 		sub.Kind, sub.Form = registry.KindSeller, ""
 		sub.IDNumber = s.Keys.Seal(pii.KindIDNumber, n.idClear)
@@ -429,19 +541,7 @@ func (s *Service) subjectFor(ctx context.Context, a account.Actor, n *normalized
 	if utf8.RuneCountInString(sub.Name) > 200 {
 		sub.Name = string([]rune(sub.Name)[:200])
 	}
-	ev := a.Audit(audit.ActCreate, "subject", "pending subject from a "+string(n.def.Type)+" record")
-	if err := s.Subjects.CreateSubject(ctx, sub, ev); err != nil {
-		if errs.Is(err, errs.Conflict) { // created concurrently
-			if found, ferr := find(); ferr == nil {
-				return found, nil
-			}
-		}
-		return nil, err
-	}
-	if lk != nil {
-		lk.subjects[cacheKey] = sub
-	}
-	return sub, nil
+	return sub, a.Audit(audit.ActCreate, "subject", "pending subject from a "+string(n.def.Type)+" record"), nil
 }
 
 func (s *Service) ownsShop(ctx context.Context, a account.Actor, sub *registry.Subject) error {
