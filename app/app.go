@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -55,6 +56,11 @@ type Config struct {
 	// credit reports for their verification link; "" uses the request's
 	// host.
 	PublicURL string
+	// NoRateLimit lifts the per-client rate limits of the public look-ups
+	// and of the API (both limiters then allow every request). For load
+	// tests driven from one address (bench/scale) only; never in
+	// production.
+	NoRateLimit bool
 }
 
 // HolidayFile is the optional working-day calendar in the data directory
@@ -229,6 +235,10 @@ func (a *App) buildHandler() error {
 	if err != nil {
 		return &errs.Error{Code: errs.Invalid, Field: "trusted-proxy", Message: err.Error()}
 	}
+	publicRate, apiRate := httpapi.PublicRate, float64(APIRate)
+	if cfg.NoRateLimit {
+		publicRate, apiRate = math.Inf(1), math.Inf(1) // rate.Inf: every request allowed
+	}
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api, err := httpapi.New(httpapi.Deps{
@@ -249,8 +259,8 @@ func (a *App) buildHandler() error {
 		Disclosure: a.Disclosure,
 		// Public look-ups get httpapi's default per-client limit; every
 		// /api/ request is limited per account or client as a backstop.
-		PublicLimiter: httpx.NewLimiter(httpapi.PublicRate, httpapi.PublicBurst),
-		Limiter:       httpx.NewLimiter(APIRate, APIBurst),
+		PublicLimiter: httpx.NewLimiter(publicRate, httpapi.PublicBurst),
+		Limiter:       httpx.NewLimiter(apiRate, APIBurst),
 	})
 	if err != nil {
 		return err
