@@ -75,6 +75,7 @@ var sqlitePragmas = []string{
 	"foreign_keys(ON)",
 	"temp_store(MEMORY)",
 	"cache_size(-32000)",
+	"mmap_size(268435456)", // 256 MiB of the file mapped: reads skip the page-cache copy
 }
 
 // Open opens the store named by dsn:
