@@ -598,32 +598,23 @@ func (p *params) size(name string, required bool) int64 {
 // inclusionProof proves entry index in the tree of size entries (size
 // omitted: the current signed checkpoint, which the answer carries).
 func (a *API) inclusionProof(w http.ResponseWriter, r *http.Request) error {
-	lg, err := a.ledger()
-	if err != nil {
-		return err
-	}
-	if err := a.d.PublicLimiter.Check(w, r); err != nil {
-		return err
-	}
-	p := newParams(r, "index", "size")
-	index, size := p.size("index", true), p.size("size", false)
-	if p.v.Get("size") != "" && size == 0 {
-		p.errs.Add("size", "参数 size 必须是正整数 (size must be positive)")
-	}
-	if err := p.err(); err != nil {
-		return err
-	}
-	pr, err := lg.Inclusion(r.Context(), index, size)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, pr)
-	return nil
+	return a.proof(w, r, "index", "size", func(ctx context.Context, lg *ledger.Log, index, size int64) (any, error) {
+		return lg.Inclusion(ctx, index, size)
+	})
 }
 
 // consistencyProof proves that the tree of new entries (omitted: the
 // current signed checkpoint) extends the tree of old entries.
 func (a *API) consistencyProof(w http.ResponseWriter, r *http.Request) error {
+	return a.proof(w, r, "old", "new", func(ctx context.Context, lg *ledger.Log, oldSize, newSize int64) (any, error) {
+		return lg.Consistency(ctx, oldSize, newSize)
+	})
+}
+
+// proof serves a ledger proof taking a required position parameter and an
+// optional tree size (0: the current signed checkpoint).
+func (a *API) proof(w http.ResponseWriter, r *http.Request, pos, size string,
+	prove func(ctx context.Context, lg *ledger.Log, pos, size int64) (any, error)) error {
 	lg, err := a.ledger()
 	if err != nil {
 		return err
@@ -631,15 +622,15 @@ func (a *API) consistencyProof(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.PublicLimiter.Check(w, r); err != nil {
 		return err
 	}
-	p := newParams(r, "old", "new")
-	oldSize, newSize := p.size("old", true), p.size("new", false)
-	if p.v.Get("new") != "" && newSize == 0 {
-		p.errs.Add("new", "参数 new 必须是正整数 (new must be positive)")
+	p := newParams(r, pos, size)
+	n, m := p.size(pos, true), p.size(size, false)
+	if p.v.Get(size) != "" && m == 0 {
+		p.errs.Add(size, "参数 %s 必须是正整数 (%s must be positive)", size, size)
 	}
 	if err := p.err(); err != nil {
 		return err
 	}
-	pr, err := lg.Consistency(r.Context(), oldSize, newSize)
+	pr, err := prove(r.Context(), lg, n, m)
 	if err != nil {
 		return err
 	}

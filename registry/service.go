@@ -601,7 +601,7 @@ func (s *Service) RevealPersonal(ctx context.Context, id int64, reason string) (
 	a := account.From(ctx)
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return nil, errs.Wrap(op, errs.Field("reason", "查看个人信息必须说明事由 (a reason is required to read personal data)"))
+		return nil, errs.Wrap(op, errs.Field("reason", "查看个人信息必须填写事由，事由将记入审计日志 (a reason is required and is audited)"))
 	}
 	if utf8.RuneCountInString(reason) > 200 {
 		return nil, errs.Wrap(op, errs.Field("reason", "事由不能超过 200 个字符 (reason too long)"))

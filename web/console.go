@@ -408,11 +408,6 @@ func (s *Site) subjectReveal(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	d.RevealForm = f
-	if reason == "" {
-		f.Errors["reason"] = "查看个人信息必须填写事由 (a reason is required)"
-		s.render(w, r, http.StatusBadRequest, "subject_detail", c.page(d.Subject.Name, "subjects", d))
-		return
-	}
 	p, err := s.d.Registry.RevealPersonal(r.Context(), id, reason)
 	if err != nil {
 		if errs.Is(err, errs.Invalid) {

@@ -99,7 +99,7 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		actor.Name, actor.Department = s, s
 	}
 	cctx = account.With(cctx, actor)
-	svc := &record.Service{Store: a.Store, Subjects: a.Store, Keys: a.Keys, Clock: a.Config.Clock}
+	svc := a.Records // the same service as the server's, holiday calendar included
 
 	for _, w := range rd.Warnings {
 		fmt.Fprintf(stderr, "提示 (warning) 第 %d 行: %s\n", w.Row, w.Message)
