@@ -159,8 +159,7 @@ func (a *API) batchRecords(w http.ResponseWriter, r *http.Request) error {
 	for i, l := range lines {
 		out[i] = RecordBatchLine{Line: l.Line}
 		if l.Err != nil {
-			info := httpx.ErrorOf(l.Err, "").Error
-			out[i].Status, out[i].Error = record.ResultError, &info
+			out[i].Status, out[i].Error = record.ResultError, a.lineError(r, l.Line, l.Err)
 		}
 	}
 	if len(ins) > 0 {
@@ -175,12 +174,7 @@ func (a *API) batchRecords(w http.ResponseWriter, r *http.Request) error {
 			o := &out[lineOf[res.Line-1]]
 			o.Status, o.ID, o.Warnings = res.Status, res.ID, res.Warnings
 			if res.Err != nil || res.Status == record.ResultError {
-				c := errs.CodeOf(res.Err)
-				if c == errs.Internal || c == errs.Unavailable {
-					a.log.ErrorContext(r.Context(), "record batch line failed", "request_id", httpx.RequestID(r), "line", o.Line, "err", fmt.Sprint(res.Err))
-				}
-				info := httpx.ErrorOf(res.Err, "").Error
-				o.Status, o.ID, o.Error = record.ResultError, 0, &info
+				o.Status, o.ID, o.Error = record.ResultError, 0, a.lineError(r, o.Line, res.Err)
 			}
 		}
 	}

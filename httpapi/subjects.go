@@ -363,11 +363,17 @@ func (a *API) batchSubjects(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) batchError(r *http.Request, line int, err error) BatchLine {
-	if errs.CodeOf(err) == errs.Internal || errs.CodeOf(err) == errs.Unavailable {
-		a.log.ErrorContext(r.Context(), "batch line failed", "request_id", httpx.RequestID(r), "line", line, "err", err.Error())
+	return BatchLine{Line: line, Status: "error", Error: a.lineError(r, line, err)}
+}
+
+// lineError is the error of one line of a batch (subjects or records);
+// failures that are not the caller's are logged with the request id.
+func (a *API) lineError(r *http.Request, line int, err error) *BatchError {
+	if c := errs.CodeOf(err); c == errs.Internal || c == errs.Unavailable {
+		a.log.ErrorContext(r.Context(), "batch line failed", "request_id", httpx.RequestID(r), "line", line, "err", fmt.Sprint(err))
 	}
 	info := httpx.ErrorOf(err, "").Error
-	return BatchLine{Line: line, Status: "error", Error: &info}
+	return &info
 }
 
 // splitBatch cuts a batch body into its items: the elements of a JSON array
