@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,7 +104,11 @@ type Route struct {
 func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 
 // routeTable is every route of the API; the OpenAPI test enumerates it.
-var routeTable = []Route{
+// Each capability keeps its routes in a slice of its own file, joined here.
+var routeTable = slices.Concat(coreRoutes)
+
+// coreRoutes are the foundation's and the records' routes.
+var coreRoutes = []Route{
 	{"GET", "/healthz", (*API).health},
 	{"GET", "/metrics", (*API).serveMetrics},
 	{"GET", "/api/v1/openapi.json", (*API).openapi},
