@@ -1,0 +1,428 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"ecredit/audit"
+	"ecredit/errs"
+	"ecredit/logistics"
+	"ecredit/record"
+)
+
+// *DB keeps parcels and tracking events (tables of migration 00007).
+var _ logistics.Store = (*DB)(nil)
+
+// parcelCols are the columns of parcels after id, in insert order.
+var parcelCols = []string{"firm_id", "waybill", "weight_g", "origin", "dest", "courier_id", "courier_code", "promised_at",
+	"status", "picked_at", "out_at", "signed_at", "signed_by", "returned_at", "lost", "damaged", "exceptions",
+	"complaints", "events", "gap", "last_event_at", "started_at", "created_at", "updated_at", "version"}
+
+// parcelTypes are the SQL types of parcelCols, for the casts of the
+// multi-row update.
+var parcelTypes = []string{"BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT", "BIGINT",
+	"TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "INTEGER", "INTEGER", "INTEGER",
+	"INTEGER", "INTEGER", "INTEGER", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "INTEGER"}
+
+// parcelEventCols are the columns of parcel_events after id, in insert order.
+var parcelEventCols = []string{"parcel_id", "type", "at", "region", "detail", "courier_code", "note", "account_id", "recorded_at"}
+
+// ParcelEventColumns are the columns of parcel_events after id (for the
+// raw-insert ceiling of the benchmark).
+func ParcelEventColumns() []string { return append([]string(nil), parcelEventCols...) }
+
+// ParcelEventArgs are the values the store inserts for an event.
+func ParcelEventArgs(e *logistics.Event) []any { return eventArgs(e) }
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func normParcel(p *logistics.Parcel) {
+	for _, t := range []*time.Time{&p.PromisedAt, &p.PickedAt, &p.OutAt, &p.SignedAt, &p.ReturnedAt, &p.LastEventAt,
+		&p.StartedAt, &p.CreatedAt, &p.UpdatedAt} {
+		norm(t)
+	}
+	if p.StartedAt.IsZero() {
+		p.StartedAt = p.CreatedAt
+	}
+}
+
+func parcelArgs(p *logistics.Parcel) []any {
+	return []any{p.FirmID, p.Waybill, p.WeightG, p.Origin, p.Dest, p.CourierID, p.CourierCode, micros(p.PromisedAt),
+		string(p.Status), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), p.SignedBy, micros(p.ReturnedAt),
+		b2i(p.Lost), b2i(p.Damaged), p.Exceptions, p.Complaints, p.Events, b2i(p.Gap), micros(p.LastEventAt),
+		micros(p.StartedAt), micros(p.CreatedAt), micros(p.UpdatedAt), p.Version}
+}
+
+func scanParcel(sc scanner) (*logistics.Parcel, error) {
+	var p logistics.Parcel
+	var status string
+	var promised, picked, out, signed, returned, last, started, created, updated int64
+	var lost, damaged, gap int64
+	if err := sc.Scan(&p.ID, &p.FirmID, &p.Waybill, &p.WeightG, &p.Origin, &p.Dest, &p.CourierID, &p.CourierCode, &promised,
+		&status, &picked, &out, &signed, &p.SignedBy, &returned, &lost, &damaged, &p.Exceptions,
+		&p.Complaints, &p.Events, &gap, &last, &started, &created, &updated, &p.Version); err != nil {
+		return nil, err
+	}
+	p.Status = logistics.EventType(status)
+	p.PromisedAt, p.PickedAt, p.OutAt, p.SignedAt = fromMicros(promised), fromMicros(picked), fromMicros(out), fromMicros(signed)
+	p.ReturnedAt, p.LastEventAt, p.StartedAt = fromMicros(returned), fromMicros(last), fromMicros(started)
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	p.Lost, p.Damaged, p.Gap = lost != 0, damaged != 0, gap != 0
+	return &p, nil
+}
+
+func eventArgs(e *logistics.Event) []any {
+	return []any{e.ParcelID, string(e.Type), micros(e.At), e.Region, e.Detail, e.CourierCode, e.Note, e.AccountID, micros(e.RecordedAt)}
+}
+
+// placeholders returns "(?, ?, …), (?, …)" for rows of n values, each
+// wrapped in the cast of types[i] when types is given.
+func placeholders(rows, n int, types []string) string {
+	var one strings.Builder
+	one.WriteByte('(')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			one.WriteString(", ")
+		}
+		if types != nil {
+			one.WriteString("CAST(? AS " + types[i] + ")")
+		} else {
+			one.WriteByte('?')
+		}
+	}
+	one.WriteByte(')')
+	row := one.String()
+	var b strings.Builder
+	b.Grow(rows * (len(row) + 2))
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// FindParcels returns the firm's parcels with the given waybills, by
+// waybill.
+func (db *DB) FindParcels(ctx context.Context, firmID int64, waybills []string) (map[string]*logistics.Parcel, error) {
+	const op = "sqlstore.FindParcels"
+	out := make(map[string]*logistics.Parcel, len(waybills))
+	for start := 0; start < len(waybills); start += 500 {
+		chunk := waybills[start:min(start+500, len(waybills))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, firmID)
+		for _, w := range chunk {
+			args = append(args, w)
+		}
+		q := "SELECT id, " + strings.Join(parcelCols, ", ") + " FROM parcels WHERE firm_id = ? AND waybill IN (?" +
+			strings.Repeat(", ?", len(chunk)-1) + ")"
+		rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+		for rows.Next() {
+			p, err := scanParcel(rows)
+			if err != nil {
+				rows.Close()
+				return nil, mapErr(op, err)
+			}
+			out[p.Waybill] = p
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+	}
+	return out, nil
+}
+
+// rowsPerStatement bounds the rows of one multi-row statement (SQLite
+// allows 32766 parameters).
+const rowsPerStatement = 500
+
+// insertParcelsTx inserts parcels (ID 0) with multi-row statements and
+// sets their ids.
+func (db *DB) insertParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel) error {
+	for start := 0; start < len(ps); start += rowsPerStatement {
+		chunk := ps[start:min(start+rowsPerStatement, len(ps))]
+		args := make([]any, 0, len(chunk)*len(parcelCols))
+		byKey := make(map[string]*logistics.Parcel, len(chunk))
+		for _, p := range chunk {
+			args = append(args, parcelArgs(p)...)
+			byKey[fmt.Sprint(p.FirmID, "\x00", p.Waybill)] = p
+		}
+		q := "INSERT INTO parcels (" + strings.Join(parcelCols, ", ") + ") VALUES " + placeholders(len(chunk), len(parcelCols), nil) +
+			" RETURNING id, firm_id, waybill"
+		rows, err := tx.QueryContext(ctx, db.d.Rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rows.Next() {
+			var id, firm int64
+			var wb string
+			if err := rows.Scan(&id, &firm, &wb); err != nil {
+				rows.Close()
+				return err
+			}
+			if p := byKey[fmt.Sprint(firm, "\x00", wb)]; p != nil {
+				p.ID = id
+				n++
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if n != len(chunk) {
+			return &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("inserted %d parcels, got %d ids", len(chunk), n)}
+		}
+	}
+	return nil
+}
+
+// updateParcelsTx writes parcels whose stored version is p.Version with
+// multi-row statements (the stored version is incremented; the caller
+// increments p.Version once the transaction commits); a stale one is a
+// Conflict.
+func (db *DB) updateParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel) error {
+	cols := parcelCols[2:] // firm_id and waybill never change
+	types := append([]string{"BIGINT"}, parcelTypes[2:]...)
+	set := make([]string, 0, len(cols))
+	for _, c := range cols {
+		if c == "version" {
+			set = append(set, "version = parcels.version + 1")
+			continue
+		}
+		set = append(set, c+" = v."+c)
+	}
+	for start := 0; start < len(ps); start += rowsPerStatement {
+		chunk := ps[start:min(start+rowsPerStatement, len(ps))]
+		args := make([]any, 0, len(chunk)*(len(cols)+1))
+		for _, p := range chunk {
+			args = append(args, p.ID)
+			args = append(args, parcelArgs(p)[2:]...)
+		}
+		q := "WITH v (id, " + strings.Join(cols, ", ") + ") AS (VALUES " + placeholders(len(chunk), len(cols)+1, types) + ") " +
+			"UPDATE parcels SET " + strings.Join(set, ", ") + " FROM v WHERE parcels.id = v.id AND parcels.version = v.version"
+		res, err := tx.ExecContext(ctx, db.d.Rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if int(n) != len(chunk) {
+			return &errs.Error{Code: errs.Conflict, Field: "waybill", Message: "运单已被同时修改，请重试 (a parcel changed concurrently)"}
+		}
+	}
+	return nil
+}
+
+// SaveParcels inserts new parcels and updates changed ones with the audit
+// entry in one transaction.
+func (db *DB) SaveParcels(ctx context.Context, ps []*logistics.Parcel, a *audit.Entry) error {
+	const op = "sqlstore.SaveParcels"
+	var ins, up []*logistics.Parcel
+	for _, p := range ps {
+		normParcel(p)
+		if p.ID == 0 {
+			if p.Version == 0 {
+				p.Version = 1
+			}
+			ins = append(ins, p)
+		} else {
+			up = append(up, p)
+		}
+	}
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		if err := db.insertParcelsTx(ctx, tx, ins); err != nil {
+			return err
+		}
+		if err := db.updateParcelsTx(ctx, tx, up); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, a, "", 0)
+	})
+	if err != nil {
+		for _, p := range ins {
+			p.ID = 0
+		}
+		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
+			return &errs.Error{Code: errs.Conflict, Op: op, Field: "waybill", Message: "该运单号已存在 (waybill exists)", Err: err}
+		}
+		return err
+	}
+	for _, p := range up {
+		p.Version++
+	}
+	return nil
+}
+
+// AppendEvents stores the events not stored yet and the parcels fold
+// returns, with the audit entry, in one transaction.
+func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, fold func(fresh []bool) []*logistics.Parcel, a *audit.Entry) error {
+	const op = "sqlstore.AppendEvents"
+	for _, e := range evs {
+		norm(&e.At)
+		norm(&e.RecordedAt)
+		e.ID = 0
+	}
+	var updated []*logistics.Parcel
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		fresh := make([]bool, len(evs))
+		for start := 0; start < len(evs); start += rowsPerStatement {
+			chunk := evs[start:min(start+rowsPerStatement, len(evs))]
+			args := make([]any, 0, len(chunk)*len(parcelEventCols))
+			byKey := make(map[string]int, len(chunk))
+			for i, e := range chunk {
+				args = append(args, eventArgs(e)...)
+				byKey[evKey(e.ParcelID, micros(e.At), string(e.Type))] = start + i
+			}
+			q := "INSERT INTO parcel_events (" + strings.Join(parcelEventCols, ", ") + ") VALUES " + placeholders(len(chunk), len(parcelEventCols), nil) +
+				" ON CONFLICT (parcel_id, at, type) DO NOTHING RETURNING id, parcel_id, at, type"
+			rows, err := tx.QueryContext(ctx, db.d.Rebind(q), args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id, parcel, at int64
+				var typ string
+				if err := rows.Scan(&id, &parcel, &at, &typ); err != nil {
+					rows.Close()
+					return err
+				}
+				if i, ok := byKey[evKey(parcel, at, typ)]; ok {
+					evs[i].ID, fresh[i] = id, true
+				}
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return err
+			}
+		}
+		updated = fold(fresh)
+		for _, p := range updated {
+			normParcel(p)
+		}
+		if err := db.updateParcelsTx(ctx, tx, updated); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, a, "", 0)
+	})
+	if err != nil {
+		for _, e := range evs {
+			e.ID = 0
+		}
+		return err
+	}
+	for _, p := range updated {
+		p.Version++
+	}
+	return nil
+}
+
+func evKey(parcel, at int64, typ string) string { return fmt.Sprint(parcel, "\x00", at, "\x00", typ) }
+
+// ParcelEvents returns a parcel's events in time order.
+func (db *DB) ParcelEvents(ctx context.Context, parcelID int64) ([]*logistics.Event, error) {
+	const op = "sqlstore.ParcelEvents"
+	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT id, "+strings.Join(parcelEventCols, ", ")+
+		" FROM parcel_events WHERE parcel_id = ? ORDER BY at, id"), parcelID)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	defer rows.Close()
+	var out []*logistics.Event
+	for rows.Next() {
+		var e logistics.Event
+		var typ string
+		var at, rec int64
+		if err := rows.Scan(&e.ID, &e.ParcelID, &typ, &at, &e.Region, &e.Detail, &e.CourierCode, &e.Note, &e.AccountID, &rec); err != nil {
+			return nil, mapErr(op, err)
+		}
+		e.Type, e.At, e.RecordedAt = logistics.EventType(typ), fromMicros(at), fromMicros(rec)
+		out = append(out, &e)
+	}
+	return out, mapErr(op, rows.Err())
+}
+
+// aggregateCols are the sums of logistics.Counts over a set of parcels.
+// Arguments: now (for due), stale-before (for valid).
+const aggregateCols = `COUNT(*),
+	COALESCE(SUM(CASE WHEN promised_at > 0 AND returned_at = 0 AND (signed_at > 0 OR promised_at < ?) THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN promised_at > 0 AND returned_at = 0 AND signed_at > 0 AND signed_at <= promised_at THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN signed_at > 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN lost <> 0 OR damaged <> 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(complaints), 0),
+	COALESCE(SUM(CASE WHEN picked_at > 0 AND gap = 0 AND (signed_at > 0 OR returned_at > 0 OR lost <> 0 OR last_event_at >= ?) THEN 1 ELSE 0 END), 0)`
+
+func scanCounts(sc scanner, extra ...any) (logistics.Counts, error) {
+	var c logistics.Counts
+	dst := append(extra, &c.Parcels, &c.Due, &c.OnTime, &c.Delivered, &c.LostOrDam, &c.Complaint, &c.Valid)
+	err := sc.Scan(dst...)
+	return c, err
+}
+
+// Aggregate counts the firm's parcels started in the window.
+func (db *DB) Aggregate(ctx context.Context, firmID int64, w logistics.Window) (logistics.Counts, error) {
+	const op = "sqlstore.Aggregate"
+	now := w.To
+	c, err := scanCounts(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+aggregateCols+
+		" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ?"),
+		micros(now), micros(w.StaleBefore), firmID, micros(w.From), micros(w.To)))
+	return c, mapErr(op, err)
+}
+
+// AggregateCouriers counts per courier of the firm.
+func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.Window, limit int) ([]logistics.CourierCounts, error) {
+	const op = "sqlstore.AggregateCouriers"
+	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT courier_id, courier_code, "+aggregateCols+
+		" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ? AND (courier_id <> 0 OR courier_code <> '')"+
+		" GROUP BY courier_id, courier_code ORDER BY COUNT(*) DESC, courier_id, courier_code LIMIT ?"),
+		micros(w.To), micros(w.StaleBefore), firmID, micros(w.From), micros(w.To), clampLimit(limit, 50, 1000))
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	defer rows.Close()
+	var out []logistics.CourierCounts
+	for rows.Next() {
+		var cc logistics.CourierCounts
+		c, err := scanCounts(rows, &cc.CourierID, &cc.CourierCode)
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+		cc.Counts = c
+		out = append(out, cc)
+	}
+	return out, mapErr(op, rows.Err())
+}
+
+// CountPenalties counts the active penalty records of a subject decided
+// on or after since.
+func (db *DB) CountPenalties(ctx context.Context, subjectID int64, since string) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM records WHERE subject_id = ? AND type = ? AND status = ? AND decision_date >= ?"),
+		subjectID, string(record.TypePenalty), string(record.StatusActive), since).Scan(&n)
+	return n, mapErr("sqlstore.CountPenalties", err)
+}
+
+// PlatformShipped reports whether the platform has an order with the
+// waybill carried by the firm.
+func (db *DB) PlatformShipped(ctx context.Context, platformID, firmID int64, waybill string) (bool, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM orders WHERE waybill = ? AND platform_id = ? AND carrier_id = ?"),
+		waybill, platformID, firmID).Scan(&n)
+	return n > 0, mapErr("sqlstore.PlatformShipped", err)
+}

@@ -1,0 +1,246 @@
+package sqlstore_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"ecredit/account"
+	"ecredit/errs"
+	"ecredit/logistics"
+	"ecredit/registry"
+	"ecredit/sqlstore"
+	"ecredit/sqlstore/storetest"
+)
+
+// logisticsWorld is a firm with a courier, a second firm, and the service.
+type logisticsWorld struct {
+	svc            *logistics.Service
+	firm, other    *registry.Subject
+	courier        *registry.Subject
+	platform, shop int64
+}
+
+func newLogistics(t *testing.T, db *sqlstore.DB) *logisticsWorld {
+	t.Helper()
+	reg, clk := newService(t, db)
+	admin := actor(account.RoleAdmin, 1, 0, "市信用办")
+	mk := func(in registry.SubjectInput) *registry.Subject {
+		s, err := reg.CreateSubject(admin, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	w := &logisticsWorld{
+		firm:    mk(registry.SubjectInput{Kind: registry.KindLogistics, Name: "承德快运有限公司", CreditCode: uscc(t, 71), RegionCode: "130802"}),
+		other:   mk(registry.SubjectInput{Kind: registry.KindLogistics, Name: "避暑山庄速递有限公司", CreditCode: uscc(t, 72), RegionCode: "130802"}),
+		courier: mk(registry.SubjectInput{Kind: registry.KindCourier, Name: "李四", IDNumber: idCourier}),
+	}
+	plat := mk(registry.SubjectInput{Kind: registry.KindPlatform, Name: "甲平台", CreditCode: codePlatformA})
+	seller := mk(registry.SubjectInput{Kind: registry.KindMerchant, Name: "山货商行", CreditCode: uscc(t, 73), RegionCode: "130802"})
+	sh, err := reg.CreateShop(admin, registry.ShopInput{PlatformID: plat.ID, OwnerID: seller.ID, Name: "山货店", URL: "https://shop.example.cn/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.platform, w.shop = plat.ID, sh.ID
+	// One order of the platform shipped with the firm (table of 00005).
+	if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`INSERT INTO orders (platform_id, shop_id, seller_id, order_no, buyer,
+		amount_fen, waybill, carrier_id, status, created_at, updated_at) VALUES (?, ?, ?, 'O-1', 'b1', 100, 'SF0001', ?, 'shipped', 1, 1)`),
+		plat.ID, sh.ID, seller.ID, w.firm.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.svc = &logistics.Service{Store: db, Subjects: db, Keys: testKeys(t), Clock: clk}
+	return w
+}
+
+func statuses(rs []logistics.Result) string {
+	var b []string
+	for _, r := range rs {
+		s := r.Status
+		if r.Err != nil {
+			s += ":" + errs.FieldOf(r.Err)
+		}
+		b = append(b, s)
+	}
+	return strings.Join(b, " ")
+}
+
+func TestLogisticsIngestAndTracking(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		promised := t0.Add(48 * time.Hour).Format(time.RFC3339)
+		parcels := []logistics.ParcelInput{
+			{Waybill: "SF0001", WeightG: 1200, Origin: "130802", Dest: "110105", Courier: "C01", PromisedAt: promised},
+			{Waybill: "SF0002", WeightG: 300, Origin: "130802", Dest: "999999"},                               // bad region
+			{Waybill: "SF0001", WeightG: 1, Origin: "130802", Dest: "110105"},                                 // duplicate in batch
+			{Waybill: "SF0003", Origin: "130802", Dest: "130821", CourierIDNumber: idSeller},                  // not a courier
+			{Waybill: "SF0004", Origin: "130802", Dest: "130821", CourierIDNumber: idCourier, WeightG: -1},    // bad weight
+			{Waybill: "SF0005", Origin: "130802", Dest: "130821", CourierIDNumber: idCourier, Courier: "C02"}, // good
+		}
+		rs, err := w.svc.IngestParcels(firmCtx, "", parcels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := statuses(rs), "created error:dest error:waybill error:courier_id_number error:weight_g created"; got != want {
+			t.Fatalf("parcel results = %s, want %s", got, want)
+		}
+		// Resubmission: unchanged; changed data: updated.
+		parcels[0].WeightG = 1300
+		rs, err = w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{parcels[0], parcels[5]})
+		if err != nil || statuses(rs) != "updated unchanged" {
+			t.Fatalf("resubmission = %s, %v", statuses(rs), err)
+		}
+		// A logistics account cannot act for another firm; a department cannot report parcels.
+		if _, err := w.svc.IngestParcels(firmCtx, w.other.CreditCode, parcels[:1]); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("other firm: %v", err)
+		}
+		if _, err := w.svc.IngestParcels(actor(account.RoleDepartment, 6, 0, "邮政管理局"), w.firm.CreditCode, parcels[:1]); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("department parcels: %v", err)
+		}
+
+		at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
+		events := []logistics.EventInput{
+			{Waybill: "SF0001", Type: "signed", At: at(-1), SignedBy: "recipient", Region: "110105"}, // out of order in the batch: fine
+			{Waybill: "SF0001", Type: "picked_up", At: at(-30), Region: "130802", Courier: "C01"},
+			{Waybill: "SF0001", Type: "in_transit", At: at(-20), Region: "130000"},
+			{Waybill: "SF0001", Type: "out_for_delivery", At: at(-3), Region: "110105"},
+			{Waybill: "SF9999", Type: "picked_up", At: at(-2)},                       // unknown waybill
+			{Waybill: "SF0005", Type: "picked_up", At: at(2)},                        // in the future
+			{Waybill: "SF0005", Type: "picked_up", At: at(-10)},                      // good
+			{Waybill: "SF0005", Type: "signed", At: at(-12), SignedBy: "locker"},     // before the pickup
+			{Waybill: "SF0005", Type: "lost_in_space", At: at(-5)},                   // unknown type
+			{Waybill: "SF0005", Type: "exception", At: at(-4), Exception: "damaged"}, // good
+			{Waybill: "SF0001", Type: "in_transit", At: at(-0.5)},                    // after the signature
+			{Waybill: "SF0001", Type: "picked_up", At: at(-30), Region: "130802"},    // the same event twice
+			{Waybill: "SF0005", Type: "complaint", At: at(-1), Note: "包装破损，客服不理睬"},   // good
+		}
+		rs, err = w.svc.IngestEvents(firmCtx, "", events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "created created created created error:waybill error:at created error:at error:type created error:at unchanged created"
+		if got := statuses(rs); got != want {
+			t.Fatalf("event results\n got %s\nwant %s", got, want)
+		}
+		// Re-sent: nothing stored twice, the state is unchanged.
+		rs, err = w.svc.IngestEvents(firmCtx, "", events[:4])
+		if err != nil || statuses(rs) != "unchanged unchanged unchanged unchanged" {
+			t.Fatalf("re-sent = %s, %v", statuses(rs), err)
+		}
+		v, err := w.svc.Parcel(firmCtx, "", "SF0001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Status != logistics.EventSigned || len(v.Events) != 4 || v.Events[0].Type != logistics.EventPickedUp ||
+			v.OnTime == nil || !*v.OnTime || !v.Complete || v.SignedBy != "recipient" || v.WeightG != 1300 {
+			t.Fatalf("parcel view %+v", v)
+		}
+		v5, err := w.svc.Parcel(firmCtx, "", "SF0005")
+		if err != nil || !v5.Damaged || v5.Complaints != 1 || v5.CourierID != w.courier.ID || v5.Status != logistics.EventException {
+			t.Fatalf("parcel 5 %+v, %v", v5, err)
+		}
+
+		// Departments report complaints only; they read every firm.
+		dept := actor(account.RoleDepartment, 6, 0, "邮政管理局")
+		rs, err = w.svc.IngestEvents(dept, w.firm.CreditCode, []logistics.EventInput{
+			{Waybill: "SF0001", Type: "complaint", At: at(-0.2), Note: "延误"},
+			{Waybill: "SF0001", Type: "in_transit", At: at(-25)},
+		})
+		if err != nil || statuses(rs) != "created error:type" {
+			t.Fatalf("department events = %s, %v", statuses(rs), err)
+		}
+		if _, err := w.svc.Parcel(dept, w.firm.CreditCode, "SF0001"); err != nil {
+			t.Fatal(err)
+		}
+		// A platform reads the tracking of its own orders' waybills only.
+		plat := actor(account.RolePlatform, 7, w.platform, "甲平台")
+		if _, err := w.svc.Parcel(plat, w.firm.CreditCode, "SF0001"); err != nil {
+			t.Fatalf("platform own order: %v", err)
+		}
+		if _, err := w.svc.Parcel(plat, w.firm.CreditCode, "SF0005"); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("platform other waybill: %v", err)
+		}
+		if _, err := w.svc.Parcel(actor(account.RoleLogistics, 8, w.other.ID, "速递"), "", "SF0001"); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("other firm sees the waybill: %v", err)
+		}
+		if _, err := w.svc.Parcel(account.With(ctx, account.Public("1.2.3.4", "r")), w.firm.CreditCode, "SF0001"); !errs.Is(err, errs.Unauthorized) {
+			t.Fatalf("public parcel: %v", err)
+		}
+	})
+}
+
+func TestLogisticsMetricsAndGrade(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		// 40 parcels: 36 on time, 2 late, 1 lost, 1 picked up and then silent.
+		var ps []logistics.ParcelInput
+		var evs []logistics.EventInput
+		for i := range 40 {
+			wb := fmt.Sprintf("YT%04d", i)
+			start := t0.Add(-time.Duration(10*24+i) * time.Hour)
+			ps = append(ps, logistics.ParcelInput{Waybill: wb, Origin: "130802", Dest: "130821", Courier: fmt.Sprintf("C%d", i%2),
+				PromisedAt: start.Add(48 * time.Hour).Format(time.RFC3339)})
+			evs = append(evs, logistics.EventInput{Waybill: wb, Type: "picked_up", At: start.Format(time.RFC3339)})
+			deliver := start.Add(30 * time.Hour)
+			switch {
+			case i == 38:
+				evs = append(evs, logistics.EventInput{Waybill: wb, Type: "exception", Exception: "lost", At: start.Add(5 * time.Hour).Format(time.RFC3339)})
+				continue
+			case i == 39:
+				continue // stale: no event since
+			case i < 2:
+				deliver = start.Add(60 * time.Hour)
+			}
+			evs = append(evs,
+				logistics.EventInput{Waybill: wb, Type: "out_for_delivery", At: deliver.Add(-2 * time.Hour).Format(time.RFC3339)},
+				logistics.EventInput{Waybill: wb, Type: "signed", SignedBy: "recipient", At: deliver.Format(time.RFC3339)})
+		}
+		if rs, err := w.svc.IngestParcels(firmCtx, "", ps); err != nil || strings.Contains(statuses(rs), "error") {
+			t.Fatalf("parcels: %s %v", statuses(rs), err)
+		}
+		if rs, err := w.svc.IngestEvents(firmCtx, "", evs); err != nil || strings.Contains(statuses(rs), "error") {
+			t.Fatalf("events: %s %v", statuses(rs), err)
+		}
+		rep, err := w.svc.Metrics(firmCtx, w.firm.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := rep.Metrics
+		if m.Parcels != 40 || m.Due != 40 || m.Delivered != 38 || m.OnTimeRate != 0.9 || m.LossDamageRate != 0.025 || m.ValidityRate != 0.975 {
+			t.Fatalf("metrics %+v", m)
+		}
+		// 90% on time, 2.5% lost, 97.5% valid: D under the defaults.
+		if rep.Grade != logistics.GradeD || len(rep.Treatment) == 0 || len(rep.Couriers) != 2 || len(rep.Rules) != 3 {
+			t.Fatalf("report %+v", rep)
+		}
+		// A laxer policy grades the same data C.
+		lax := logistics.DefaultPolicy()
+		lax.Rules[2].MaxLossDamage, lax.Rules[2].MinOnTime = 0.03, 0.85
+		w.svc.Policy = &lax
+		pub, err := w.svc.PublicGrade(ctx, w.firm)
+		if err != nil || pub.Grade != logistics.GradeC {
+			t.Fatalf("lax grade %+v, %v", pub, err)
+		}
+		// Other firms and the public may not read the report; departments may.
+		if _, err := w.svc.Metrics(actor(account.RoleLogistics, 8, w.other.ID, "速递"), w.firm.ID, 0); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("other firm metrics: %v", err)
+		}
+		if _, err := w.svc.Metrics(actor(account.RoleDepartment, 6, 0, "邮政管理局"), w.firm.ID, 30); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Metrics(firmCtx, w.firm.ID, 9999); errs.FieldOf(err) != "days" {
+			t.Fatalf("days: %v", err)
+		}
+		// The second firm has no parcels: not graded.
+		if pub, err := w.svc.PublicGrade(ctx, w.other); err != nil || pub.Grade != logistics.GradeNone || pub.Metrics.Parcels != 0 {
+			t.Fatalf("empty firm %+v, %v", pub, err)
+		}
+		if pub, err := w.svc.PublicGrade(ctx, w.courier); err != nil || pub != nil {
+			t.Fatalf("courier grade %+v, %v", pub, err)
+		}
+	})
+}
