@@ -4,7 +4,7 @@
 # raw-insert ceiling measured in the same run on the same engine.
 #
 # Usage: bench/run.sh [SUITE] [GO TEST FLAGS…]
-#   SUITE: subjects (default) | records | ledger | all
+#   SUITE: subjects (default) | records | ledger | parcels | all
 #   e.g.   bench/run.sh subjects -benchtime 5000x
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,8 +15,9 @@ case "$suite" in
 subjects) pattern='^Benchmark(CreateSubject|CreateSubjectBatch|RawInsertCeiling)$' ;;
 records) pattern='^BenchmarkRecord(IngestBatch|RawInsertCeiling)$' ;;
 ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
+parcels) pattern='^BenchmarkParcel(EventIngest|EventStore|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
 all) pattern='.' ;;
-*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, all)" >&2; exit 2 ;;
+*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, parcels, all)" >&2; exit 2 ;;
 esac
 
 mkdir -p bench/out

@@ -153,6 +153,20 @@ const rowsPerStatement = 500
 // insertParcelsTx inserts parcels (ID 0) with multi-row statements and
 // sets their ids.
 func (db *DB) insertParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel) error {
+	if db.d.name == EngineSQLite && len(ps) > 0 {
+		st, err := tx.PrepareContext(ctx, "INSERT INTO parcels ("+strings.Join(parcelCols, ", ")+") VALUES "+
+			placeholders(1, len(parcelCols), nil)+" RETURNING id")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, p := range ps {
+			if err := st.QueryRowContext(ctx, parcelArgs(p)...).Scan(&p.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for start := 0; start < len(ps); start += rowsPerStatement {
 		chunk := ps[start:min(start+rowsPerStatement, len(ps))]
 		args := make([]any, 0, len(chunk)*len(parcelCols))
@@ -192,6 +206,8 @@ func (db *DB) insertParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.P
 	return nil
 }
 
+var errStaleParcel = &errs.Error{Code: errs.Conflict, Field: "waybill", Message: "运单已被同时修改，请重试 (a parcel changed concurrently)"}
+
 // updateParcelsTx writes parcels whose stored version is p.Version with
 // multi-row statements (the stored version is incremented; the caller
 // increments p.Version once the transaction commits); a stale one is a
@@ -206,6 +222,37 @@ func (db *DB) updateParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.P
 			continue
 		}
 		set = append(set, c+" = v."+c)
+	}
+	if db.d.name == EngineSQLite && len(ps) > 0 {
+		// In process, one prepared statement a row beats parsing a large
+		// statement; PostgreSQL saves the round trips below.
+		one := make([]string, 0, len(cols))
+		for _, c := range cols {
+			if c == "version" {
+				one = append(one, "version = version + 1")
+			} else {
+				one = append(one, c+" = ?")
+			}
+		}
+		st, err := tx.PrepareContext(ctx, db.d.Rebind("UPDATE parcels SET "+strings.Join(one, ", ")+" WHERE id = ? AND version = ?"))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, p := range ps {
+			args := parcelArgs(p)[2:]
+			args = append(args[:len(args)-1], p.ID, p.Version) // version is not set from the row
+			res, err := st.ExecContext(ctx, args...)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n != 1 {
+				return errStaleParcel
+			}
+		}
+		return nil
 	}
 	for start := 0; start < len(ps); start += rowsPerStatement {
 		chunk := ps[start:min(start+rowsPerStatement, len(ps))]
@@ -223,7 +270,7 @@ func (db *DB) updateParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.P
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if int(n) != len(chunk) {
-			return &errs.Error{Code: errs.Conflict, Field: "waybill", Message: "运单已被同时修改，请重试 (a parcel changed concurrently)"}
+			return errStaleParcel
 		}
 	}
 	return nil
@@ -281,7 +328,31 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, fold fun
 	var updated []*logistics.Parcel
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
 		fresh := make([]bool, len(evs))
-		for start := 0; start < len(evs); start += rowsPerStatement {
+		if db.d.name == EngineSQLite && len(evs) > 0 {
+			st, err := tx.PrepareContext(ctx, "INSERT INTO parcel_events ("+strings.Join(parcelEventCols, ", ")+") VALUES "+
+				placeholders(1, len(parcelEventCols), nil)+" ON CONFLICT (parcel_id, at, type) DO NOTHING")
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			// Exec, not a query with RETURNING: half the cost a row on
+			// SQLite. No row affected: stored before.
+			for i, e := range evs {
+				res, err := st.ExecContext(ctx, eventArgs(e)...)
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 1 {
+					if e.ID, err = res.LastInsertId(); err != nil {
+						return err
+					}
+					fresh[i] = true
+				}
+			}
+		}
+		for start := 0; start < len(evs) && db.d.name != EngineSQLite; start += rowsPerStatement {
 			chunk := evs[start:min(start+rowsPerStatement, len(evs))]
 			args := make([]any, 0, len(chunk)*len(parcelEventCols))
 			byKey := make(map[string]int, len(chunk))

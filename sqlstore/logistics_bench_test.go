@@ -1,0 +1,189 @@
+package sqlstore_test
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"ecredit/account"
+	"ecredit/audit"
+	"ecredit/logistics"
+	"ecredit/registry"
+	"ecredit/sqlstore"
+	"ecredit/sqlstore/storetest"
+)
+
+// Tracking-event ingest on both engines, reported as events/s ("rows/s")
+// next to the ceiling measured in the same run (bench/run.sh parcels):
+//
+//	go test ./sqlstore -run '^$' -bench '^BenchmarkParcel' -benchtime 20x
+//
+// BenchmarkParcelEventIngest goes through logistics.Service.IngestEvents:
+// 1000 events a batch (250 parcels × picked up, in transit, out for
+// delivery, signed), each validated and judged against its parcel, the
+// parcels read in one query, the events written with multi-row INSERT …
+// ON CONFLICT DO NOTHING, the 250 parcels' state with one multi-row UPDATE
+// and one audit entry, in one transaction. BenchmarkParcelEventStore is
+// the store call alone (no validation, no parcel lookup).
+// BenchmarkParcelRawInsertCeiling inserts the same event values with one
+// prepared single-row statement, 1000 to a transaction, into a scratch
+// table with the same columns and no index, trigger or audit row.
+
+const parcelsPerBatch = 250
+
+// benchParcels creates n fresh parcels of the firm (untimed) and returns
+// their waybills and stored parcels.
+func benchParcels(b *testing.B, db *sqlstore.DB, firmID int64, n int, seq *int) []*logistics.Parcel {
+	b.Helper()
+	now := time.Now().UTC()
+	ps := make([]*logistics.Parcel, n)
+	for i := range ps {
+		*seq++
+		ps[i] = &logistics.Parcel{FirmID: firmID, Waybill: fmt.Sprintf("BN%010d", *seq), WeightG: 800, Origin: "130802", Dest: "110105",
+			CourierCode: fmt.Sprintf("C%03d", *seq%50), PromisedAt: now.Add(24 * time.Hour), Status: logistics.StatusCreated,
+			CreatedAt: now, UpdatedAt: now, Version: 1}
+	}
+	if err := db.SaveParcels(ctx, ps, nil); err != nil {
+		b.Fatal(err)
+	}
+	return ps
+}
+
+// journey is the four events of a parcel picked up at start.
+func journey(wb string, start time.Time) []logistics.EventInput {
+	f := func(h int) string { return start.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
+	return []logistics.EventInput{
+		{Waybill: wb, Type: "picked_up", At: f(0), Region: "130802"},
+		{Waybill: wb, Type: "in_transit", At: f(3), Region: "130800"},
+		{Waybill: wb, Type: "out_for_delivery", At: f(8), Region: "110105", Courier: "C001"},
+		{Waybill: wb, Type: "signed", At: f(9), Region: "110105", SignedBy: "recipient"},
+	}
+}
+
+func benchFirm(b *testing.B, db *sqlstore.DB) *registry.Subject {
+	firm := org(b, 90001, registry.KindLogistics, "承德快运有限公司", "130802")
+	return mustCreate(b, db, firm)
+}
+
+func BenchmarkParcelEventIngest(b *testing.B) {
+	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
+		firm := benchFirm(b, db)
+		svc := &logistics.Service{Store: db, Subjects: db, Keys: testKeys(b)}
+		fc := account.With(ctx, account.Actor{AccountID: 1, Name: "bench", Role: account.RoleLogistics, SubjectID: firm.ID, Via: "api"})
+		seq := 0
+		start := time.Now().UTC().Add(-48 * time.Hour)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			ps := benchParcels(b, db, firm.ID, parcelsPerBatch, &seq)
+			ins := make([]logistics.EventInput, 0, 4*len(ps))
+			for _, p := range ps {
+				ins = append(ins, journey(p.Waybill, start)...)
+			}
+			b.StartTimer()
+			rs, err := svc.IngestEvents(fc, "", ins)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rs[len(rs)-1].Status != logistics.ResultCreated {
+				b.Fatalf("last line %+v", rs[len(rs)-1])
+			}
+		}
+		reportRows(b, b.N*4*parcelsPerBatch)
+	})
+}
+
+// storeEvents builds the stored form of the four events of each parcel.
+func storeEvents(ps []*logistics.Parcel, start time.Time) []*logistics.Event {
+	evs := make([]*logistics.Event, 0, 4*len(ps))
+	for _, p := range ps {
+		for h, t := range map[int]logistics.EventType{0: logistics.EventPickedUp, 3: logistics.EventInTransit, 8: logistics.EventOutForDelivery, 9: logistics.EventSigned} {
+			evs = append(evs, &logistics.Event{ParcelID: p.ID, Type: t, At: start.Add(time.Duration(h) * time.Hour), Region: "110105",
+				CourierCode: "C001", AccountID: 1, RecordedAt: start})
+		}
+	}
+	return evs
+}
+
+func BenchmarkParcelEventStore(b *testing.B) {
+	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
+		firm := benchFirm(b, db)
+		seq := 0
+		start := time.Now().UTC().Add(-48 * time.Hour)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			ps := benchParcels(b, db, firm.ID, parcelsPerBatch, &seq)
+			evs := storeEvents(ps, start)
+			b.StartTimer()
+			fold := func(fresh []bool) []*logistics.Parcel {
+				for _, e := range evs {
+					for _, p := range ps {
+						if p.ID == e.ParcelID {
+							_ = logistics.Apply(p, e)
+							break
+						}
+					}
+				}
+				return ps
+			}
+			if err := db.AppendEvents(ctx, evs, fold, &audit.Entry{ActorName: "bench", Action: audit.ActCreate, Object: "logistics"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRows(b, b.N*4*parcelsPerBatch)
+	})
+}
+
+func BenchmarkParcelRawInsertCeiling(b *testing.B) {
+	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
+		firm := benchFirm(b, db)
+		d := db.Dialect()
+		cols := sqlstore.ParcelEventColumns()
+		defs := []string{"id " + d.AutoID()}
+		for _, c := range cols {
+			typ := "BIGINT"
+			switch c {
+			case "type", "region", "detail", "courier_code", "note":
+				typ = "TEXT"
+			}
+			defs = append(defs, c+" "+typ)
+		}
+		if _, err := db.WriterDB().ExecContext(ctx, "CREATE TABLE bench_raw_events ("+strings.Join(defs, ", ")+")"); err != nil {
+			b.Fatal(err)
+		}
+		ins := d.Rebind("INSERT INTO bench_raw_events (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ")")
+		seq := 0
+		start := time.Now().UTC().Add(-48 * time.Hour)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			ps := benchParcels(b, db, firm.ID, parcelsPerBatch, &seq)
+			evs := storeEvents(ps, start)
+			args := make([][]any, len(evs))
+			for j, e := range evs {
+				args[j] = sqlstore.ParcelEventArgs(e)
+			}
+			b.StartTimer()
+			err := db.WriteTx(ctx, "bench", func(tx *sql.Tx) error {
+				st, err := tx.PrepareContext(ctx, ins)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				for _, a := range args {
+					if _, err := st.ExecContext(ctx, a...); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRows(b, b.N*4*parcelsPerBatch)
+	})
+}
