@@ -28,6 +28,7 @@ import (
 	"ecredit/httpapi"
 	"ecredit/httpx"
 	"ecredit/ledger"
+	"ecredit/logistics"
 	"ecredit/pdf"
 	"ecredit/pii"
 	"ecredit/record"
@@ -93,6 +94,10 @@ type App struct {
 	// Metrics is the Prometheus registry served at /metrics.
 	Metrics *prometheus.Registry
 
+	// Logistics holds parcels, tracking and the grades of logistics firms
+	// (M4), graded by DATA/logistics_grades.json when it exists.
+	Logistics *logistics.Service
+
 	handler http.Handler
 }
 
@@ -155,7 +160,41 @@ func OpenStore(ctx context.Context, cfg Config) (*App, error) {
 		return nil, errs.Wrap(op, err)
 	}
 	a.Records = &record.Service{Store: db, Subjects: db, Keys: keys, Clock: cfg.Clock, Calendar: cal}
+	// Logistics credit (M4).
+	pol, err := loadLogisticsPolicy(cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, errs.Wrap(op, err)
+	}
+	a.Logistics = &logistics.Service{Store: db, Subjects: db, Keys: keys, Clock: cfg.Clock, Policy: pol}
 	return a, nil
+}
+
+// LogisticsPolicyFile is the optional grading policy of logistics firms in
+// the data directory (JSON, the fields of logistics.Policy; absent fields
+// keep logistics.DefaultPolicy).
+const LogisticsPolicyFile = "logistics_grades.json"
+
+// loadLogisticsPolicy reads DATA/logistics_grades.json when it exists;
+// nil means the default policy.
+func loadLogisticsPolicy(dataDir string) (*logistics.Policy, error) {
+	if dataDir == "" {
+		return nil, nil
+	}
+	path := filepath.Join(dataDir, LogisticsPolicyFile)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &errs.Error{Code: errs.Invalid, Field: "logistics_grades", Message: "物流信用评级配置 " + path + " 无法读取 (cannot read the grading policy)", Err: err}
+	}
+	defer f.Close()
+	p, err := logistics.LoadPolicy(f)
+	if err != nil {
+		return nil, &errs.Error{Code: errs.Invalid, Field: "logistics_grades", Message: "物流信用评级配置 " + path + " 有误：" + errs.MessageOf(err) + " (bad grading policy)", Err: err}
+	}
+	return &p, nil
 }
 
 // loadCalendar reads DATA/holidays.txt when it exists, else returns the
@@ -221,6 +260,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Ledger, a.LedgerKey = lg, keys.PublicKey
 	a.Disclosure = &disclosure.Service{Store: a.Store, Log: lg, Clock: a.Config.Clock,
 		Secret: a.Keys.Index("report_mac", "ecredit-report/1")}
+	if a.Logistics != nil {
+		a.Disclosure.Logistics = a.Logistics // the grade on logistics firms' profiles (M4)
+	}
 	a.PDF = pdf.New()
 	if err := a.buildHandler(); err != nil {
 		a.Close()
@@ -261,6 +303,8 @@ func (a *App) buildHandler() error {
 		// /api/ request is limited per account or client as a backstop.
 		PublicLimiter: httpx.NewLimiter(publicRate, httpapi.PublicBurst),
 		Limiter:       httpx.NewLimiter(apiRate, APIBurst),
+		// Parcels, tracking and logistics grades (M4).
+		Logistics: a.Logistics,
 	})
 	if err != nil {
 		return err

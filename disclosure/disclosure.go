@@ -71,6 +71,10 @@ type Service struct {
 	// Secret keys the MAC in report ids (at least 16 bytes); required for
 	// reports. app derives it from the PII master key.
 	Secret []byte
+
+	// Logistics grades logistics firms on their profile (M4); nil: no
+	// grade block.
+	Logistics LogisticsGrader
 }
 
 func (s *Service) now() time.Time {

@@ -8,6 +8,7 @@ import (
 
 	"ecredit/code"
 	"ecredit/errs"
+	"ecredit/logistics"
 	"ecredit/record"
 	"ecredit/registry"
 )
@@ -28,6 +29,18 @@ type Profile struct {
 	AsOf     time.Time            `json:"as_of"`
 
 	records []*record.Record // in public view, ascending id
+
+	// Logistics credit (M4), logistics firms only, when the service has
+	// a LogisticsGrader: the grade ("" when there are too few parcels to
+	// grade) and its metrics, treatment and reasons.
+	Grade     logistics.Grade   `json:"grade,omitempty"`
+	Logistics *logistics.Public `json:"logistics,omitempty"`
+}
+
+// LogisticsGrader grades logistics firms for their profile
+// (logistics.Service); it returns nil for other subjects.
+type LogisticsGrader interface {
+	PublicGrade(ctx context.Context, sub *registry.Subject) (*logistics.Public, error)
 }
 
 // Group keys.
@@ -156,6 +169,15 @@ func (s *Service) profile(ctx context.Context, op string, sub *registry.Subject,
 		}
 	}
 	p.Total = len(rs)
+	if s.Logistics != nil {
+		lg, err := s.Logistics.PublicGrade(ctx, sub)
+		if err != nil {
+			return nil, errs.Wrap(op, err)
+		}
+		if lg != nil {
+			p.Grade, p.Logistics = lg.Grade, lg
+		}
+	}
 	return p, nil
 }
 

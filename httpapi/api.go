@@ -26,6 +26,7 @@ import (
 	"ecredit/errs"
 	"ecredit/httpx"
 	"ecredit/ledger"
+	"ecredit/logistics"
 	"ecredit/record"
 	"ecredit/registry"
 )
@@ -81,6 +82,10 @@ type Deps struct {
 	// Disclosure serves the public search and profiles
 	// (/api/v1/public/subjects…); without it they answer 503.
 	Disclosure *disclosure.Service
+
+	// Logistics serves parcels, tracking and the grades of logistics
+	// firms (M4, logisticsRoutes); without it those routes answer 503.
+	Logistics *logistics.Service
 }
 
 // API is the http.Handler for /api/, /healthz and /metrics.
@@ -105,7 +110,7 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 
 // routeTable is every route of the API; the OpenAPI test enumerates it.
 // Each capability keeps its routes in a slice of its own file, joined here.
-var routeTable = slices.Concat(coreRoutes)
+var routeTable = slices.Concat(coreRoutes, logisticsRoutes)
 
 // coreRoutes are the foundation's and the records' routes.
 var coreRoutes = []Route{

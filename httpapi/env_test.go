@@ -26,6 +26,7 @@ import (
 	"ecredit/disclosure"
 	"ecredit/httpx"
 	"ecredit/ledger"
+	"ecredit/logistics"
 	"ecredit/pii"
 	"ecredit/record"
 	"ecredit/registry"
@@ -122,6 +123,7 @@ type env struct {
 	ids          map[string]int64  // account ids
 	platA, platB int64             // platform subject ids
 
+	lgs       *logistics.Service // parcels and grades (M4)
 	mu        sync.Mutex
 	responses []recorded
 	hit       map[string]bool // documented operations answered with 2xx
@@ -159,6 +161,7 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 	e.reg = &registry.Service{Store: db, Audit: db, Keys: keys, Clock: clk}
 	e.accts = &account.Service{Store: db, Audit: db, Clock: clk}
 	e.recs = &record.Service{Store: db, Subjects: db, Keys: keys, Clock: clk}
+	e.lgs = &logistics.Service{Store: db, Subjects: db, Keys: keys, Clock: clk}
 	lg, lk, err := ledger.OpenLog(context.Background(), db, t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +212,8 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 			return db.Ping(ctx)
 		}, Gatherer: reg, PublicLimiter: pl, Limiter: o.limiter,
 		Records: e.recs, Ledger: e.ledger, LedgerKey: e.lkey, LedgerEntries: db,
-		Disclosure: &disclosure.Service{Store: db, Log: e.ledger, Clock: clk, Secret: keys.Index("report", "test")}})
+		Disclosure: &disclosure.Service{Store: db, Log: e.ledger, Clock: clk, Secret: keys.Index("report", "test"), Logistics: e.lgs},
+		Logistics:  e.lgs})
 	if err != nil {
 		t.Fatal(err)
 	}
