@@ -49,6 +49,9 @@ type Options struct {
 	// NoRecords leaves the credit records (commitments, licences,
 	// penalties) out.
 	NoRecords bool
+	// NoParcels skips the parcels and tracking events of the logistics
+	// firms (logistics.go).
+	NoParcels bool
 }
 
 // PlatformSubject is a demo platform as stored.
@@ -77,6 +80,8 @@ type Summary struct {
 	Logistics     []OrgSubject // up to the first ten
 	Records       RecordCounts
 	Elapsed       time.Duration
+	// Parcels: the logistics firms' parcels and tracking (logistics.go).
+	Parcels ParcelCounts
 }
 
 // Rate is subjects per second.
@@ -171,6 +176,12 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 			}
 		}
 		p.update(last)
+	}
+	// Logistics (M4): parcels and tracking events of the firms.
+	if !o.NoParcels {
+		if sum.Parcels, err = writeParcels(ctx, store, o.Seed, o.Subjects, g.now, o.Progress); err != nil {
+			return sum, errs.Wrap(op, err)
+		}
 	}
 	sum.Elapsed = time.Since(start)
 	p.finish(sum)

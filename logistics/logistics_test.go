@@ -70,7 +70,9 @@ func TestLoadPolicy(t *testing.T) {
 func TestApplyRules(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
-	ev := func(typ EventType, at time.Time, detail string) *Event { return &Event{Type: typ, At: at, Detail: detail} }
+	ev := func(typ EventType, at time.Time, detail string) *Event {
+		return &Event{Type: typ, At: at, Detail: detail}
+	}
 	base := func() *Parcel {
 		p := &Parcel{CreatedAt: t0}
 		for _, e := range []*Event{ev(EventPickedUp, h(0), ""), ev(EventInTransit, h(5), "")} {
