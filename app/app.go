@@ -332,6 +332,8 @@ func (a *App) buildHandler() error {
 			}
 			return &web.Counts{Total: c.Total, ByKind: c.ByKind, ByVerify: c.ByVerify}, nil
 		},
+		// The grade of logistics firms on their profile and /logistics/{id} (M4).
+		Logistics: a.Logistics,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"ecredit/disclosure"
 	"ecredit/errs"
 	"ecredit/httpx"
+	"ecredit/logistics"
 	"ecredit/registry"
 )
 
@@ -207,6 +208,9 @@ type profileData struct {
 	Groups   []groupRows
 	Disputed int
 	Total    int
+
+	// A logistics firm's grade and metrics (M4); nil for other subjects.
+	Logistics *logistics.Public
 }
 
 func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +239,9 @@ func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
 
 // renderProfile shows a disclosure profile with the subject's shops.
 func (s *Site) renderProfile(w http.ResponseWriter, r *http.Request, p *disclosure.Profile) {
-	s.renderProfileOf(w, r, profileData{Subject: p.Subject, Records: true, Groups: groupsOf(p), Disputed: p.Disputed, Total: p.Total})
+	d := profileData{Subject: p.Subject, Records: true, Groups: groupsOf(p), Disputed: p.Disputed, Total: p.Total}
+	d.Logistics = p.Logistics // logistics credit (M4)
+	s.renderProfileOf(w, r, d)
 }
 
 func (s *Site) renderProfileOf(w http.ResponseWriter, r *http.Request, d profileData) {

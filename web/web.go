@@ -31,6 +31,7 @@ import (
 	"ecredit/audit"
 	"ecredit/clock"
 	"ecredit/disclosure"
+	"ecredit/logistics"
 	"ecredit/record"
 	"ecredit/registry"
 )
@@ -86,6 +87,11 @@ type Deps struct {
 	// Records serves the console's record pages (import, list, detail).
 	// Optional: when nil those pages answer 503.
 	Records *record.Service
+
+	// Logistics shows the grade of logistics firms (M4): the block on their
+	// profile and the page /logistics/{id}. Optional: without it neither
+	// is shown.
+	Logistics *logistics.Service
 }
 
 // Site is the http.Handler of every path that is not /api/, /healthz or
@@ -158,6 +164,7 @@ func (s *Site) routes() {
 	m.HandleFunc("GET /codes", s.codeCheck)
 	m.HandleFunc("POST /codes", s.codeCheck)
 	m.HandleFunc("GET /static/{name}", s.assets.serve)
+	m.HandleFunc("GET /logistics/{id}", s.logisticsPage) // a logistics firm's grade (M4)
 	m.Handle("/console/", s.console())
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 	s.mux = m
