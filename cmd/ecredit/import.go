@@ -33,12 +33,13 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			"Exit status: 0 all rows stored, 1 some rows failed, 2 the file cannot be imported.", stdout, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	typ := fs.String("type", "", "记录类型 (record type): "+strings.Join(types, "|"))
+	typ := fs.String("type", "", "记录类型 (record type): "+strings.Join(types, "|")+"；或物流文件 parcels|tracking（需 --firm）")
 	source := fs.String("source", "", "报送单位名称，作为来源与去重范围，例如 承德市市场监督管理局；默认为操作系统用户名 (submitting unit: the source and the scope of idempotency)")
 	errFile := fs.String("errors", "", "错误报告写入此 CSV 文件（UTF-8 带 BOM）；默认写到标准输出 (write the error report CSV here instead of stdout)")
 	correct := fs.Bool("correct", false, "文书号已存在但内容不同时作为更正入库（需 --reason）(store changed rows as corrections; needs --reason)")
 	reason := fs.String("reason", "", "更正原因 (reason for corrections)")
 	every := fs.Int("progress", 5000, "每处理多少行输出一次进度 (progress line every N rows)")
+	firm := fs.String("firm", "", "--type parcels|tracking：物流企业的统一社会信用代码 (the logistics firm of a parcels or tracking file)")
 	var files []string
 	for rest := args; ; {
 		if rc := parse(fs, rest, stdout); rc >= 0 {
@@ -64,6 +65,9 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	case *correct && strings.TrimSpace(*reason) == "":
 		fmt.Fprintln(stderr, "错误 (error): --correct 需要 --reason 说明更正原因 (--correct needs --reason)")
 		return 2
+	}
+	if *typ == "parcels" || *typ == "tracking" { // logistics (M4): logistics_import.go
+		return runLogisticsImport(ctx, &sf, *typ, *firm, files[0], *errFile, stdin, stdout, stderr)
 	}
 	if _, ok := record.Lookup(record.Type(*typ)); !ok {
 		fmt.Fprintf(stderr, "错误 (error): 未知的记录类型「%s」，应为 %s (unknown type)\n", *typ, strings.Join(types, "|"))
