@@ -28,6 +28,7 @@ import (
 	"ecredit/ledger"
 	"ecredit/record"
 	"ecredit/registry"
+	"ecredit/trace"
 )
 
 // Limits of request bodies.
@@ -81,6 +82,11 @@ type Deps struct {
 	// Disclosure serves the public search and profiles
 	// (/api/v1/public/subjects…); without it they answer 503.
 	Disclosure *disclosure.Service
+
+	// Trace serves product traceability (M10): products, batches, events,
+	// forward and backward traces, recalls, licence flags; without it
+	// those routes answer 503.
+	Trace *trace.Service
 }
 
 // API is the http.Handler for /api/, /healthz and /metrics.
@@ -105,7 +111,7 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 
 // routeTable is every route of the API; the OpenAPI test enumerates it.
 // Each capability keeps its routes in a slice of its own file, joined here.
-var routeTable = slices.Concat(coreRoutes)
+var routeTable = slices.Concat(coreRoutes, traceRoutes)
 
 // coreRoutes are the foundation's and the records' routes.
 var coreRoutes = []Route{

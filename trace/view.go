@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"context"
 	"time"
 
 	"ecredit/code"
@@ -36,6 +37,15 @@ type ProductView struct {
 	Spec            string      `json:"spec,omitempty"`
 	Producer        *SubjectRef `json:"producer"`
 	CreatedAt       time.Time   `json:"created_at"`
+}
+
+// ProductView returns a product's API form with its producer.
+func (s *Service) ProductView(ctx context.Context, p *Product) (ProductView, error) {
+	producer, err := s.lookups().get(ctx, p.ProducerID)
+	if err != nil {
+		return ProductView{}, err
+	}
+	return s.productView(p, producer), nil
 }
 
 func (s *Service) productView(p *Product, producer *registry.Subject) ProductView {
@@ -166,7 +176,7 @@ type ForwardTrace struct {
 	Scope      string          `json:"scope"`
 	Reach      ReachView       `json:"reach"`
 	Orders     []OrderLineView `json:"orders"`
-	NextCursor int64           `json:"next_cursor,omitempty"`
+	NextCursor int64           `json:"-"` // the last order id of a full page; 0 at the end
 }
 
 // EventCount is how many events of a type a batch has.
