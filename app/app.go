@@ -33,6 +33,7 @@ import (
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
+	"ecredit/trace"
 	"ecredit/web"
 )
 
@@ -92,6 +93,10 @@ type App struct {
 	Logger     *slog.Logger
 	// Metrics is the Prometheus registry served at /metrics.
 	Metrics *prometheus.Registry
+
+	// Trace is product traceability (M10); recalls go into the ledger
+	// through Records.
+	Trace *trace.Service
 
 	handler http.Handler
 }
@@ -155,6 +160,8 @@ func OpenStore(ctx context.Context, cfg Config) (*App, error) {
 		return nil, errs.Wrap(op, err)
 	}
 	a.Records = &record.Service{Store: db, Subjects: db, Keys: keys, Clock: cfg.Clock, Calendar: cal}
+	// Traceability (M10).
+	a.Trace = &trace.Service{Store: db, Subjects: db, Records: db, Recorder: a.Records, Clock: cfg.Clock}
 	return a, nil
 }
 
@@ -261,6 +268,8 @@ func (a *App) buildHandler() error {
 		// /api/ request is limited per account or client as a backstop.
 		PublicLimiter: httpx.NewLimiter(publicRate, httpapi.PublicBurst),
 		Limiter:       httpx.NewLimiter(apiRate, APIBurst),
+		// Traceability (M10).
+		Trace: a.Trace,
 	})
 	if err != nil {
 		return err
@@ -288,6 +297,8 @@ func (a *App) buildHandler() error {
 			}
 			return &web.Counts{Total: c.Total, ByKind: c.ByKind, ByVerify: c.ByVerify}, nil
 		},
+		// Traceability (M10): the public trace page of a batch.
+		Trace: a.Trace,
 	})
 	if err != nil {
 		return err

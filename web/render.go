@@ -25,6 +25,7 @@ var pageNames = []string{
 	"login", "dashboard", "subjects", "subject_new", "subject_detail", "subject_edit",
 	"shops", "shop_new", "accounts", "audit",
 	"records", "records_import", "records_detail",
+	"trace", // traceability (M10)
 }
 
 type pageTemplate struct{ t *template.Template }

@@ -33,6 +33,7 @@ import (
 	"ecredit/disclosure"
 	"ecredit/record"
 	"ecredit/registry"
+	"ecredit/trace"
 )
 
 //go:embed templates static
@@ -86,6 +87,10 @@ type Deps struct {
 	// Records serves the console's record pages (import, list, detail).
 	// Optional: when nil those pages answer 503.
 	Records *record.Service
+
+	// Trace serves the public trace pages of batches (/trace, M10).
+	// Optional: when nil those pages answer 503.
+	Trace *trace.Service
 }
 
 // Site is the http.Handler of every path that is not /api/, /healthz or
@@ -157,6 +162,8 @@ func (s *Site) routes() {
 	m.HandleFunc("GET /marks/{mark}", s.markCheck)
 	m.HandleFunc("GET /codes", s.codeCheck)
 	m.HandleFunc("POST /codes", s.codeCheck)
+	m.HandleFunc("GET /trace", s.traceLookup)              // traceability (M10)
+	m.HandleFunc("GET /trace/{gtin}/{batch}", s.tracePage) // traceability (M10)
 	m.HandleFunc("GET /static/{name}", s.assets.serve)
 	m.Handle("/console/", s.console())
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
