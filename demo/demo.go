@@ -76,6 +76,7 @@ type Summary struct {
 	Platforms     []PlatformSubject
 	Logistics     []OrgSubject // up to the first ten
 	Records       RecordCounts
+	Trace         TraceCounts // traceability (M10)
 	Elapsed       time.Duration
 }
 
@@ -171,6 +172,13 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 			}
 		}
 		p.update(last)
+	}
+	// Traceability (M10): products, batches, events and one recall, after
+	// every subject, shop and record (and the orders, when there are any).
+	if !o.NoRecords {
+		if sum.Trace, err = writeTrace(ctx, store, svc, o.Seed, o.Clock, o.Progress); err != nil {
+			return sum, errs.Wrap(op, err)
+		}
 	}
 	sum.Elapsed = time.Since(start)
 	p.finish(sum)
