@@ -4,7 +4,10 @@
 # raw-insert ceiling measured in the same run on the same engine.
 #
 # Usage: bench/run.sh [SUITE] [GO TEST FLAGS…]
-#   SUITE: subjects (default) | records | ledger | all
+#   SUITE: subjects (default) | records | ledger | trace | all
+#   trace: query latency of trace forward/backward over
+#          ECREDIT_BENCH_TRACE_ORDERS orders (default 20000), e.g.
+#          ECREDIT_BENCH_TRACE_ORDERS=10000000 bench/run.sh trace -benchtime 200x
 #   e.g.   bench/run.sh subjects -benchtime 5000x
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,8 +18,9 @@ case "$suite" in
 subjects) pattern='^Benchmark(CreateSubject|CreateSubjectBatch|RawInsertCeiling)$' ;;
 records) pattern='^BenchmarkRecord(IngestBatch|RawInsertCeiling)$' ;;
 ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
+trace) pattern='^BenchmarkTrace$' ;;
 all) pattern='.' ;;
-*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, all)" >&2; exit 2 ;;
+*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, trace, all)" >&2; exit 2 ;;
 esac
 
 mkdir -p bench/out
@@ -32,7 +36,7 @@ awk '
 	for (i = 2; i <= n; i++) if (parts[i] == "sqlite" || parts[i] == "postgres") engine = parts[i]
 	if (engine == "") next
 	rate = ""
-	for (i = 2; i < NF; i++) if ($(i+1) == "rows/s" || $(i+1) == "records/s" || $(i+1) == "appends/s") rate = $i
+	for (i = 2; i < NF; i++) if ($(i+1) == "rows/s" || $(i+1) == "records/s" || $(i+1) == "appends/s" || $(i+1) == "queries/s") rate = $i
 	if (rate == "") next
 	rows[engine, name] = rate; order[++k] = engine SUBSEP name
 	if (name ~ /Ceiling/) ceil[engine] = rate

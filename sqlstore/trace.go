@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"ecredit/audit"
@@ -299,52 +301,72 @@ func itemArgs(gtins []string, batch string, platformID int64, more ...any) []any
 	return append(args, more...)
 }
 
-// Reach sums the orders holding the batch, by platform and region.
+// Reach sums the orders holding the batch, by platform, region and shop,
+// in one scan: the rows grouped by (platform, region, shop, seller) are
+// added up here. An order has one platform, region, shop and seller, so
+// the distinct orders of the groups add up exactly.
 func (db *DB) Reach(ctx context.Context, gtins []string, batch string, platformID int64) (*trace.Reach, error) {
 	const op = "sqlstore.Reach"
 	from := itemsOf(gtins, platformID)
-	r := &trace.Reach{}
-	// An order holding the batch on two lines counts once.
-	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT COUNT(DISTINCT o.id), COALESCE(SUM(i.quantity), 0), COUNT(DISTINCT o.shop_id),
-		COUNT(DISTINCT o.seller_id)`+from), itemArgs(gtins, batch, platformID)...).Scan(&r.Orders, &r.Quantity, &r.Shops, &r.Sellers)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	if r.Orders == 0 {
-		r.Platforms, r.Regions = []trace.PlatformReach{}, []trace.RegionReach{}
-		return r, nil
-	}
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT o.platform_id, COUNT(DISTINCT o.id), SUM(i.quantity)`+from+
-		` GROUP BY o.platform_id ORDER BY 2 DESC, 1`), itemArgs(gtins, batch, platformID)...)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	for rows.Next() {
-		var p trace.PlatformReach
-		if err := rows.Scan(&p.PlatformID, &p.Orders, &p.Quantity); err != nil {
-			rows.Close()
-			return nil, mapErr(op, err)
-		}
-		r.Platforms = append(r.Platforms, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(op, err)
-	}
-	rows, err = db.r.QueryContext(ctx, db.d.Rebind(`SELECT o.region, COUNT(DISTINCT o.id), SUM(i.quantity)`+from+
-		` GROUP BY o.region ORDER BY 2 DESC, 1 LIMIT 500`), itemArgs(gtins, batch, platformID)...)
+	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT o.platform_id, o.region, o.shop_id, o.seller_id, COUNT(DISTINCT o.id), SUM(i.quantity)`+from+
+		` GROUP BY o.platform_id, o.region, o.shop_id, o.seller_id`), itemArgs(gtins, batch, platformID)...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
 	defer rows.Close()
+	r := &trace.Reach{Platforms: []trace.PlatformReach{}, Regions: []trace.RegionReach{}, TopShops: []trace.ShopReach{}}
+	platforms, regions, shops, sellers := map[int64]int{}, map[string]int{}, map[int64]int{}, map[int64]bool{}
 	for rows.Next() {
-		var x trace.RegionReach
-		if err := rows.Scan(&x.Region, &x.Orders, &x.Quantity); err != nil {
+		var p, shop, seller, n, q int64
+		var region string
+		if err := rows.Scan(&p, &region, &shop, &seller, &n, &q); err != nil {
 			return nil, mapErr(op, err)
 		}
-		r.Regions = append(r.Regions, x)
+		r.Orders += n
+		r.Quantity += q
+		sellers[seller] = true
+		if k, ok := platforms[p]; ok {
+			r.Platforms[k].Orders += n
+			r.Platforms[k].Quantity += q
+		} else {
+			platforms[p] = len(r.Platforms)
+			r.Platforms = append(r.Platforms, trace.PlatformReach{PlatformID: p, Orders: n, Quantity: q})
+		}
+		if k, ok := regions[region]; ok {
+			r.Regions[k].Orders += n
+			r.Regions[k].Quantity += q
+		} else {
+			regions[region] = len(r.Regions)
+			r.Regions = append(r.Regions, trace.RegionReach{Region: region, Orders: n, Quantity: q})
+		}
+		if k, ok := shops[shop]; ok {
+			r.TopShops[k].Orders += n
+			r.TopShops[k].Quantity += q
+		} else {
+			shops[shop] = len(r.TopShops)
+			r.TopShops = append(r.TopShops, trace.ShopReach{ShopID: shop, SellerID: seller, Orders: n, Quantity: q})
+		}
 	}
-	return r, mapErr(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(op, err)
+	}
+	r.Shops, r.Sellers = int64(len(r.TopShops)), int64(len(sellers))
+	slices.SortFunc(r.Platforms, func(a, b trace.PlatformReach) int {
+		return cmp.Or(cmp.Compare(b.Orders, a.Orders), cmp.Compare(a.PlatformID, b.PlatformID))
+	})
+	slices.SortFunc(r.Regions, func(a, b trace.RegionReach) int {
+		return cmp.Or(cmp.Compare(b.Orders, a.Orders), strings.Compare(a.Region, b.Region))
+	})
+	slices.SortFunc(r.TopShops, func(a, b trace.ShopReach) int {
+		return cmp.Or(cmp.Compare(b.Orders, a.Orders), cmp.Compare(a.ShopID, b.ShopID))
+	})
+	if len(r.Regions) > 500 {
+		r.Regions = r.Regions[:500]
+	}
+	if len(r.TopShops) > trace.MaxReachShops {
+		r.TopShops = r.TopShops[:trace.MaxReachShops]
+	}
+	return r, nil
 }
 
 // ReachOrders pages through the orders holding the batch by order id.
@@ -367,27 +389,6 @@ func (db *DB) ReachOrders(ctx context.Context, gtins []string, batch string, pla
 		}
 		o.PaidAt = fromMicros(paid)
 		out = append(out, o)
-	}
-	return out, mapErr(op, rows.Err())
-}
-
-// ReachShops returns the shops that sold the most of a batch.
-func (db *DB) ReachShops(ctx context.Context, gtins []string, batch string, limit int) ([]trace.ShopReach, error) {
-	const op = "sqlstore.ReachShops"
-	from := itemsOf(gtins, 0)
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT o.shop_id, o.seller_id, COUNT(DISTINCT o.id), SUM(i.quantity)`+from+
-		` GROUP BY o.shop_id, o.seller_id ORDER BY 3 DESC, 1 LIMIT ?`), itemArgs(gtins, batch, 0, clampLimit(limit, 20, 1000))...)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []trace.ShopReach
-	for rows.Next() {
-		var s trace.ShopReach
-		if err := rows.Scan(&s.ShopID, &s.SellerID, &s.Orders, &s.Quantity); err != nil {
-			return nil, mapErr(op, err)
-		}
-		out = append(out, s)
 	}
 	return out, mapErr(op, rows.Err())
 }

@@ -297,10 +297,7 @@ func (s *Service) Public(ctx context.Context, gtin, batch string) (*PublicTrace,
 		if len(fs) == 1 {
 			pt.Licence.Producer = &fs[0]
 		}
-		shops, err := s.Store.ReachShops(ctx, forms, b.Batch, publicShops)
-		if err != nil {
-			return nil, errs.Wrap(op, err)
-		}
+		shops := r.TopShops[:min(len(r.TopShops), publicShops)]
 		seen := map[int64]bool{} // seller → flagged
 		for _, sh := range shops {
 			flagged, ok := seen[sh.SellerID]

@@ -228,15 +228,21 @@ type RegionReach struct {
 }
 
 // Reach is the forward trace of a batch over the orders: totals and the
-// breakdown by platform and destination region (county level).
+// breakdown by platform, destination region (county level) and shop.
 type Reach struct {
 	Orders    int64
 	Quantity  int64
 	Shops     int64
 	Sellers   int64
 	Platforms []PlatformReach // by orders, descending
-	Regions   []RegionReach   // by orders, descending
+	Regions   []RegionReach   // by orders, descending; at most 500
+	// TopShops are the shops that sold the most, by orders, descending;
+	// at most MaxReachShops.
+	TopShops []ShopReach
 }
+
+// MaxReachShops is the most shops Reach lists.
+const MaxReachShops = 100
 
 // OrderLine is one order that holds a batch.
 type OrderLine struct {
@@ -313,13 +319,11 @@ type Store interface {
 	GetRecall(ctx context.Context, gtin, batch string) (*Recall, error)
 
 	// Reach sums the orders holding the batch (any of gtins, the forms
-	// of one GTIN), only of platformID when it is not 0.
+	// of one GTIN), only of platformID when it is not 0, in one pass over
+	// the batch's order items.
 	Reach(ctx context.Context, gtins []string, batch string, platformID int64) (*Reach, error)
 	// ReachOrders pages through those orders by ascending order id.
 	ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]OrderLine, error)
-	// ReachShops returns up to limit shops that sold the batch, by
-	// orders, descending.
-	ReachShops(ctx context.Context, gtins []string, batch string, limit int) ([]ShopReach, error)
 	// GetOrder returns an order with its items.
 	GetOrder(ctx context.Context, id int64) (*Order, error)
 	// SellerCategories returns the distinct item categories of the
