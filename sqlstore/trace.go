@@ -393,6 +393,39 @@ func (db *DB) ReachOrders(ctx context.Context, gtins []string, batch string, pla
 	return out, mapErr(op, rows.Err())
 }
 
+// ShopNames returns the names of the shops among ids, by id.
+func (db *DB) ShopNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	const op = "sqlstore.ShopNames"
+	out := map[int64]string{}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT id, name FROM shops WHERE id IN ("+placeholders(len(chunk))+")"), args...)
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, mapErr(op, err)
+			}
+			out[id] = name
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, mapErr(op, err)
+		}
+	}
+	return out, nil
+}
+
 // GetOrder returns an order with its items (no buyer), or NotFound.
 func (db *DB) GetOrder(ctx context.Context, id int64) (*trace.Order, error) {
 	const op = "sqlstore.GetOrder"

@@ -174,14 +174,18 @@ func (s *Service) Forward(ctx context.Context, gtin, batch string, after int64, 
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
+	var shopIDs []int64
 	for _, o := range lines {
-		name, err := l.shopName(ctx, o.ShopID)
-		if err != nil {
-			return nil, errs.Wrap(op, err)
-		}
+		shopIDs = append(shopIDs, o.ShopID)
+	}
+	names, err := s.Store.ShopNames(ctx, shopIDs)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	for _, o := range lines {
 		rn, _ := code.RegionName(o.Region)
 		ft.Orders = append(ft.Orders, OrderLineView{OrderID: o.OrderID, OrderNo: o.OrderNo, PlatformID: o.PlatformID, ShopID: o.ShopID,
-			ShopName: name, SellerID: o.SellerID, Region: o.Region, RegionName: rn, Status: o.Status, PaidAt: o.PaidAt, Quantity: o.Quantity})
+			ShopName: names[o.ShopID], SellerID: o.SellerID, Region: o.Region, RegionName: rn, Status: o.Status, PaidAt: o.PaidAt, Quantity: o.Quantity})
 	}
 	if len(lines) == limit {
 		ft.NextCursor = lines[len(lines)-1].OrderID
