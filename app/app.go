@@ -34,6 +34,7 @@ import (
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
+	"ecredit/trace"
 	"ecredit/web"
 )
 
@@ -97,6 +98,9 @@ type App struct {
 	// Logistics holds parcels, tracking and the grades of logistics firms
 	// (M4), graded by DATA/logistics_grades.json when it exists.
 	Logistics *logistics.Service
+	// Trace is product traceability (M10); recalls go into the ledger
+	// through Records.
+	Trace *trace.Service
 
 	handler http.Handler
 }
@@ -167,6 +171,8 @@ func OpenStore(ctx context.Context, cfg Config) (*App, error) {
 		return nil, errs.Wrap(op, err)
 	}
 	a.Logistics = &logistics.Service{Store: db, Subjects: db, Keys: keys, Clock: cfg.Clock, Policy: pol}
+	// Traceability (M10).
+	a.Trace = &trace.Service{Store: db, Subjects: db, Records: db, Recorder: a.Records, Clock: cfg.Clock}
 	return a, nil
 }
 
@@ -305,6 +311,8 @@ func (a *App) buildHandler() error {
 		Limiter:       httpx.NewLimiter(apiRate, APIBurst),
 		// Parcels, tracking and logistics grades (M4).
 		Logistics: a.Logistics,
+		// Traceability (M10).
+		Trace: a.Trace,
 	})
 	if err != nil {
 		return err
@@ -334,6 +342,8 @@ func (a *App) buildHandler() error {
 		},
 		// The grade of logistics firms on their profile and /logistics/{id} (M4).
 		Logistics: a.Logistics,
+		// Traceability (M10): the public trace page of a batch.
+		Trace: a.Trace,
 	})
 	if err != nil {
 		return err

@@ -4,7 +4,10 @@
 # raw-insert ceiling measured in the same run on the same engine.
 #
 # Usage: bench/run.sh [SUITE] [GO TEST FLAGS…]
-#   SUITE: subjects (default) | records | ledger | parcels | all
+#   SUITE: subjects (default) | records | ledger | parcels | trace | all
+#   trace: query latency of trace forward/backward over
+#          ECREDIT_BENCH_TRACE_ORDERS orders (default 20000), e.g.
+#          ECREDIT_BENCH_TRACE_ORDERS=10000000 bench/run.sh trace -benchtime 200x
 #   e.g.   bench/run.sh subjects -benchtime 5000x
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,8 +19,9 @@ subjects) pattern='^Benchmark(CreateSubject|CreateSubjectBatch|RawInsertCeiling)
 records) pattern='^BenchmarkRecord(IngestBatch|RawInsertCeiling)$' ;;
 ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
 parcels) pattern='^BenchmarkParcel(EventIngest|EventStore|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
+trace) pattern='^BenchmarkTrace$' ;;
 all) pattern='.' ;;
-*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, parcels, all)" >&2; exit 2 ;;
+*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, parcels, trace, all)" >&2; exit 2 ;;
 esac
 
 mkdir -p bench/out
@@ -33,7 +37,7 @@ awk '
 	for (i = 2; i <= n; i++) if (parts[i] == "sqlite" || parts[i] == "postgres") engine = parts[i]
 	if (engine == "") next
 	rate = ""
-	for (i = 2; i < NF; i++) if ($(i+1) == "rows/s" || $(i+1) == "records/s" || $(i+1) == "appends/s") rate = $i
+	for (i = 2; i < NF; i++) if ($(i+1) == "rows/s" || $(i+1) == "records/s" || $(i+1) == "appends/s" || $(i+1) == "queries/s") rate = $i
 	if (rate == "") next
 	rows[engine, name] = rate; order[++k] = engine SUBSEP name
 	if (name ~ /Ceiling/) ceil[engine] = rate

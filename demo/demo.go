@@ -79,6 +79,7 @@ type Summary struct {
 	Platforms     []PlatformSubject
 	Logistics     []OrgSubject // up to the first ten
 	Records       RecordCounts
+	Trace         TraceCounts // traceability (M10)
 	Elapsed       time.Duration
 	// Parcels: the logistics firms' parcels and tracking (logistics.go).
 	Parcels ParcelCounts
@@ -180,6 +181,13 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 	// Logistics (M4): parcels and tracking events of the firms.
 	if !o.NoParcels {
 		if sum.Parcels, err = writeParcels(ctx, store, o.Seed, o.Subjects, g.now, o.Progress); err != nil {
+			return sum, errs.Wrap(op, err)
+		}
+	}
+	// Traceability (M10): products, batches, events and one recall, after
+	// every subject, shop and record (and the orders, when there are any).
+	if !o.NoRecords {
+		if sum.Trace, err = writeTrace(ctx, store, svc, o.Seed, o.Clock, o.Progress); err != nil {
 			return sum, errs.Wrap(op, err)
 		}
 	}

@@ -29,6 +29,7 @@ import (
 	"ecredit/logistics"
 	"ecredit/record"
 	"ecredit/registry"
+	"ecredit/trace"
 )
 
 // Limits of request bodies.
@@ -86,6 +87,10 @@ type Deps struct {
 	// Logistics serves parcels, tracking and the grades of logistics
 	// firms (M4, logisticsRoutes); without it those routes answer 503.
 	Logistics *logistics.Service
+	// Trace serves product traceability (M10): products, batches, events,
+	// forward and backward traces, recalls, licence flags; without it
+	// those routes answer 503.
+	Trace *trace.Service
 }
 
 // API is the http.Handler for /api/, /healthz and /metrics.
@@ -110,7 +115,7 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 
 // routeTable is every route of the API; the OpenAPI test enumerates it.
 // Each capability keeps its routes in a slice of its own file, joined here.
-var routeTable = slices.Concat(coreRoutes, logisticsRoutes)
+var routeTable = slices.Concat(coreRoutes, logisticsRoutes, traceRoutes)
 
 // coreRoutes are the foundation's and the records' routes.
 var coreRoutes = []Route{

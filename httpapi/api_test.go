@@ -65,6 +65,7 @@ func TestAPI(t *testing.T) {
 		t.Run("ledger", func(t *testing.T) { e.t = t; ledgerProofs(e) })
 		t.Run("public disclosure", func(t *testing.T) { e.t = t; publicDisclosure(e) })
 		t.Run("logistics", func(t *testing.T) { e.t = t; logisticsAPI(e) })
+		t.Run("trace", func(t *testing.T) { e.t = t; traceFlow(e) }) // traceability (M10)
 		t.Run("every route", func(t *testing.T) {
 			for _, rt := range routeTable {
 				if !e.hit[rt.Pattern()] {

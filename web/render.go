@@ -27,6 +27,7 @@ var pageNames = []string{
 	"shops", "shop_new", "accounts", "audit",
 	"records", "records_import", "records_detail",
 	"logistics", // logistics credit (M4)
+	"trace",     // traceability (M10)
 }
 
 type pageTemplate struct{ t *template.Template }

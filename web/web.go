@@ -34,6 +34,7 @@ import (
 	"ecredit/logistics"
 	"ecredit/record"
 	"ecredit/registry"
+	"ecredit/trace"
 )
 
 //go:embed templates static
@@ -92,6 +93,9 @@ type Deps struct {
 	// profile and the page /logistics/{id}. Optional: without it neither
 	// is shown.
 	Logistics *logistics.Service
+	// Trace serves the public trace pages of batches (/trace, M10).
+	// Optional: when nil those pages answer 503.
+	Trace *trace.Service
 }
 
 // Site is the http.Handler of every path that is not /api/, /healthz or
@@ -163,6 +167,8 @@ func (s *Site) routes() {
 	m.HandleFunc("GET /marks/{mark}", s.markCheck)
 	m.HandleFunc("GET /codes", s.codeCheck)
 	m.HandleFunc("POST /codes", s.codeCheck)
+	m.HandleFunc("GET /trace", s.traceLookup)              // traceability (M10)
+	m.HandleFunc("GET /trace/{gtin}/{batch}", s.tracePage) // traceability (M10)
 	m.HandleFunc("GET /static/{name}", s.assets.serve)
 	m.HandleFunc("GET /logistics/{id}", s.logisticsPage) // a logistics firm's grade (M4)
 	m.Handle("/console/", s.console())

@@ -1,0 +1,284 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"ecredit/account"
+	"ecredit/clock"
+	"ecredit/code"
+	"ecredit/errs"
+	"ecredit/record"
+	"ecredit/sqlstore"
+	"ecredit/trace"
+)
+
+// The demo city's traceability data (M10), written after the subjects,
+// shops and records:
+//
+//   - products of the merchants whose shops sell food, farm produce, farm
+//     inputs or medical devices (about one merchant in four of those), each
+//     with two or three batches made over the last ten months;
+//   - when the store already holds orders (package trade's demo), the
+//     GTINs and batches of the busiest order items become the products and
+//     batches instead, so that forward and backward traces reach real
+//     orders;
+//   - per batch a produced event, an inspection by the city's testing
+//     centre (about one in twenty non-conformant) and a listing, through
+//     trace.Service (validated, idempotent by event id);
+//   - one recall, of a batch with a non-conformant inspection, by the
+//     city's market regulator through trace.Service.Recall — so it is a
+//     credit record in the ledger and the change feed, and shows as a
+//     banner on its trace page.
+//
+// Products and batches go in as multi-row INSERTs (like the shops); the
+// events and the recall through the service.
+
+// TraceCounts tells what traceability data a generation wrote.
+type TraceCounts struct {
+	Products, Batches, Events, Recalls int
+	FromOrders                         bool   // products and batches taken from the orders table
+	Recalled                           string // "GTIN/batch" of the recalled batch
+}
+
+// traceSeedSalt separates the trace stream from the others.
+const traceSeedSalt = 0x7472616365 // "trace"
+
+// maxDemoProducts bounds the demo's products whatever the city's size.
+const maxDemoProducts = 2000
+
+var demoGoods = map[string][]string{
+	"food":            {"承德山楂糕", "露露杏仁露", "板栗仁", "山庄老酒", "蘑菇干", "荞麦挂面", "野生榛子", "坝上莜面"},
+	"agricultural":    {"围场土豆", "兴隆山楂", "宽城板栗", "平泉香菇", "隆化小米", "丰宁黄芪"},
+	"agri_inputs":     {"复合肥", "玉米种子", "有机肥", "杀虫剂（吡虫啉）", "兽用疫苗"},
+	"medical_devices": {"医用外科口罩", "电子体温计", "血糖试纸", "医用棉签"},
+}
+
+// demoCategory maps a shop category to the product's: farm produce sold
+// packaged is food.
+func demoCategory(c string) string {
+	if c == "agricultural" {
+		return "food"
+	}
+	return c
+}
+
+type demoProducer struct {
+	id       int64
+	code     string
+	region   string
+	category string
+}
+
+// writeTrace generates the traceability data.
+func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, seed int64, clk clock.Clock, progress io.Writer) (TraceCounts, error) {
+	const op = "demo.writeTrace"
+	var c TraceCounts
+	now := clk.Now().UTC()
+	rng := rand.New(rand.NewPCG(uint64(seed)^traceSeedSalt, 0x7472))
+	r := store.ReaderDB()
+	rows, err := r.QueryContext(ctx, store.Dialect().Rebind(`SELECT s.owner_id, MIN(sub.credit_code), MIN(sub.region_code), MIN(s.category)
+		FROM shops s JOIN subjects sub ON sub.id = s.owner_id
+		WHERE s.category IN ('food', 'agricultural', 'agri_inputs', 'medical_devices') AND sub.credit_code IS NOT NULL AND sub.status = 'active'
+		GROUP BY s.owner_id ORDER BY s.owner_id`))
+	if err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	var producers []demoProducer
+	for rows.Next() {
+		var p demoProducer
+		if err := rows.Scan(&p.id, &p.code, &p.region, &p.category); err != nil {
+			rows.Close()
+			return c, errs.Wrap(op, err)
+		}
+		if p.id%4 == 0 || len(producers) < 3 {
+			p.category = demoCategory(p.category)
+			producers = append(producers, p)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	if len(producers) == 0 {
+		return c, nil
+	}
+	type plan struct {
+		gtin, name, category string
+		producer             demoProducer
+		batches              []string
+		produced             []time.Time
+	}
+	var plans []*plan
+	// From orders, when there are any: the busiest (gtin, batch) pairs.
+	orows, err := r.QueryContext(ctx, `SELECT gtin, batch, MIN(name), MIN(category), MIN(o.paid_at) FROM order_items i JOIN orders o ON o.id = i.order_id
+		WHERE batch <> '' GROUP BY gtin, batch ORDER BY COUNT(*) DESC, gtin, batch LIMIT 1000`)
+	if err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	byGTIN := map[string]*plan{}
+	for orows.Next() {
+		var g, b, name, cat string
+		var paid int64
+		if err := orows.Scan(&g, &b, &name, &cat, &paid); err != nil {
+			orows.Close()
+			return c, errs.Wrap(op, err)
+		}
+		gt, err := trace.ParseGTIN("gtin", g)
+		if err != nil {
+			continue
+		}
+		if _, err := trace.ParseBatch("batch", b); err != nil {
+			continue
+		}
+		p := byGTIN[gt]
+		if p == nil {
+			if len(byGTIN) >= maxDemoProducts {
+				continue
+			}
+			pr := producers[len(byGTIN)%len(producers)]
+			k, ok := trace.NormalizeCategory(cat)
+			if !ok {
+				k = pr.category
+			}
+			if name == "" {
+				name = demoGoods[pr.category][len(byGTIN)%len(demoGoods[pr.category])]
+			}
+			p = &plan{gtin: gt, name: name, category: k, producer: pr}
+			byGTIN[gt], plans = p, append(plans, p)
+		}
+		made := now.Add(-time.Duration(20+rng.IntN(40)) * day)
+		if paid > 0 {
+			made = time.UnixMicro(paid).Add(-time.Duration(5+rng.IntN(30)) * day)
+		}
+		p.batches, p.produced = append(p.batches, b), append(p.produced, made)
+	}
+	orows.Close()
+	if err := orows.Err(); err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	c.FromOrders = len(plans) > 0
+	if !c.FromOrders {
+		for i, pr := range producers {
+			if i >= maxDemoProducts {
+				break
+			}
+			goods := demoGoods[pr.category]
+			body := fmt.Sprintf("694%09d", (uint64(seed)%1000)*1000000+uint64(i)+1)
+			ck, _ := code.GTINCheck(body)
+			p := &plan{gtin: body + string(ck), name: goods[rng.IntN(len(goods))], category: pr.category, producer: pr}
+			for j := 0; j < 2+rng.IntN(2); j++ {
+				made := now.Add(-time.Duration(15+rng.IntN(290)) * day)
+				p.batches = append(p.batches, fmt.Sprintf("L%s%02d", made.In(clock.Shanghai).Format("20060102"), j+1))
+				p.produced = append(p.produced, made)
+			}
+			plans = append(plans, p)
+		}
+	}
+
+	// Products and batches, in bulk.
+	nowUS := micros(now)
+	var prodRows [][]any
+	for _, p := range plans {
+		prodRows = append(prodRows, []any{p.gtin, p.name, p.category, p.producer.id, nowUS, nowUS})
+	}
+	if err := insertRows(ctx, store, op, "trace_products", "gtin, name, category, producer_id, created_at, updated_at", prodRows); err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	ids := map[string]int64{}
+	prow, err := r.QueryContext(ctx, "SELECT id, gtin FROM trace_products")
+	if err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	for prow.Next() {
+		var id int64
+		var g string
+		if err := prow.Scan(&id, &g); err != nil {
+			prow.Close()
+			return c, errs.Wrap(op, err)
+		}
+		ids[g] = id
+	}
+	prow.Close()
+	var batchRows [][]any
+	for _, p := range plans {
+		for j, b := range p.batches {
+			day := record.DateOf(p.produced[j])
+			batchRows = append(batchRows, []any{ids[p.gtin], p.gtin, b, string(day), string(day.AddDate(0, 12, 0)), int64(500 + rng.IntN(20)*100),
+				p.producer.id, trace.BatchNormal, nowUS, nowUS})
+		}
+	}
+	if err := insertRows(ctx, store, op, "trace_batches", "product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_at, updated_at", batchRows); err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	c.Products, c.Batches = len(prodRows), len(batchRows)
+
+	// Events through the service, as the market regulator's testing
+	// centre and the producers' reports would arrive.
+	svc := &trace.Service{Store: store, Subjects: store, Records: store, Recorder: recs, Clock: clk}
+	dept := account.With(ctx, account.Actor{Name: cityMarket, Role: account.RoleDepartment, Department: "市场监管", Via: "system"})
+	var evs []trace.EventInput
+	var recall *plan
+	recallBatch := ""
+	seq := 0
+	at := func(t time.Time) string { return t.In(clock.Shanghai).Format(time.RFC3339) }
+	for _, p := range plans {
+		for j, b := range p.batches {
+			made := record.DateOf(p.produced[j]).Time().Add(8 * time.Hour)
+			evs = append(evs, trace.EventInput{EventID: "P-" + p.gtin + "-" + b, Type: trace.EventProduced, GTIN: p.gtin, Batch: b, Time: at(made),
+				SubjectCode: p.producer.code, Quantity: int64(500 + rng.IntN(20)*100)})
+			seq++
+			disp := "conformant"
+			if rng.IntN(20) == 0 {
+				disp = "non_conformant"
+				if recall == nil {
+					recall, recallBatch = p, b
+				}
+			}
+			inspected := made.Add(time.Duration(1+rng.IntN(3))*day + 2*time.Hour)
+			if inspected.After(now) {
+				inspected = now
+			}
+			listed := made.Add(time.Duration(4+rng.IntN(4)) * day)
+			evs = append(evs, trace.EventInput{EventID: "I-" + p.gtin + "-" + b, Type: trace.EventInspected, GTIN: p.gtin, Batch: b,
+				Time: at(inspected), Region: "130802", Disposition: disp, Ref: fmt.Sprintf("CDJC%s%05d", made.Format("2006"), seq)})
+			if listed.Before(now) && disp == "conformant" {
+				evs = append(evs, trace.EventInput{EventID: "L-" + p.gtin + "-" + b, Type: trace.EventListed, GTIN: p.gtin, Batch: b,
+					Time: at(listed), Region: p.producer.region})
+			}
+		}
+	}
+	for start := 0; start < len(evs); start += trace.MaxBatch {
+		res, err := svc.IngestEvents(dept, evs[start:min(start+trace.MaxBatch, len(evs))])
+		if err != nil {
+			return c, errs.Wrap(op, err)
+		}
+		for _, x := range res {
+			if x.Err != nil {
+				return c, errs.Wrap(op, fmt.Errorf("trace event line %d: %w", start+x.Line, x.Err))
+			}
+			c.Events++
+		}
+	}
+	if recall == nil && len(plans) > 0 {
+		recall, recallBatch = plans[0], plans[0].batches[0]
+	}
+	if recall != nil {
+		if _, err := svc.Recall(dept, recall.gtin, recallBatch, trace.RecallInput{Reason: "监督抽检不合格（菌落总数超标），责令召回"}); err != nil {
+			return c, errs.Wrap(op, err)
+		}
+		c.Recalls, c.Recalled = 1, recall.gtin+"/"+recallBatch
+	}
+	if progress != nil {
+		src := "自行生成"
+		if c.FromOrders {
+			src = "取自订单"
+		}
+		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s）、追溯事件 %d 条、召回 %d 批（/trace/%s）\n",
+			c.Products, c.Batches, src, c.Events, c.Recalls, c.Recalled)
+	}
+	return c, nil
+}

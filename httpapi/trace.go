@@ -1,0 +1,318 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"ecredit/account"
+	"ecredit/errs"
+	"ecredit/httpx"
+	"ecredit/trace"
+)
+
+// traceRoutes are product traceability's routes (M10, package trace).
+var traceRoutes = []Route{
+	{"POST", "/api/v1/products", (*API).createProduct},
+	{"GET", "/api/v1/products/{gtin}", (*API).getProduct},
+	{"POST", "/api/v1/batches", (*API).createBatch},
+	{"GET", "/api/v1/batches/{gtin}/{batch}/trace", (*API).forwardTrace},
+	{"POST", "/api/v1/batches/{gtin}/{batch}/recall", (*API).recallBatch},
+	{"POST", "/api/v1/trace/events", (*API).createTraceEvent},
+	{"POST", "/api/v1/trace/events/batch", (*API).batchTraceEvents},
+	{"GET", "/api/v1/public/trace/{gtin}/{batch}", (*API).publicTrace},
+	{"GET", "/api/v1/orders/{id}/trace", (*API).backwardTrace},
+	{"GET", "/api/v1/licence-flags", (*API).licenceFlags},
+}
+
+func (a *API) trace() (*trace.Service, error) {
+	if a.d.Trace == nil {
+		return nil, &errs.Error{Code: errs.Unavailable, Message: "产品追溯服务未启用 (traceability is not configured)"}
+	}
+	return a.d.Trace, nil
+}
+
+// ProductResult is the answer to a product registration.
+type ProductResult struct {
+	Status  string            `json:"status"` // created | unchanged
+	Product trace.ProductView `json:"product"`
+}
+
+func (a *API) createProduct(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	var in trace.ProductInput
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	p, st, err := svc.CreateProduct(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	v, err := svc.ProductView(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if st == trace.ResultCreated {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/api/v1/products/"+p.GTIN)
+	}
+	httpx.WriteJSON(w, status, ProductResult{Status: st, Product: v})
+	return nil
+}
+
+// getProduct is public: a product's name, category and producer.
+func (a *API) getProduct(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	if err := newParams(r).err(); err != nil {
+		return err
+	}
+	p, err := svc.GetProduct(r.Context(), clip(r.PathValue("gtin"), 40))
+	if err != nil {
+		return err
+	}
+	v, err := svc.ProductView(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// LotResult is the answer to a batch (lot) registration.
+type LotResult struct {
+	Status string          `json:"status"` // created | unchanged
+	Batch  trace.BatchView `json:"batch"`
+}
+
+func (a *API) createBatch(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	var in trace.BatchInput
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	b, st, err := svc.CreateBatch(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if st == trace.ResultCreated {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/api/v1/public/trace/"+b.GTIN+"/"+b.Batch)
+	}
+	httpx.WriteJSON(w, status, LotResult{Status: st, Batch: b.View()})
+	return nil
+}
+
+// ForwardTraceResult is a page of a batch's forward trace.
+type ForwardTraceResult struct {
+	*trace.ForwardTrace
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func (a *API) forwardTrace(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	p := newParams(r, "cursor", "limit")
+	after, limit := p.cursor(), p.limit(100, trace.MaxPage)
+	if err := p.err(); err != nil {
+		return err
+	}
+	ft, err := svc.Forward(r.Context(), clip(r.PathValue("gtin"), 40), clip(r.PathValue("batch"), 40), after, limit)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, ForwardTraceResult{ForwardTrace: ft, NextCursor: nextCursor(len(ft.Orders), limit, ft.NextCursor)})
+	return nil
+}
+
+func (a *API) recallBatch(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	var in trace.RecallInput
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	rc, err := svc.Recall(r.Context(), clip(r.PathValue("gtin"), 40), clip(r.PathValue("batch"), 40), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/records/"+strconv.FormatInt(rc.RecordID, 10))
+	httpx.WriteJSON(w, http.StatusCreated, rc.View())
+	return nil
+}
+
+// TraceEventResult is the answer to one trace event.
+type TraceEventResult struct {
+	Status string `json:"status"` // created | unchanged
+	ID     int64  `json:"id"`
+}
+
+func (a *API) createTraceEvent(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	var in trace.EventInput
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := svc.IngestEvent(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Status == trace.ResultCreated {
+		status = http.StatusCreated
+	}
+	httpx.WriteJSON(w, status, TraceEventResult{Status: res.Status, ID: res.ID})
+	return nil
+}
+
+// TraceEventBatchResult is the answer to an event batch: counts and every
+// line's result in order.
+type TraceEventBatchResult struct {
+	Created   int         `json:"created"`
+	Unchanged int         `json:"unchanged"`
+	Failed    int         `json:"failed"`
+	Results   []BatchLine `json:"results"`
+}
+
+// batchTraceEvents takes NDJSON (one event a line) or a JSON array of at
+// most MaxBatchRows events; every item gets its own result and good ones
+// are stored even when others are bad.
+func (a *API) batchTraceEvents(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	if ac := account.From(r.Context()); ac.Role == account.RolePublic {
+		return &errs.Error{Code: errs.Unauthorized, Message: "需要 API 密钥 (authentication required)"}
+	}
+	if err := newParams(r).err(); err != nil {
+		return err
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &errs.Error{Code: errs.TooLarge, Field: "body", Message: fmt.Sprintf("批量请求体超过 %d MiB 上限，未保存任何数据 (batch body over %d bytes; nothing stored)", MaxBody>>20, MaxBody)}
+		}
+		return &errs.Error{Code: errs.Invalid, Message: "读取请求体失败 (cannot read body)", Err: err}
+	}
+	items, err := splitBatch(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return err
+	}
+	res := TraceEventBatchResult{Results: make([]BatchLine, len(items))}
+	var ins []trace.EventInput
+	var at []int
+	for i, it := range items {
+		var in trace.EventInput
+		if err := httpx.DecodeJSONBytes(it.raw, &in); err != nil {
+			res.Results[i] = a.batchError(r, it.line, err)
+			continue
+		}
+		ins, at = append(ins, in), append(at, i)
+	}
+	if len(ins) > 0 {
+		done, err := svc.IngestEvents(r.Context(), ins)
+		if err != nil {
+			return err
+		}
+		for k, d := range done {
+			line := items[at[k]].line
+			if d.Err != nil {
+				res.Results[at[k]] = a.batchError(r, line, d.Err)
+				continue
+			}
+			res.Results[at[k]] = BatchLine{Line: line, Status: d.Status, ID: d.ID}
+		}
+	}
+	for _, l := range res.Results {
+		switch l.Status {
+		case trace.ResultCreated:
+			res.Created++
+		case trace.ResultUnchanged:
+			res.Unchanged++
+		default:
+			res.Failed++
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// publicTrace is the public trace of a batch (no buyer data, regions by
+// city), limited per client like the other public look-ups.
+func (a *API) publicTrace(w http.ResponseWriter, r *http.Request) error {
+	if err := a.d.PublicLimiter.Check(w, r); err != nil {
+		return err
+	}
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	if err := newParams(r).err(); err != nil {
+		return err
+	}
+	pt, err := svc.Public(r.Context(), clip(r.PathValue("gtin"), 40), clip(r.PathValue("batch"), 40))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, pt)
+	return nil
+}
+
+func (a *API) backwardTrace(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := newParams(r).err(); err != nil {
+		return err
+	}
+	bt, err := svc.Backward(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, bt)
+	return nil
+}
+
+func (a *API) licenceFlags(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	p := newParams(r, "seller", "shop")
+	seller, shop := p.id("seller"), p.id("shop")
+	if err := p.err(); err != nil {
+		return err
+	}
+	f, err := svc.LicenceFlags(r.Context(), seller, shop)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, f)
+	return nil
+}

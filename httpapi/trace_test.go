@@ -1,0 +1,152 @@
+package httpapi
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"ecredit/code"
+	"ecredit/registry"
+	"ecredit/sqlstore/storetest"
+	"ecredit/trace"
+)
+
+// traceFlow runs traceability through the API: products, batches, events
+// (single and NDJSON), forward, public and backward traces, licence flags,
+// and a recall that reaches the platforms' change feed.
+func traceFlow(e *env) {
+	t := e.t
+	// The env is shared by every scenario; traceability is wired here.
+	e.api.d.Trace = &trace.Service{Store: e.db, Subjects: e.db, Records: e.db, Recorder: e.recs, Clock: e.clk}
+	producer := e.createSubject("admin", registry.SubjectInput{Kind: registry.KindMerchant, Name: "承德山庄食品有限公司", CreditCode: mkUSCC(t, 700)})
+	seller := e.createSubject("admin", registry.SubjectInput{Kind: registry.KindMerchant, Name: "双桥好味食品店", CreditCode: mkUSCC(t, 701)})
+	shopA := e.createShop("platA", registry.ShopInput{OwnerID: seller.ID, Name: "好味食品旗舰店", URL: "https://haowei.example.cn", Category: "food"})
+	shopB := e.createShop("platB", registry.ShopInput{OwnerID: seller.ID, Name: "好味乙店", URL: "https://haowei-b.example.cn", Category: "food"})
+	c, _ := code.GTINCheck("690765432101")
+	g := "690765432101" + string(c)
+
+	// Products.
+	prod := map[string]any{"gtin": g, "name": "山楂糕", "category": "食品", "producer_code": producer.CreditCode}
+	e.want(e.do("POST", "/api/v1/products", "", prod, true), 401)
+	e.want(e.do("POST", "/api/v1/products", "platA", prod, true), 403)
+	e.want(e.do("POST", "/api/v1/products", "dept", map[string]any{"gtin": g[:12] + "0", "name": "x", "category": "food", "producer_code": producer.CreditCode}, true), 400, "gtin")
+	e.want(e.do("POST", "/api/v1/products", "dept", map[string]any{"gtin": g, "nmae": "x"}, false), 400, "nmae")
+	e.want(e.do("POST", "/api/v1/products", "dept", prod, true), 201)
+	r := e.do("POST", "/api/v1/products", "dept", prod, true)
+	e.want(r, 200)
+	if m := r.m(t); m["status"] != "unchanged" {
+		t.Errorf("product again: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/products/"+g, "", nil, true)
+	e.want(r, 200)
+	if !strings.Contains(string(r.body), producer.CreditCode) || !strings.Contains(string(r.body), `"licence_required":true`) {
+		t.Errorf("product: %s", r.body)
+	}
+	e.want(e.do("GET", "/api/v1/products/123", "", nil, true), 400, "gtin")
+
+	// Batches.
+	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L1", "produced_on": "2026-07-01"}, true), 400, "produced_on")
+	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L1", "produced_on": "2026-05-01", "quantity": 1000}, true), 201)
+	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L2", "produced_on": "2026-05-02"}, true), 201)
+
+	// Events: one, then an NDJSON batch with a good, a bad and a broken line.
+	insp := map[string]any{"event_id": "JC-1", "type": "inspected", "gtin": g, "batch": "L1", "time": "2026-05-02T10:00:00+08:00",
+		"disposition": "conformant", "ref": "JC2026-0502-01", "subject_code": producer.CreditCode}
+	e.want(e.do("POST", "/api/v1/trace/events", "agency", insp, true), 201)
+	r = e.do("POST", "/api/v1/trace/events", "agency", insp, true)
+	e.want(r, 200)
+	e.want(e.do("POST", "/api/v1/trace/events", "logistics", insp, true), 403)
+	nd := fmt.Sprintf(`{"event_id":"P-1","type":"produced","gtin":"%s","batch":"L1","time":"2026-05-01T08:00:00+08:00","region":"130821"}
+{"event_id":"L-1","type":"listed","gtin":"%s","batch":"L1","time":"2026-04-01T08:00:00+08:00"}
+
+{"event_id":
+{"event_id":"P-1","type":"produced","gtin":"%s","batch":"L1","time":"2026-05-01T08:00:00+08:00","region":"130821"}
+`, g, g, g)
+	r = e.do("POST", "/api/v1/trace/events/batch", "dept", nd, true, header("Content-Type", "application/x-ndjson"))
+	e.want(r, 200)
+	var br TraceEventBatchResult
+	r.json(t, &br)
+	if br.Created != 1 || br.Unchanged != 1 || br.Failed != 2 || len(br.Results) != 4 || br.Results[1].Error == nil || br.Results[1].Error.Field != "time" ||
+		br.Results[2].Line != 4 || br.Results[3].Line != 5 {
+		t.Errorf("event batch: %s", r.body)
+	}
+	e.want(e.do("POST", "/api/v1/trace/events/batch", "", nd, false, header("Content-Type", "application/x-ndjson")), 401)
+
+	// Orders on both platforms (seeded as package trade would store them).
+	platformOf := []int64{e.platA, e.platA, e.platA, e.platB, e.platB}
+	shopOf := []int64{shopA.ID, shopA.ID, shopA.ID, shopB.ID, shopB.ID}
+	first := storetest.InsertOrders(t, e.db, 5, func(i int) storetest.Order {
+		return storetest.Order{PlatformID: platformOf[i], ShopID: shopOf[i], SellerID: seller.ID, OrderNo: fmt.Sprintf("T-%d", i),
+			Region: []string{"130802", "110105"}[i%2], PaidAt: time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC),
+			Items: []storetest.Item{{GTIN: g, Batch: "L1", Name: "山楂糕", Category: "食品", Quantity: 2, PriceFen: 1590}}}
+	})
+
+	// Forward: pages for a department, own orders for a platform.
+	r = e.do("GET", "/api/v1/batches/"+g+"/L1/trace?limit=3", "dept", nil, true)
+	e.want(r, 200)
+	m := r.m(t)
+	if reach := m["reach"].(map[string]any); reach["orders"] != 5.0 || reach["quantity"] != 10.0 || len(m["orders"].([]any)) != 3 || m["next_cursor"] == "" {
+		t.Fatalf("forward: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/batches/"+g+"/L1/trace?limit=3&cursor="+m["next_cursor"].(string), "dept", nil, true)
+	e.want(r, 200)
+	if m := r.m(t); len(m["orders"].([]any)) != 2 || m["next_cursor"] != nil {
+		t.Errorf("forward page 2: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/batches/"+g+"/L1/trace", "platB", nil, true)
+	e.want(r, 200)
+	if m := r.m(t); m["scope"] != "platform" || len(m["orders"].([]any)) != 2 {
+		t.Errorf("platform forward: %s", r.body)
+	}
+	e.want(e.do("GET", "/api/v1/batches/"+g+"/L1/trace?limit=0", "dept", nil, false), 400, "limit")
+	e.want(e.do("GET", "/api/v1/batches/"+g+"/L9/trace", "dept", nil, true), 404)
+	e.want(e.do("GET", "/api/v1/batches/"+g+"/L1/trace", "", nil, true), 401)
+
+	// Public: masked, aggregated, no orders.
+	r = e.do("GET", "/api/v1/public/trace/"+g+"/L1", "", nil, true)
+	e.want(r, 200)
+	if s := string(r.body); strings.Contains(s, "T-0") || !strings.Contains(s, `"region":"130800"`) || !strings.Contains(s, "JC2026-0502-01") {
+		t.Errorf("public trace: %s", s)
+	}
+	e.want(e.do("GET", "/api/v1/public/trace/"+g+"/bad%20batch", "", nil, true), 400, "batch")
+
+	// Backward: own order only.
+	r = e.do("GET", fmt.Sprintf("/api/v1/orders/%d/trace", first), "platA", nil, true)
+	e.want(r, 200)
+	if s := string(r.body); !strings.Contains(s, `"found":true`) || !strings.Contains(s, "JC2026-0502-01") || !strings.Contains(s, `"flagged":true`) {
+		t.Errorf("backward: %s", s)
+	}
+	e.want(e.do("GET", fmt.Sprintf("/api/v1/orders/%d/trace", first), "platB", nil, true), 404)
+	e.want(e.do("GET", "/api/v1/orders/x/trace", "dept", nil, false), 400, "id")
+
+	// Licence flags.
+	r = e.do("GET", fmt.Sprintf("/api/v1/licence-flags?seller=%d", seller.ID), "dept", nil, true)
+	e.want(r, 200)
+	if m := r.m(t); m["flagged"] != 1.0 {
+		t.Errorf("licence flags: %s", r.body)
+	}
+	e.want(e.do("GET", fmt.Sprintf("/api/v1/licence-flags?shop=%d", shopB.ID), "platA", nil, true), 404, "shop")
+	e.want(e.do("GET", "/api/v1/licence-flags", "dept", nil, true), 400, "seller")
+	e.want(e.do("GET", "/api/v1/licence-flags?seller=1", "", nil, true), 401)
+
+	// Recall: platforms may not; the department recalls once; the
+	// platforms find it in the change feed.
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/recall", "platA", map[string]any{"reason": "x"}, true), 403)
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/recall", "dept", map[string]any{}, false), 400, "reason")
+	r = e.do("POST", "/api/v1/batches/"+g+"/L1/recall", "dept", map[string]any{"reason": "抽检菌落总数超标"}, true)
+	e.want(r, 201)
+	rm := r.m(t)
+	if rm["orders"] != 5.0 || len(rm["platforms"].([]any)) != 2 {
+		t.Errorf("recall: %s", r.body)
+	}
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/recall", "dept", map[string]any{"reason": "again"}, true), 409)
+	r = e.do("GET", "/api/v1/changes?limit=1000", "platB", nil, true)
+	e.want(r, 200)
+	if s := string(r.body); !strings.Contains(s, `"x:gtin":"`+g+`"`) || !strings.Contains(s, "抽检菌落总数超标") {
+		t.Errorf("recall not in the change feed: %.2000s", s)
+	}
+	r = e.do("GET", "/api/v1/public/trace/"+g+"/L1", "", nil, true)
+	if !strings.Contains(string(r.body), `"status":"recalled"`) {
+		t.Errorf("public after recall: %s", r.body)
+	}
+}

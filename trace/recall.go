@@ -1,0 +1,131 @@
+package trace
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"ecredit/account"
+	"ecredit/audit"
+	"ecredit/errs"
+	"ecredit/record"
+)
+
+// RecallInput recalls a batch.
+type RecallInput struct {
+	Reason string `json:"reason"`
+}
+
+// RecallRef is the source ref of a recall's credit record.
+func RecallRef(gtin, batch string) string { return "召回-" + gtin + "-" + batch }
+
+// Recall recalls a batch: departments and the credit office may recall
+// any batch, a producer its own. It
+//
+//  1. sums the orders, quantity and platforms the batch reached;
+//  2. writes a credit record of the open type (record.TypeOther, nature
+//     negative, subject the producer, ref RecallRef) through the Recorder,
+//     under the caller — or, for a producer, which may not write records,
+//     under a delegated actor named after it — so the recall is in the
+//     ledger and in the change feed /api/v1/changes, where platforms find
+//     it by its custom fields x:gtin, x:batch and x:platforms (the credit
+//     codes of the platforms whose orders hold the batch);
+//  3. stores the recall row linking that record, a "recalled" event and
+//     the batch's recalled status, with the audit entry, in one
+//     transaction.
+//
+// Steps 2 and 3 are two transactions. A retry after a failure between
+// them finds the record by its ref and completes step 3; a batch already
+// recalled is a Conflict.
+func (s *Service) Recall(ctx context.Context, gtin, batch string, in RecallInput) (*Recall, error) {
+	const op = "trace.Recall"
+	a := account.From(ctx)
+	if anonymous(a) {
+		return nil, errs.Wrap(op, errAuth)
+	}
+	var l errs.List
+	reason := text(&l, "reason", in.Reason, 500, true)
+	if err := l.Err(); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	lk := s.lookups()
+	b, p, _, err := s.batchAndProduct(ctx, lk, gtin, batch)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if !Can(a, ScopeTraceRecall) && !isProducer(a, b.ProducerID) {
+		return nil, errs.Wrap(op, forbidden(a, "只能召回本主体生产的批次 (only a department, the credit office or the producer may recall a batch)"))
+	}
+	if b.Status == BatchRecalled {
+		return nil, &errs.Error{Code: errs.Conflict, Op: op, Field: "batch", Message: "该批次已召回 (batch already recalled)"}
+	}
+	producer, err := lk.get(ctx, p.ProducerID)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if producer == nil || producer.CreditCode == "" {
+		return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "gtin", Message: "该产品的生产者没有统一社会信用代码，无法记入信用记录 (producer has no credit code)"}
+	}
+	r, err := s.Store.Reach(ctx, gtinForms(b.GTIN), b.Batch, 0)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	ps, err := lk.platforms(ctx, r.Platforms)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	now := s.now()
+	var codes []string
+	n := 0
+	for _, x := range ps {
+		c := x.CreditCode + ":" + strconv.FormatInt(x.Orders, 10)
+		if n+len(c)+1 > 1900 { // the open type's value limit is 2000 characters
+			break
+		}
+		codes, n = append(codes, c), n+len(c)+1
+	}
+	dept := a.Department
+	if dept == "" {
+		dept = a.Name
+	}
+	ref := RecallRef(b.GTIN, b.Batch)
+	rin := record.Input{Type: record.TypeOther, Fields: map[string]string{
+		"subject_name": producer.Name, "credit_code": producer.CreditCode, "record_no": ref,
+		"title":      fmt.Sprintf("产品召回：%s（批次 %s）", p.Name, b.Batch),
+		"department": dept, "record_date": string(record.DateOf(now)), "nature": "negative",
+		"content": fmt.Sprintf("%s。召回时已售出订单 %d 笔、数量 %d，涉及电子商务平台 %d 个。", strings.TrimRight(reason, "。."), r.Orders, r.Quantity, len(ps)),
+		"gtin":    b.GTIN, "batch": b.Batch, "product": p.Name, "affected_orders": strconv.FormatInt(r.Orders, 10),
+		"affected_quantity": strconv.FormatInt(r.Quantity, 10), "platforms": strings.Join(codes, ";"),
+		"trace_url": "/trace/" + b.GTIN + "/" + b.Batch,
+	}}
+	rctx := ctx
+	if !record.Can(a, record.ScopeRecordsWrite) {
+		d := account.Actor{Role: account.RoleAdmin, Name: "产品追溯·" + a.Name + "主动召回", Remote: a.Remote, RequestID: a.RequestID, Via: "trace"}
+		rctx = account.With(ctx, d)
+	}
+	var recordID int64
+	res, err := s.Recorder.Ingest(rctx, rin)
+	switch {
+	case err == nil:
+		recordID = res.ID
+	case errs.Is(err, errs.Conflict):
+		// A retry whose first record was written: link that one.
+		ex, ferr := s.Records.FindRecordByRef(ctx, record.TypeOther, record.SourceKey(account.From(rctx)), ref)
+		if ferr != nil {
+			return nil, errs.Wrap(op, err)
+		}
+		recordID = ex.ID
+	default:
+		return nil, errs.Wrap(op, err)
+	}
+	rc := &Recall{BatchID: b.ID, GTIN: b.GTIN, Batch: b.Batch, Reason: reason, RecordID: recordID, ActorID: a.AccountID,
+		ActorName: a.Name, Role: string(a.Role), Orders: r.Orders, Quantity: r.Quantity, Platforms: ps, At: now}
+	ev := &Event{SourceKey: "recall", EventID: b.GTIN + "/" + b.Batch, Type: EventRecalled, GTIN: b.GTIN, Batch: b.Batch, At: now,
+		Region: producer.RegionCode, SubjectID: producer.ID, BizStep: defaultStep[EventRecalled], Disposition: defaultDisposition[EventRecalled],
+		RefType: "record", Ref: strconv.FormatInt(recordID, 10), Quantity: r.Quantity, Note: reason, ActorID: a.AccountID, ActorName: a.Name, RecordedAt: now}
+	if err := s.Store.CreateRecall(ctx, rc, ev, a.Audit(audit.ActCreate, "trace_recall", b.GTIN+"/"+b.Batch)); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	return rc, nil
+}

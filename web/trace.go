@@ -1,0 +1,75 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"ecredit/errs"
+	"ecredit/httpx"
+	"ecredit/trace"
+)
+
+// The public trace pages (M10): a lookup form (GTIN + batch) and the trace
+// of one batch — product, producer, recall banner, the timeline of
+// production, inspections and listings, the reach by city and platform,
+// and the licence situation. They show what GET
+// /api/v1/public/trace/{gtin}/{batch} returns: no order, buyer or shop.
+
+type traceData struct {
+	GTIN, Batch string
+	Message     string
+	T           *trace.PublicTrace
+}
+
+// traceLookup is GET /trace: the form, and with ?gtin=&batch= a redirect
+// to the batch's page once both are valid.
+func (s *Site) traceLookup(w http.ResponseWriter, r *http.Request) {
+	httpx.NoteRoute(r)
+	q := r.URL.Query()
+	d := traceData{GTIN: q.Get("gtin"), Batch: q.Get("batch")}
+	status := http.StatusOK
+	if s.d.Trace == nil {
+		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "产品追溯服务未启用 (traceability is not configured)")
+		return
+	}
+	if d.GTIN != "" || d.Batch != "" {
+		g, err := trace.ParseGTIN("gtin", d.GTIN)
+		if err == nil {
+			var b string
+			if b, err = trace.ParseBatch("batch", d.Batch); err == nil {
+				http.Redirect(w, r, "/trace/"+url.PathEscape(g)+"/"+url.PathEscape(b), http.StatusSeeOther)
+				return
+			}
+		}
+		d.Message, status = errs.MessageOf(err), http.StatusBadRequest
+	}
+	s.render(w, r, status, "trace", &page{Title: "产品追溯", Section: "trace", Data: d})
+}
+
+// tracePage is GET /trace/{gtin}/{batch}.
+func (s *Site) tracePage(w http.ResponseWriter, r *http.Request) {
+	httpx.NoteRoute(r)
+	if s.d.Trace == nil {
+		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "产品追溯服务未启用 (traceability is not configured)")
+		return
+	}
+	d := traceData{GTIN: r.PathValue("gtin"), Batch: r.PathValue("batch")}
+	pt, err := s.d.Trace.Public(publicCtx(r), d.GTIN, d.Batch)
+	status := http.StatusOK
+	switch {
+	case err == nil:
+		d.T = pt
+	case errs.Is(err, errs.NotFound):
+		d.Message, status = "未找到该批次的追溯信息：请核对商品条码和批次号，或该批次尚未登记。", http.StatusNotFound
+	case errs.Is(err, errs.Invalid):
+		d.Message, status = errs.MessageOf(err), http.StatusBadRequest
+	default:
+		s.fail(w, r, err)
+		return
+	}
+	title := "产品追溯"
+	if d.T != nil {
+		title = d.T.Product.Name + " 批次 " + d.T.Batch.Batch + " 追溯"
+	}
+	s.render(w, r, status, "trace", &page{Title: title, Section: "trace", Data: d})
+}
