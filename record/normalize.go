@@ -77,7 +77,10 @@ func (s *Service) normalize(in Input, now time.Time) (*normalized, error) {
 				l.Add(fieldName(k), "「%s」不是「%s」的字段 (unknown field)", k, def.Name)
 				continue
 			}
-			k = strings.TrimSpace(k)
+			// A custom field is stored as "x:NAME"; given back under that
+			// name (a re-submission or re-import of stored fields) it is
+			// the same field, not "x:x:NAME".
+			k = strings.TrimPrefix(strings.TrimSpace(k), "x:")
 			extras++
 			switch {
 			case k == "" || utf8.RuneCountInString(k) > maxOpenKeyLen || strings.ContainsAny(k, "\x00\r\n\t") || !utf8.ValidString(k):

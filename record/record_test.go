@@ -341,6 +341,12 @@ func TestNormalize(t *testing.T) {
 					t.Errorf("fields %v", n.fields)
 				}
 			}},
+		{"open type: stored custom field given back keeps its name", Input{Type: TypeOther, Fields: map[string]string{"credit_code": "91130802MA0A1B2C2Y", "主体名称": "甲", "记录编号": "O1", "信息名称": "消防检查", "来源部门": "承德市消防救援支队", "认定日期": "2026-05-01", "信息性质": "负面", "x:隐患数量": "3"}},
+			"", func(t *testing.T, n *normalized) {
+				if n.fields["x:隐患数量"] != "3" || n.fields["x:x:隐患数量"] != "" {
+					t.Errorf("fields %v", n.fields)
+				}
+			}},
 		{"open type needs source department", Input{Type: TypeOther, Fields: map[string]string{"credit_code": "91130802MA0A1B2C2Y", "主体名称": "甲", "记录编号": "O1", "信息名称": "x", "认定日期": "2026-05-01", "信息性质": "负面"}}, "fields.department", nil},
 		{"commitment", Input{Type: TypeCommitment, Fields: map[string]string{"credit_code": "91130802MA0A1B2C2Y", "subject_name": "甲", "承诺书编号": "C1", "承诺类型": "告知承诺", "承诺事项": "食品经营许可", "承诺内容": "所提交材料真实有效", "承诺日期": "2026-05-01", "承诺期限": "2026-04-01"}}, "fields.term_until", nil},
 		{"unknown type", Input{Type: "nonsense"}, "type", nil},
