@@ -71,7 +71,7 @@ func newTradeWorld(t *testing.T, db *sqlstore.DB) *tradeWorld {
 // order is a good, signed order of shop A.
 func (w *tradeWorld) order(no, buyer string, paid time.Time) trade.OrderInput {
 	return trade.OrderInput{OrderNo: no, ShopID: w.shopA.ID, Buyer: buyer, AmountFen: 5990,
-		Items: []trade.ItemInput{{GTIN: gtinA, Batch: "L2026-05", Name: "蘑菇干", Category: "food", Quantity: 2, PriceFen: 2995}},
+		Items:  []trade.ItemInput{{GTIN: gtinA, Batch: "L2026-05", Name: "蘑菇干", Category: "food", Quantity: 2, PriceFen: 2995}},
 		PaidAt: paid, ShippedAt: paid.Add(5 * time.Hour), SignedAt: paid.Add(50 * time.Hour), Region: "110105", Waybill: "SF" + no}
 }
 

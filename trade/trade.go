@@ -220,7 +220,7 @@ type Tally struct {
 	// The counted, unfolded reviews by rating.
 	Positive, Neutral, Negative int
 	// The counted, unfolded detailed ratings: how many and their sums.
-	DSRCount                                  int
+	DSRCount                                 int
 	DescriptionSum, ServiceSum, LogisticsSum int64
 }
 
