@@ -71,6 +71,10 @@ type Service struct {
 	// Secret keys the MAC in report ids (at least 16 bytes); required for
 	// reports. app derives it from the PII master key.
 	Secret []byte
+
+	// Trade (M5) adds points, level, ratings and agency evaluations to
+	// profiles; nil leaves them out.
+	Trade TradeSource
 }
 
 func (s *Service) now() time.Time {

@@ -28,6 +28,7 @@ import (
 	"ecredit/ledger"
 	"ecredit/record"
 	"ecredit/registry"
+	"ecredit/trade"
 )
 
 // Limits of request bodies.
@@ -81,6 +82,10 @@ type Deps struct {
 	// Disclosure serves the public search and profiles
 	// (/api/v1/public/subjects…); without it they answer 503.
 	Disclosure *disclosure.Service
+
+	// Trade (M5) serves orders, reviews, evaluations and shop reputation
+	// (trade.go); without it those routes answer 503.
+	Trade *trade.Service
 }
 
 // API is the http.Handler for /api/, /healthz and /metrics.
@@ -105,7 +110,7 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 
 // routeTable is every route of the API; the OpenAPI test enumerates it.
 // Each capability keeps its routes in a slice of its own file, joined here.
-var routeTable = slices.Concat(coreRoutes)
+var routeTable = slices.Concat(coreRoutes, tradeRoutes)
 
 // coreRoutes are the foundation's and the records' routes.
 var coreRoutes = []Route{
@@ -246,6 +251,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httpx.SetBodyLimit(r, limit)
 		case "/api/v1/records/batch":
 			limit = MaxRecordBatchBody
+			httpx.SetBodyLimit(r, limit)
+		case "/api/v1/orders/batch": // trade (M5)
+			limit = MaxOrderBatchBody
 			httpx.SetBodyLimit(r, limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

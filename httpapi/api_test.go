@@ -64,6 +64,7 @@ func TestAPI(t *testing.T) {
 		t.Run("export", func(t *testing.T) { e.t = t; exportRoundTrip(e) })
 		t.Run("ledger", func(t *testing.T) { e.t = t; ledgerProofs(e) })
 		t.Run("public disclosure", func(t *testing.T) { e.t = t; publicDisclosure(e) })
+		t.Run("trade", func(t *testing.T) { e.t = t; tradeAPI(e) })
 		t.Run("every route", func(t *testing.T) {
 			for _, rt := range routeTable {
 				if !e.hit[rt.Pattern()] {

@@ -30,6 +30,7 @@ import (
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
+	"ecredit/trade"
 )
 
 // Test codes: real published credit codes and valid ID numbers.
@@ -126,6 +127,8 @@ type env struct {
 	responses []recorded
 	hit       map[string]bool // documented operations answered with 2xx
 	noCheck   bool            // skip contract checks (fuzzing)
+
+	trade *trade.Service // trade (M5)
 }
 
 type syncBuffer struct {
@@ -159,6 +162,7 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 	e.reg = &registry.Service{Store: db, Audit: db, Keys: keys, Clock: clk}
 	e.accts = &account.Service{Store: db, Audit: db, Clock: clk}
 	e.recs = &record.Service{Store: db, Subjects: db, Keys: keys, Clock: clk}
+	e.trade = &trade.Service{Store: db, Clock: clk} // trade (M5)
 	lg, lk, err := ledger.OpenLog(context.Background(), db, t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +213,8 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 			return db.Ping(ctx)
 		}, Gatherer: reg, PublicLimiter: pl, Limiter: o.limiter,
 		Records: e.recs, Ledger: e.ledger, LedgerKey: e.lkey, LedgerEntries: db,
-		Disclosure: &disclosure.Service{Store: db, Log: e.ledger, Clock: clk, Secret: keys.Index("report", "test")}})
+		Disclosure: &disclosure.Service{Store: db, Log: e.ledger, Clock: clk, Secret: keys.Index("report", "test"), Trade: e.trade},
+		Trade:      e.trade})
 	if err != nil {
 		t.Fatal(err)
 	}
