@@ -33,6 +33,7 @@ import (
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
+	"ecredit/trade"
 	"ecredit/web"
 )
 
@@ -92,6 +93,9 @@ type App struct {
 	Logger     *slog.Logger
 	// Metrics is the Prometheus registry served at /metrics.
 	Metrics *prometheus.Registry
+
+	// Trade (M5): orders, reviews, shop reputation, agency evaluations.
+	Trade *trade.Service
 
 	handler http.Handler
 }
@@ -155,6 +159,7 @@ func OpenStore(ctx context.Context, cfg Config) (*App, error) {
 		return nil, errs.Wrap(op, err)
 	}
 	a.Records = &record.Service{Store: db, Subjects: db, Keys: keys, Clock: cfg.Clock, Calendar: cal}
+	a.Trade = &trade.Service{Store: db, Clock: cfg.Clock} // trade (M5)
 	return a, nil
 }
 
@@ -220,7 +225,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Ledger, a.LedgerKey = lg, keys.PublicKey
 	a.Disclosure = &disclosure.Service{Store: a.Store, Log: lg, Clock: a.Config.Clock,
-		Secret: a.Keys.Index("report_mac", "ecredit-report/1")}
+		Secret: a.Keys.Index("report_mac", "ecredit-report/1"),
+		// Points, level, ratings and agency evaluations (trade, M5).
+		Trade: a.Trade}
 	a.PDF = pdf.New()
 	if err := a.buildHandler(); err != nil {
 		a.Close()
@@ -261,6 +268,8 @@ func (a *App) buildHandler() error {
 		// /api/ request is limited per account or client as a backstop.
 		PublicLimiter: httpx.NewLimiter(publicRate, httpapi.PublicBurst),
 		Limiter:       httpx.NewLimiter(apiRate, APIBurst),
+		// Orders, reviews, evaluations and shop reputation (M5).
+		Trade: a.Trade,
 	})
 	if err != nil {
 		return err
@@ -288,6 +297,8 @@ func (a *App) buildHandler() error {
 			}
 			return &web.Counts{Total: c.Total, ByKind: c.ByKind, ByVerify: c.ByVerify}, nil
 		},
+		// A shop's ratings page and the profile's ratings section (M5).
+		Trade: a.Trade,
 	})
 	if err != nil {
 		return err

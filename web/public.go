@@ -207,6 +207,10 @@ type profileData struct {
 	Groups   []groupRows
 	Disputed int
 	Total    int
+
+	// Trade (M5): points, level, ratings over the subject's shops, and
+	// agency evaluations; nil without the trade service.
+	Trade *profileTrade
 }
 
 func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
@@ -242,6 +246,12 @@ func (s *Site) renderProfileOf(w http.ResponseWriter, r *http.Request, d profile
 	ctx := r.Context()
 	store := s.d.Registry.Store
 	id := d.Subject.ID
+	pt, err := s.profileTrade(ctx, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Trade = pt
 	names := map[int64]string{}
 	nameOf := func(id int64) string {
 		if n, ok := names[id]; ok {

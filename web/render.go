@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"time"
 
 	"ecredit/account"
@@ -25,6 +26,7 @@ var pageNames = []string{
 	"login", "dashboard", "subjects", "subject_new", "subject_detail", "subject_edit",
 	"shops", "shop_new", "accounts", "audit",
 	"records", "records_import", "records_detail",
+	"shop", // trade (M5)
 }
 
 type pageTemplate struct{ t *template.Template }
@@ -99,6 +101,8 @@ func (s *Site) funcs() template.FuncMap {
 			n, _ := code.RegionName(c)
 			return n
 		},
+		// pct shows a 0–1 rate as a percentage with two decimals (trade, M5).
+		"pct": func(x float64) string { return strconv.FormatFloat(x*100, 'f', 2, 64) + "%" },
 	}
 }
 

@@ -33,6 +33,7 @@ import (
 	"ecredit/disclosure"
 	"ecredit/record"
 	"ecredit/registry"
+	"ecredit/trade"
 )
 
 //go:embed templates static
@@ -86,6 +87,10 @@ type Deps struct {
 	// Records serves the console's record pages (import, list, detail).
 	// Optional: when nil those pages answer 503.
 	Records *record.Service
+
+	// Trade (M5) serves a shop's ratings page (/shops/{id}) and the
+	// ratings section of profiles. Optional: without it neither is shown.
+	Trade *trade.Service
 }
 
 // Site is the http.Handler of every path that is not /api/, /healthz or
@@ -158,6 +163,7 @@ func (s *Site) routes() {
 	m.HandleFunc("GET /codes", s.codeCheck)
 	m.HandleFunc("POST /codes", s.codeCheck)
 	m.HandleFunc("GET /static/{name}", s.assets.serve)
+	m.HandleFunc("GET /shops/{id}", s.publicShop) // trade (M5)
 	m.Handle("/console/", s.console())
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 	s.mux = m
