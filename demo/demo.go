@@ -47,8 +47,11 @@ type Options struct {
 	Clock    clock.Clock
 	Batch    int // subjects per transaction; 0 = DefaultBatch
 	// NoRecords leaves the credit records (commitments, licences,
-	// penalties) out.
+	// penalties) out, and with them the orders and reviews.
 	NoRecords bool
+
+	// NoTrade leaves the orders and reviews (trade, M5) out.
+	NoTrade bool
 }
 
 // PlatformSubject is a demo platform as stored.
@@ -77,6 +80,8 @@ type Summary struct {
 	Logistics     []OrgSubject // up to the first ten
 	Records       RecordCounts
 	Elapsed       time.Duration
+
+	Trade TradeCounts // orders and reviews (trade, M5)
 }
 
 // Rate is subjects per second.
@@ -172,6 +177,18 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 		}
 		p.update(last)
 	}
+	// Orders and reviews over the whole city's shops (trade, M5).
+	if !o.NoRecords && !o.NoTrade {
+		var carriers []int64
+		for _, l := range sum.Logistics {
+			carriers = append(carriers, l.ID)
+		}
+		tc, err := writeTrade(ctx, store, o.Seed, g.now, g.counts.Total(), carriers, actor)
+		sum.Trade = tc
+		if err != nil {
+			return sum, errs.Wrap(op, err)
+		}
+	}
 	sum.Elapsed = time.Since(start)
 	p.finish(sum)
 	return sum, nil
@@ -239,5 +256,8 @@ func (p *progress) finish(s Summary) {
 	if r := s.Records; r.Total() > 0 {
 		fmt.Fprintf(p.w, "信用记录 %d 条：信用承诺 %d、行政许可 %d、行政处罚 %d（撤回 %d、异议 %d 其中已答复 %d、信用修复申请 %d 其中准予修复 %d），均已记入账本\n",
 			r.Total(), r.Commitment, r.Licence, r.Penalty, r.Withdrawn, r.Objections, r.Answered, r.Repairs, r.Repaired)
+	}
+	if t := s.Trade; t.Orders > 0 {
+		fmt.Fprintf(p.w, "订单 %d 笔，买家评价 %d 条（追评 %d、折叠 %d），卖家评价买家 %d 条\n", t.Orders, t.Reviews, t.Followups, t.Folded, t.BuyerRatings)
 	}
 }
