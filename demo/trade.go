@@ -200,7 +200,7 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 		if len(orders) == 0 {
 			return nil
 		}
-		ev := actor.Audit(audit.ActCreate, fmt.Sprintf("demo:seed=%d", seed), fmt.Sprintf("演示订单第 %d 批：%d 笔", batch, len(orders)))
+		ev := actor.Audit(audit.ActCreate, fmt.Sprintf("demo:trade:seed=%d", seed), fmt.Sprintf("演示订单第 %d 批：%d 笔", batch, len(orders)))
 		if err := store.CreateOrders(ctx, orders, ev); err != nil {
 			return err
 		}
@@ -441,6 +441,6 @@ func writeReviews(ctx context.Context, store *sqlstore.DB, seed int64, now time.
 		negative, dsr_count, description_sum, service_sum, logistics_sum, updated_at`, scores); err != nil {
 		return err
 	}
-	return store.Append(ctx, actor.Audit(audit.ActCreate, fmt.Sprintf("demo:seed=%d", seed),
+	return store.Append(ctx, actor.Audit(audit.ActCreate, fmt.Sprintf("demo:trade:seed=%d", seed),
 		fmt.Sprintf("演示评价 %d 条、追评 %d 条、折叠 %d 条、卖家评价买家 %d 条", tc.Reviews, tc.Followups, tc.Folded, tc.BuyerRatings)))
 }
