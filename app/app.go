@@ -35,6 +35,7 @@ import (
 	"ecredit/registry"
 	"ecredit/sqlstore"
 	"ecredit/trace"
+	"ecredit/trade"
 	"ecredit/web"
 )
 
@@ -101,6 +102,8 @@ type App struct {
 	// Trace is product traceability (M10); recalls go into the ledger
 	// through Records.
 	Trace *trace.Service
+	// Trade (M5): orders, reviews, shop reputation, agency evaluations.
+	Trade *trade.Service
 
 	handler http.Handler
 }
@@ -173,6 +176,7 @@ func OpenStore(ctx context.Context, cfg Config) (*App, error) {
 	a.Logistics = &logistics.Service{Store: db, Subjects: db, Keys: keys, Clock: cfg.Clock, Policy: pol}
 	// Traceability (M10).
 	a.Trace = &trace.Service{Store: db, Subjects: db, Records: db, Recorder: a.Records, Clock: cfg.Clock}
+	a.Trade = &trade.Service{Store: db, Clock: cfg.Clock} // trade (M5)
 	return a, nil
 }
 
@@ -265,7 +269,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Ledger, a.LedgerKey = lg, keys.PublicKey
 	a.Disclosure = &disclosure.Service{Store: a.Store, Log: lg, Clock: a.Config.Clock,
-		Secret: a.Keys.Index("report_mac", "ecredit-report/1")}
+		Secret: a.Keys.Index("report_mac", "ecredit-report/1"),
+		// Points, level, ratings and agency evaluations (trade, M5).
+		Trade: a.Trade}
 	if a.Logistics != nil {
 		a.Disclosure.Logistics = a.Logistics // the grade on logistics firms' profiles (M4)
 	}
@@ -313,6 +319,8 @@ func (a *App) buildHandler() error {
 		Logistics: a.Logistics,
 		// Traceability (M10).
 		Trace: a.Trace,
+		// Orders, reviews, evaluations and shop reputation (M5).
+		Trade: a.Trade,
 	})
 	if err != nil {
 		return err
@@ -344,6 +352,8 @@ func (a *App) buildHandler() error {
 		Logistics: a.Logistics,
 		// Traceability (M10): the public trace page of a batch.
 		Trace: a.Trace,
+		// A shop's ratings page and the profile's ratings section (M5).
+		Trade: a.Trade,
 	})
 	if err != nil {
 		return err

@@ -47,11 +47,14 @@ type Options struct {
 	Clock    clock.Clock
 	Batch    int // subjects per transaction; 0 = DefaultBatch
 	// NoRecords leaves the credit records (commitments, licences,
-	// penalties) out.
+	// penalties) out, and with them the orders and reviews.
 	NoRecords bool
 	// NoParcels skips the parcels and tracking events of the logistics
 	// firms (logistics.go).
 	NoParcels bool
+
+	// NoTrade leaves the orders and reviews (trade, M5) out.
+	NoTrade bool
 }
 
 // PlatformSubject is a demo platform as stored.
@@ -83,6 +86,8 @@ type Summary struct {
 	Elapsed       time.Duration
 	// Parcels: the logistics firms' parcels and tracking (logistics.go).
 	Parcels ParcelCounts
+
+	Trade TradeCounts // orders and reviews (trade, M5)
 }
 
 // Rate is subjects per second.
@@ -178,6 +183,18 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 		}
 		p.update(last)
 	}
+	// Orders and reviews over the whole city's shops (trade, M5).
+	if !o.NoRecords && !o.NoTrade {
+		var carriers []int64
+		for _, l := range sum.Logistics {
+			carriers = append(carriers, l.ID)
+		}
+		tc, err := writeTrade(ctx, store, o.Seed, g.now, g.counts.Total(), carriers, actor)
+		sum.Trade = tc
+		if err != nil {
+			return sum, errs.Wrap(op, err)
+		}
+	}
 	// Logistics (M4): parcels and tracking events of the firms.
 	if !o.NoParcels {
 		if sum.Parcels, err = writeParcels(ctx, store, o.Seed, o.Subjects, g.now, o.Progress); err != nil {
@@ -185,7 +202,8 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 		}
 	}
 	// Traceability (M10): products, batches, events and one recall, after
-	// every subject, shop and record (and the orders, when there are any).
+	// every subject, shop and record and the orders (whose busiest items
+	// become the products).
 	if !o.NoRecords {
 		if sum.Trace, err = writeTrace(ctx, store, svc, o.Seed, o.Clock, o.Progress); err != nil {
 			return sum, errs.Wrap(op, err)
@@ -258,5 +276,8 @@ func (p *progress) finish(s Summary) {
 	if r := s.Records; r.Total() > 0 {
 		fmt.Fprintf(p.w, "信用记录 %d 条：信用承诺 %d、行政许可 %d、行政处罚 %d（撤回 %d、异议 %d 其中已答复 %d、信用修复申请 %d 其中准予修复 %d），均已记入账本\n",
 			r.Total(), r.Commitment, r.Licence, r.Penalty, r.Withdrawn, r.Objections, r.Answered, r.Repairs, r.Repaired)
+	}
+	if t := s.Trade; t.Orders > 0 {
+		fmt.Fprintf(p.w, "订单 %d 笔，买家评价 %d 条（追评 %d、折叠 %d），卖家评价买家 %d 条\n", t.Orders, t.Reviews, t.Followups, t.Folded, t.BuyerRatings)
 	}
 }

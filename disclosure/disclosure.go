@@ -75,6 +75,9 @@ type Service struct {
 	// Logistics grades logistics firms on their profile (M4); nil: no
 	// grade block.
 	Logistics LogisticsGrader
+	// Trade (M5) adds points, level, ratings and agency evaluations to
+	// profiles; nil leaves them out.
+	Trade TradeSource
 }
 
 func (s *Service) now() time.Time {

@@ -11,6 +11,7 @@ import (
 	"ecredit/logistics"
 	"ecredit/record"
 	"ecredit/registry"
+	"ecredit/trade"
 )
 
 // Group is one section of a profile: the records of some types.
@@ -28,6 +29,14 @@ type Profile struct {
 	Total    int                  `json:"total"`    // records in public view
 	AsOf     time.Time            `json:"as_of"`
 
+	// Trade (M5), filled through Service.Trade: a shop owner's credit
+	// points, level and ratings over all its shops (absent for subjects
+	// that run no shop), and third-party agencies' evaluations still valid.
+	Points      *int64                 `json:"points,omitempty"`
+	Level       *trade.Level           `json:"level,omitempty"`
+	Ratings     *trade.Ratings         `json:"ratings,omitempty"`
+	Evaluations []trade.EvaluationView `json:"evaluations,omitempty"`
+
 	records []*record.Record // in public view, ascending id
 
 	// Logistics credit (M4), logistics firms only, when the service has
@@ -41,6 +50,33 @@ type Profile struct {
 // (logistics.Service); it returns nil for other subjects.
 type LogisticsGrader interface {
 	PublicGrade(ctx context.Context, sub *registry.Subject) (*logistics.Public, error)
+}
+
+// TradeSource is what the profile needs of package trade (*trade.Service).
+type TradeSource interface {
+	// SubjectReputation is nil for a subject that runs no shop.
+	SubjectReputation(ctx context.Context, subjectID int64) (*trade.SubjectReputation, error)
+	Evaluations(ctx context.Context, subjectID int64) ([]*trade.Evaluation, error)
+}
+
+// addTrade fills the trade fields of p (Service.Trade set).
+func (s *Service) addTrade(ctx context.Context, p *Profile, subjectID int64) error {
+	rep, err := s.Trade.SubjectReputation(ctx, subjectID)
+	if err != nil {
+		return err
+	}
+	if rep != nil {
+		pts, lvl, rt := rep.Points, rep.Level, rep.Ratings
+		p.Points, p.Level, p.Ratings = &pts, &lvl, &rt
+	}
+	evs, err := s.Trade.Evaluations(ctx, subjectID)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		p.Evaluations = append(p.Evaluations, e.View())
+	}
+	return nil
 }
 
 // Group keys.
@@ -176,6 +212,11 @@ func (s *Service) profile(ctx context.Context, op string, sub *registry.Subject,
 		}
 		if lg != nil {
 			p.Grade, p.Logistics = lg.Grade, lg
+		}
+	}
+	if s.Trade != nil {
+		if err := s.addTrade(ctx, p, sub.ID); err != nil {
+			return nil, errs.Wrap(op, err)
 		}
 	}
 	return p, nil

@@ -30,6 +30,7 @@ import (
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/trace"
+	"ecredit/trade"
 )
 
 // Limits of request bodies.
@@ -91,6 +92,9 @@ type Deps struct {
 	// forward and backward traces, recalls, licence flags; without it
 	// those routes answer 503.
 	Trace *trace.Service
+	// Trade (M5) serves orders, reviews, evaluations and shop reputation
+	// (trade.go); without it those routes answer 503.
+	Trade *trade.Service
 }
 
 // API is the http.Handler for /api/, /healthz and /metrics.
@@ -115,7 +119,7 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 
 // routeTable is every route of the API; the OpenAPI test enumerates it.
 // Each capability keeps its routes in a slice of its own file, joined here.
-var routeTable = slices.Concat(coreRoutes, logisticsRoutes, traceRoutes)
+var routeTable = slices.Concat(coreRoutes, tradeRoutes, logisticsRoutes, traceRoutes)
 
 // coreRoutes are the foundation's and the records' routes.
 var coreRoutes = []Route{
@@ -256,6 +260,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httpx.SetBodyLimit(r, limit)
 		case "/api/v1/records/batch":
 			limit = MaxRecordBatchBody
+			httpx.SetBodyLimit(r, limit)
+		case "/api/v1/orders/batch": // trade (M5)
+			limit = MaxOrderBatchBody
 			httpx.SetBodyLimit(r, limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

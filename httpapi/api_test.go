@@ -66,6 +66,7 @@ func TestAPI(t *testing.T) {
 		t.Run("public disclosure", func(t *testing.T) { e.t = t; publicDisclosure(e) })
 		t.Run("logistics", func(t *testing.T) { e.t = t; logisticsAPI(e) })
 		t.Run("trace", func(t *testing.T) { e.t = t; traceFlow(e) }) // traceability (M10)
+		t.Run("trade", func(t *testing.T) { e.t = t; tradeAPI(e) })
 		t.Run("every route", func(t *testing.T) {
 			for _, rt := range routeTable {
 				if !e.hit[rt.Pattern()] {

@@ -31,6 +31,7 @@ import (
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
+	"ecredit/trade"
 )
 
 // Test codes: real published credit codes and valid ID numbers.
@@ -128,6 +129,8 @@ type env struct {
 	responses []recorded
 	hit       map[string]bool // documented operations answered with 2xx
 	noCheck   bool            // skip contract checks (fuzzing)
+
+	trade *trade.Service // trade (M5)
 }
 
 type syncBuffer struct {
@@ -162,6 +165,7 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 	e.accts = &account.Service{Store: db, Audit: db, Clock: clk}
 	e.recs = &record.Service{Store: db, Subjects: db, Keys: keys, Clock: clk}
 	e.lgs = &logistics.Service{Store: db, Subjects: db, Keys: keys, Clock: clk}
+	e.trade = &trade.Service{Store: db, Clock: clk} // trade (M5)
 	lg, lk, err := ledger.OpenLog(context.Background(), db, t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -212,8 +216,9 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 			return db.Ping(ctx)
 		}, Gatherer: reg, PublicLimiter: pl, Limiter: o.limiter,
 		Records: e.recs, Ledger: e.ledger, LedgerKey: e.lkey, LedgerEntries: db,
-		Disclosure: &disclosure.Service{Store: db, Log: e.ledger, Clock: clk, Secret: keys.Index("report", "test"), Logistics: e.lgs},
-		Logistics:  e.lgs})
+		Disclosure: &disclosure.Service{Store: db, Log: e.ledger, Clock: clk, Secret: keys.Index("report", "test"), Logistics: e.lgs, Trade: e.trade},
+		Logistics:  e.lgs,
+		Trade:      e.trade})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,7 +154,7 @@ func (db *DB) FindEvents(ctx context.Context, sourceKey string, ids []string) (m
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		q := "SELECT " + traceEventCols + " FROM trace_events WHERE source_key = ? AND event_id IN (" + inList(len(chunk)) + ")"
+		q := "SELECT " + traceEventCols + " FROM trace_events WHERE source_key = ? AND event_id IN (" + qmarks(len(chunk)) + ")"
 		if err := db.eachTraceEvent(ctx, q, args, func(e *trace.Event) { out[e.EventID] = e }); err != nil {
 			return nil, mapErr(op, err)
 		}
@@ -162,8 +162,8 @@ func (db *DB) FindEvents(ctx context.Context, sourceKey string, ids []string) (m
 	return out, nil
 }
 
-// inList returns "?, ?, …" for an IN list of n values.
-func inList(n int) string {
+// qmarks returns "?, ?, …" for an IN list of n values.
+func qmarks(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
@@ -190,7 +190,7 @@ func (db *DB) BatchEvents(ctx context.Context, gtin, batch string, types []trace
 	q := "SELECT " + traceEventCols + " FROM trace_events WHERE gtin = ? AND batch = ?"
 	args := []any{gtin, batch}
 	if len(types) > 0 {
-		q += " AND type IN (" + inList(len(types)) + ")"
+		q += " AND type IN (" + qmarks(len(types)) + ")"
 		for _, t := range types {
 			args = append(args, string(t))
 		}
@@ -283,7 +283,7 @@ func (db *DB) GetRecall(ctx context.Context, gtin, batch string) (*trace.Recall,
 
 // itemsOf is the FROM/WHERE of the orders holding a batch.
 func itemsOf(gtins []string, platformID int64) string {
-	q := " FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.gtin IN (" + inList(len(gtins)) + ") AND i.batch = ?"
+	q := " FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.gtin IN (" + qmarks(len(gtins)) + ") AND i.batch = ?"
 	if platformID != 0 {
 		q += " AND o.platform_id = ?"
 	}
@@ -406,7 +406,7 @@ func (db *DB) ShopNames(ctx context.Context, ids []int64) (map[int64]string, err
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT id, name FROM shops WHERE id IN ("+inList(len(chunk))+")"), args...)
+		rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT id, name FROM shops WHERE id IN ("+qmarks(len(chunk))+")"), args...)
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
@@ -427,9 +427,9 @@ func (db *DB) ShopNames(ctx context.Context, ids []int64) (map[int64]string, err
 	return out, nil
 }
 
-// GetOrder returns an order with its items (no buyer), or NotFound.
-func (db *DB) GetOrder(ctx context.Context, id int64) (*trace.Order, error) {
-	const op = "sqlstore.GetOrder"
+// TraceOrder returns an order with its items (no buyer), or NotFound.
+func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
+	const op = "sqlstore.TraceOrder"
 	var o trace.Order
 	var paid, shipped, signed int64
 	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT id, platform_id, shop_id, seller_id, order_no, amount_fen, region, waybill, status,

@@ -196,7 +196,7 @@ func BenchmarkTrace(b *testing.B) {
 		b.Run("Ceiling", func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			for i := 0; i < b.N; i++ {
-				if _, err := db.GetOrder(ctx, first+int64(rng.IntN(orders))); err != nil {
+				if _, err := db.TraceOrder(ctx, first+int64(rng.IntN(orders))); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -335,7 +335,7 @@ func (s *Service) Backward(ctx context.Context, orderID int64) (*BackwardTrace, 
 	if !Can(a, ScopeTraceRead) && !Can(a, ScopeTracePlatform) {
 		return nil, errs.Wrap(op, forbidden(a, "无权追溯订单 (may not trace orders)"))
 	}
-	o, err := s.Store.GetOrder(ctx, orderID)
+	o, err := s.Store.TraceOrder(ctx, orderID)
 	if err == nil && !Can(a, ScopeTraceRead) && (a.SubjectID == 0 || o.PlatformID != a.SubjectID) {
 		err = &errs.Error{Code: errs.NotFound, Message: fmt.Sprintf("订单 %d 不存在 (order not found)", orderID)}
 	}

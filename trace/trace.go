@@ -326,8 +326,8 @@ type Store interface {
 	ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]OrderLine, error)
 	// ShopNames returns the names of the shops among ids, by id.
 	ShopNames(ctx context.Context, ids []int64) (map[int64]string, error)
-	// GetOrder returns an order with its items.
-	GetOrder(ctx context.Context, id int64) (*Order, error)
+	// TraceOrder returns an order with its items.
+	TraceOrder(ctx context.Context, id int64) (*Order, error)
 	// SellerCategories returns the distinct item categories of the
 	// seller's latest `recent` orders (an item without a category takes
 	// its product's).

@@ -211,6 +211,9 @@ type profileData struct {
 
 	// A logistics firm's grade and metrics (M4); nil for other subjects.
 	Logistics *logistics.Public
+	// Trade (M5): points, level, ratings over the subject's shops, and
+	// agency evaluations; nil without the trade service.
+	Trade *profileTrade
 }
 
 func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
@@ -248,6 +251,12 @@ func (s *Site) renderProfileOf(w http.ResponseWriter, r *http.Request, d profile
 	ctx := r.Context()
 	store := s.d.Registry.Store
 	id := d.Subject.ID
+	pt, err := s.profileTrade(ctx, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Trade = pt
 	names := map[int64]string{}
 	nameOf := func(id int64) string {
 		if n, ok := names[id]; ok {

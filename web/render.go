@@ -28,6 +28,7 @@ var pageNames = []string{
 	"records", "records_import", "records_detail",
 	"logistics", // logistics credit (M4)
 	"trace",     // traceability (M10)
+	"shop",      // trade (M5)
 }
 
 type pageTemplate struct{ t *template.Template }
@@ -102,7 +103,7 @@ func (s *Site) funcs() template.FuncMap {
 			n, _ := code.RegionName(c)
 			return n
 		},
-		// logistics credit (M4): a rate as a percentage.
+		// pct shows a 0–1 rate as a percentage with two decimals (M4, M5).
 		"pct": func(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" },
 	}
 }

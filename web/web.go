@@ -35,6 +35,7 @@ import (
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/trace"
+	"ecredit/trade"
 )
 
 //go:embed templates static
@@ -96,6 +97,9 @@ type Deps struct {
 	// Trace serves the public trace pages of batches (/trace, M10).
 	// Optional: when nil those pages answer 503.
 	Trace *trace.Service
+	// Trade (M5) serves a shop's ratings page (/shops/{id}) and the
+	// ratings section of profiles. Optional: without it neither is shown.
+	Trade *trade.Service
 }
 
 // Site is the http.Handler of every path that is not /api/, /healthz or
@@ -171,6 +175,7 @@ func (s *Site) routes() {
 	m.HandleFunc("GET /trace/{gtin}/{batch}", s.tracePage) // traceability (M10)
 	m.HandleFunc("GET /static/{name}", s.assets.serve)
 	m.HandleFunc("GET /logistics/{id}", s.logisticsPage) // a logistics firm's grade (M4)
+	m.HandleFunc("GET /shops/{id}", s.publicShop)        // trade (M5)
 	m.Handle("/console/", s.console())
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 	s.mux = m

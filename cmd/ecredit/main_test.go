@@ -345,6 +345,7 @@ func endToEnd(t *testing.T, env, store []string) {
 	if c != http.StatusOK || !strings.Contains(string(body), "shanzhuangyoupin.cn") || strings.Contains(string(body), "bishu-mall.cn") {
 		t.Errorf("platform shops = %d %.400s", c, body)
 	}
+	tradeEndToEnd(t, srv, platformKey) // trade (M5)
 
 	// ecredit code agrees on the exit status.
 	if c, _, _ := cli(t, env, "", "code", cc); c != 0 {

@@ -1,0 +1,892 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"ecredit/audit"
+	"ecredit/errs"
+	"ecredit/registry"
+	"ecredit/trade"
+)
+
+// *DB keeps orders (migration 00005), reviews, buyer ratings, shop tallies
+// and credit evaluations (migration 00006).
+var _ trade.Store = (*DB)(nil)
+
+// inChunk is how many values go into one IN (…) list.
+const inChunk = 500
+
+// eachRow runs query on the reader and calls fn for every row.
+func (db *DB) eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, db.d.Rebind(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// inList returns "(?, ?, …)" for n values.
+func inList(n int) string { return "(?" + strings.Repeat(", ?", n-1) + ")" }
+
+// multiInsert inserts rows (each of the same length) into table with
+// multi-row INSERT … VALUES (…), (…) statements of at most perStmt rows,
+// preparing the full-size statement once. returning, when not "", is
+// appended as a RETURNING clause and scan gets every returned row.
+func (db *DB) multiInsert(ctx context.Context, tx *sql.Tx, table, cols string, rows [][]any, perStmt int, returning string, scan func(*sql.Rows) error) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows[0])
+	tuple := "(?" + strings.Repeat(", ?", n-1) + ")"
+	query := func(k int) string {
+		q := "INSERT INTO " + table + " (" + cols + ") VALUES " + tuple + strings.Repeat(", "+tuple, k-1)
+		if returning != "" {
+			q += " RETURNING " + returning
+		}
+		return db.d.Rebind(q)
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, min(perStmt, len(rows))*n)
+	for start := 0; start < len(rows); start += perStmt {
+		chunk := rows[start:min(start+perStmt, len(rows))]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		var res *sql.Rows
+		var err error
+		switch {
+		case len(chunk) == perStmt && len(rows) > perStmt:
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, query(perStmt)); err != nil {
+					return err
+				}
+			}
+			if returning == "" {
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				res, err = full.QueryContext(ctx, args...)
+			}
+		case returning == "":
+			_, err = tx.ExecContext(ctx, query(len(chunk)), args...)
+		default:
+			res, err = tx.QueryContext(ctx, query(len(chunk)), args...)
+		}
+		if err != nil {
+			return err
+		}
+		if res != nil {
+			for res.Next() {
+				if err := scan(res); err != nil {
+					res.Close()
+					return err
+				}
+			}
+			err = res.Err()
+			res.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ShopsByIDs returns the shops with the given ids; unknown ids are missing.
+func (db *DB) ShopsByIDs(ctx context.Context, ids []int64) (map[int64]*registry.Shop, error) {
+	const op = "sqlstore.ShopsByIDs"
+	out := map[int64]*registry.Shop{}
+	ids = uniqueIDs(ids)
+	for start := 0; start < len(ids); start += inChunk {
+		chunk := ids[start:min(start+inChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		err := db.eachRow(ctx, db.r, "SELECT "+shopCols+" FROM shops WHERE id IN "+inList(len(chunk)), args, func(r *sql.Rows) error {
+			sh, err := scanShop(r)
+			if err == nil {
+				out[sh.ID] = sh
+			}
+			return err
+		})
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+	}
+	return out, nil
+}
+
+func uniqueIDs(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if id > 0 && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func uniqueStrings(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := ss[:0:0]
+	for _, s := range ss {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ShopsByPlatformShopIDs returns a platform's shops by its own shop ids.
+func (db *DB) ShopsByPlatformShopIDs(ctx context.Context, platformID int64, psids []string) (map[string]*registry.Shop, error) {
+	const op = "sqlstore.ShopsByPlatformShopIDs"
+	out := map[string]*registry.Shop{}
+	psids = uniqueStrings(psids)
+	for start := 0; start < len(psids); start += inChunk {
+		chunk := psids[start:min(start+inChunk, len(psids))]
+		args := []any{platformID}
+		for _, p := range chunk {
+			args = append(args, p)
+		}
+		err := db.eachRow(ctx, db.r, "SELECT "+shopCols+" FROM shops WHERE platform_id = ? AND platform_shop_id IN "+inList(len(chunk)), args, func(r *sql.Rows) error {
+			sh, err := scanShop(r)
+			if err == nil {
+				out[sh.PlatformShopID] = sh
+			}
+			return err
+		})
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+	}
+	return out, nil
+}
+
+const orderCols = `id, platform_id, shop_id, seller_id, order_no, buyer, amount_fen, region, waybill, carrier_id, status,
+	paid_at, shipped_at, signed_at, created_at, updated_at, version`
+
+// orderInsertCols are the columns CreateOrders writes, in orderArgs order.
+const orderInsertCols = `platform_id, shop_id, seller_id, order_no, buyer, amount_fen, region, waybill, carrier_id, status,
+	paid_at, shipped_at, signed_at, created_at, updated_at, version`
+
+// itemCols are the columns of order_items, in itemArgs order.
+const itemCols = `order_id, line, gtin, batch, name, category, quantity, price_fen`
+
+// OrderArgs are the values of orderInsertCols for o (the order benchmark
+// writes its ceiling table with them).
+func OrderArgs(o *trade.Order) []any {
+	return []any{o.PlatformID, o.ShopID, o.SellerID, o.OrderNo, o.Buyer, o.AmountFen, o.Region, o.Waybill, o.CarrierID,
+		string(o.Status), micros(o.PaidAt), micros(o.ShippedAt), micros(o.SignedAt), micros(o.CreatedAt), micros(o.UpdatedAt), o.Version}
+}
+
+// ItemArgs are the values of itemCols for one item of order id.
+func ItemArgs(id int64, it trade.Item) []any {
+	return []any{id, it.Line, it.GTIN, it.Batch, it.Name, it.Category, it.Quantity, it.PriceFen}
+}
+
+// OrderColumns and ItemColumns name the written columns, in the order of
+// OrderArgs and ItemArgs.
+var (
+	OrderColumns = splitCols(orderInsertCols)
+	ItemColumns  = splitCols(itemCols)
+)
+
+func splitCols(s string) []string {
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		out = append(out, strings.TrimSpace(c))
+	}
+	return out
+}
+
+func scanOrder(r scanner) (*trade.Order, error) {
+	var o trade.Order
+	var status string
+	var paid, shipped, signed, created, updated int64
+	if err := r.Scan(&o.ID, &o.PlatformID, &o.ShopID, &o.SellerID, &o.OrderNo, &o.Buyer, &o.AmountFen, &o.Region, &o.Waybill,
+		&o.CarrierID, &status, &paid, &shipped, &signed, &created, &updated, &o.Version); err != nil {
+		return nil, err
+	}
+	o.Status = trade.Status(status)
+	o.PaidAt, o.ShippedAt, o.SignedAt = fromMicros(paid), fromMicros(shipped), fromMicros(signed)
+	o.CreatedAt, o.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &o, nil
+}
+
+// withItems loads the items of the given orders.
+func (db *DB) withItems(ctx context.Context, q querier, orders []*trade.Order) error {
+	byID := make(map[int64]*trade.Order, len(orders))
+	ids := make([]int64, 0, len(orders))
+	for _, o := range orders {
+		byID[o.ID] = o
+		o.Items = nil
+		ids = append(ids, o.ID)
+	}
+	for start := 0; start < len(ids); start += inChunk {
+		chunk := ids[start:min(start+inChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		err := db.eachRow(ctx, q, "SELECT "+itemCols+" FROM order_items WHERE order_id IN "+inList(len(chunk))+" ORDER BY order_id, line", args, func(r *sql.Rows) error {
+			var id int64
+			var it trade.Item
+			if err := r.Scan(&id, &it.Line, &it.GTIN, &it.Batch, &it.Name, &it.Category, &it.Quantity, &it.PriceFen); err != nil {
+				return err
+			}
+			if o := byID[id]; o != nil {
+				o.Items = append(o.Items, it)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OrdersByNos returns a platform's orders by order number, with items.
+func (db *DB) OrdersByNos(ctx context.Context, platformID int64, nos []string) (map[string]*trade.Order, error) {
+	const op = "sqlstore.OrdersByNos"
+	out := map[string]*trade.Order{}
+	nos = uniqueStrings(nos)
+	var list []*trade.Order
+	for start := 0; start < len(nos); start += inChunk {
+		chunk := nos[start:min(start+inChunk, len(nos))]
+		args := []any{platformID}
+		for _, n := range chunk {
+			args = append(args, n)
+		}
+		err := db.eachRow(ctx, db.r, "SELECT "+orderCols+" FROM orders WHERE platform_id = ? AND order_no IN "+inList(len(chunk)), args, func(r *sql.Rows) error {
+			o, err := scanOrder(r)
+			if err == nil {
+				out[o.OrderNo] = o
+				list = append(list, o)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+	}
+	if err := db.withItems(ctx, db.r, list); err != nil {
+		return nil, mapErr(op, err)
+	}
+	return out, nil
+}
+
+// Rows per multi-row statement: 16 order columns × 500 and 8 item columns
+// × 1000 stay far below both engines' limits on bound parameters.
+const (
+	ordersPerInsert = 500
+	itemsPerInsert  = 1000
+)
+
+func normOrder(o *trade.Order) {
+	norm(&o.PaidAt)
+	norm(&o.ShippedAt)
+	norm(&o.SignedAt)
+	norm(&o.CreatedAt)
+	norm(&o.UpdatedAt)
+}
+
+// CreateOrders inserts the orders and their items with multi-row INSERTs,
+// and one audit entry, in one transaction: all or none. It sets ID and
+// Version = 1.
+func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, ev *audit.Entry) error {
+	const op = "sqlstore.CreateOrders"
+	if len(os) == 0 {
+		return nil
+	}
+	now := db.now()
+	rows := make([][]any, len(os))
+	key := func(platform int64, no string) string { return strconv.FormatInt(platform, 10) + "\x00" + no }
+	byKey := make(map[string]*trade.Order, len(os))
+	for i, o := range os {
+		if o.CreatedAt.IsZero() {
+			o.CreatedAt = now
+		}
+		if o.UpdatedAt.IsZero() {
+			o.UpdatedAt = o.CreatedAt
+		}
+		o.Version = 1
+		normOrder(o)
+		rows[i] = OrderArgs(o)
+		byKey[key(o.PlatformID, o.OrderNo)] = o
+	}
+	ids := make(map[*trade.Order]int64, len(os))
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		// Multi-row RETURNING gives no guaranteed order: rows are matched
+		// back by (platform, order_no), which is unique.
+		err := db.multiInsert(ctx, tx, "orders", orderInsertCols, rows, ordersPerInsert, "id, platform_id, order_no", func(r *sql.Rows) error {
+			var id, platform int64
+			var no string
+			if err := r.Scan(&id, &platform, &no); err != nil {
+				return err
+			}
+			if o := byKey[key(platform, no)]; o != nil {
+				ids[o] = id
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		var items [][]any
+		for _, o := range os {
+			id, ok := ids[o]
+			if !ok {
+				return fmt.Errorf("order %q: no id returned", o.OrderNo)
+			}
+			for _, it := range o.Items {
+				items = append(items, ItemArgs(id, it))
+			}
+		}
+		if err := db.multiInsert(ctx, tx, "order_items", itemCols, items, itemsPerInsert, "", nil); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, ev, "orders", 0)
+	})
+	if err != nil {
+		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
+			return &errs.Error{Code: errs.Conflict, Op: op, Field: "order_no", Message: "该平台已报送相同订单号的订单 (order_no already reported by the platform)", Err: err}
+		}
+		return err
+	}
+	for _, o := range os {
+		o.ID = ids[o]
+	}
+	return nil
+}
+
+// UpdateOrders writes the status, times, waybill and carrier of each order
+// whose stored version equals its Version, then increments it, with one
+// audit entry, in one transaction.
+func (db *DB) UpdateOrders(ctx context.Context, os []*trade.Order, ev *audit.Entry) error {
+	const op = "sqlstore.UpdateOrders"
+	if len(os) == 0 {
+		return nil
+	}
+	for _, o := range os {
+		if o.UpdatedAt.IsZero() {
+			o.UpdatedAt = db.now()
+		}
+		normOrder(o)
+	}
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, db.d.Rebind(`UPDATE orders SET status = ?, shipped_at = ?, signed_at = ?, waybill = ?,
+			carrier_id = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, o := range os {
+			res, err := st.ExecContext(ctx, string(o.Status), micros(o.ShippedAt), micros(o.SignedAt), o.Waybill, o.CarrierID,
+				micros(o.UpdatedAt), o.ID, o.Version)
+			if err != nil {
+				return err
+			}
+			if err := db.staleOrMissing(ctx, tx, res, "orders", o.ID, "订单", "order"); err != nil {
+				return err
+			}
+		}
+		return db.appendAudit(ctx, tx, ev, "orders", 0)
+	})
+	if err == nil {
+		for _, o := range os {
+			o.Version++
+		}
+	}
+	return err
+}
+
+// GetOrder returns an order with its items, or NotFound.
+func (db *DB) GetOrder(ctx context.Context, id int64) (*trade.Order, error) {
+	const op = "sqlstore.GetOrder"
+	o, err := scanOrder(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+orderCols+" FROM orders WHERE id = ?"), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.Wrap(op, notFound("订单", "order", id))
+	}
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	if err := db.withItems(ctx, db.r, []*trade.Order{o}); err != nil {
+		return nil, mapErr(op, err)
+	}
+	return o, nil
+}
+
+// ListOrders returns orders with their items in ascending id order after
+// f.After.
+func (db *DB) ListOrders(ctx context.Context, f trade.OrderFilter) ([]*trade.Order, error) {
+	const op = "sqlstore.ListOrders"
+	var where []string
+	var args []any
+	add := func(cond string, a any) { where = append(where, cond); args = append(args, a) }
+	if f.After > 0 {
+		add("id > ?", f.After)
+	}
+	if f.PlatformID != 0 {
+		add("platform_id = ?", f.PlatformID)
+	}
+	if f.ShopID != 0 {
+		add("shop_id = ?", f.ShopID)
+	}
+	if f.SellerID != 0 {
+		add("seller_id = ?", f.SellerID)
+	}
+	if f.Buyer != "" {
+		add("buyer = ?", f.Buyer)
+	}
+	q := "SELECT " + orderCols + " FROM orders"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id LIMIT ?"
+	args = append(args, clampLimit(f.Limit, 50, 1000))
+	var out []*trade.Order
+	err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
+		o, err := scanOrder(r)
+		if err == nil {
+			out = append(out, o)
+		}
+		return err
+	})
+	if err == nil {
+		err = db.withItems(ctx, db.r, out)
+	}
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	return out, nil
+}
+
+const reviewCols = `id, order_id, platform_id, shop_id, seller_id, buyer, month, rating, description, service, logistics, body,
+	counted, dsr_counted, created_at, followup, followup_at, folded_at, fold_reason, folded_by`
+
+func scanReview(r scanner) (*trade.Review, error) {
+	var v trade.Review
+	var rating, counted, dsr int
+	var created, followupAt, foldedAt int64
+	if err := r.Scan(&v.ID, &v.OrderID, &v.PlatformID, &v.ShopID, &v.SellerID, &v.Buyer, &v.Month, &rating, &v.Description,
+		&v.Service, &v.Logistics, &v.Text, &counted, &dsr, &created, &v.Followup, &followupAt, &foldedAt, &v.FoldReason,
+		&v.FoldedBy); err != nil {
+		return nil, err
+	}
+	v.Rating, v.Counted, v.DSRCounted = trade.Rating(rating), counted == 1, dsr == 1
+	v.CreatedAt, v.FollowupAt, v.FoldedAt = fromMicros(created), fromMicros(followupAt), fromMicros(foldedAt)
+	return &v, nil
+}
+
+func b01(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// lockSeller serialises, on PostgreSQL, the review writes of one seller
+// for the rest of the transaction, so that the per-pair monthly bound is
+// counted exactly under concurrency (SQLite has one writer anyway).
+func (db *DB) lockSeller(ctx context.Context, tx *sql.Tx, sellerID int64) error {
+	if db.d.name != EnginePostgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1, $2)", int32(0x7472), int32(sellerID%(1<<31)))
+	return err
+}
+
+// tallyDelta adds (sign +1) or removes (sign −1) a review's contribution
+// to its shop's tally; folded counts a fold.
+func (db *DB) tallyDelta(ctx context.Context, tx *sql.Tx, r *trade.Review, sign int, newReview, folded bool, at time.Time) error {
+	var pos, neu, neg, dsr, d, s, l int
+	if r.Counted {
+		switch r.Rating {
+		case trade.Positive:
+			pos = sign
+		case trade.Neutral:
+			neu = sign
+		case trade.Negative:
+			neg = sign
+		}
+	}
+	if r.DSRCounted {
+		dsr, d, s, l = sign, sign*r.Description, sign*r.Service, sign*r.Logistics
+	}
+	_, err := db.exec(ctx, tx, `INSERT INTO shop_scores (shop_id, seller_id, reviews, folded, positive, neutral, negative,
+		dsr_count, description_sum, service_sum, logistics_sum, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id) DO UPDATE SET reviews = shop_scores.reviews + excluded.reviews,
+		folded = shop_scores.folded + excluded.folded, positive = shop_scores.positive + excluded.positive,
+		neutral = shop_scores.neutral + excluded.neutral, negative = shop_scores.negative + excluded.negative,
+		dsr_count = shop_scores.dsr_count + excluded.dsr_count,
+		description_sum = shop_scores.description_sum + excluded.description_sum,
+		service_sum = shop_scores.service_sum + excluded.service_sum,
+		logistics_sum = shop_scores.logistics_sum + excluded.logistics_sum, updated_at = excluded.updated_at`,
+		r.ShopID, r.SellerID, b01(newReview), b01(folded), pos, neu, neg, dsr, d, s, l, micros(at))
+	return err
+}
+
+// CreateReview stores r, deciding whether it counts from the bounds and
+// the counted, unfolded reviews of its pair and month, and adds it to its
+// shop's tally, with the audit entry, in one transaction.
+func (db *DB) CreateReview(ctx context.Context, r *trade.Review, b trade.Bounds, ev *audit.Entry) error {
+	const op = "sqlstore.CreateReview"
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = db.now()
+	}
+	norm(&r.CreatedAt)
+	var id int64
+	var counted, dsr bool
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		if err := db.lockSeller(ctx, tx, r.SellerID); err != nil {
+			return err
+		}
+		var n, m int
+		if err := tx.QueryRowContext(ctx, db.d.Rebind(`SELECT COALESCE(SUM(counted), 0), COALESCE(SUM(dsr_counted), 0) FROM reviews
+			WHERE platform_id = ? AND seller_id = ? AND buyer = ? AND month = ? AND folded_at = 0`),
+			r.PlatformID, r.SellerID, r.Buyer, r.Month).Scan(&n, &m); err != nil {
+			return err
+		}
+		counted = n < b.Points
+		dsr = counted && m < b.DSR
+		var err error
+		id, err = db.insertID(ctx, tx, `INSERT INTO reviews (order_id, platform_id, shop_id, seller_id, buyer, month, rating,
+			description, service, logistics, body, counted, dsr_counted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.OrderID, r.PlatformID, r.ShopID, r.SellerID, r.Buyer, r.Month, int(r.Rating), r.Description, r.Service, r.Logistics,
+			r.Text, b01(counted), b01(dsr), micros(r.CreatedAt))
+		if err != nil {
+			return err
+		}
+		c := *r
+		c.Counted, c.DSRCounted = counted, dsr
+		if err := db.tallyDelta(ctx, tx, &c, 1, true, false, r.CreatedAt); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, ev, "review", id)
+	})
+	if err != nil {
+		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
+			return &errs.Error{Code: errs.Conflict, Op: op, Field: "order_id", Message: "该订单已评价 (order already reviewed)", Err: err}
+		}
+		return err
+	}
+	r.ID, r.Counted, r.DSRCounted = id, counted, dsr
+	return nil
+}
+
+func (db *DB) getReview(ctx context.Context, q querier, where string, arg any) (*trade.Review, error) {
+	r, err := scanReview(q.QueryRowContext(ctx, db.d.Rebind("SELECT "+reviewCols+" FROM reviews WHERE "+where+" = ?"), arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("评价", "review", arg)
+	}
+	return r, err
+}
+
+// GetReview returns a review, or NotFound.
+func (db *DB) GetReview(ctx context.Context, id int64) (*trade.Review, error) {
+	r, err := db.getReview(ctx, db.r, "id", id)
+	return r, mapErr("sqlstore.GetReview", err)
+}
+
+// ReviewOfOrder returns the review of an order, or NotFound.
+func (db *DB) ReviewOfOrder(ctx context.Context, orderID int64) (*trade.Review, error) {
+	r, err := db.getReview(ctx, db.r, "order_id", orderID)
+	return r, mapErr("sqlstore.ReviewOfOrder", err)
+}
+
+// AddFollowup sets the follow-up of a review that has none.
+func (db *DB) AddFollowup(ctx context.Context, id int64, text string, at time.Time, ev *audit.Entry) error {
+	const op = "sqlstore.AddFollowup"
+	norm(&at)
+	return db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, "UPDATE reviews SET followup = ?, followup_at = ? WHERE id = ? AND followup = ''", text, micros(at), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := db.getReview(ctx, tx, "id", id); err != nil {
+				return err
+			}
+			return &errs.Error{Code: errs.Conflict, Field: "followup", Message: "该评价已有追评 (review already has a follow-up)"}
+		}
+		return db.appendAudit(ctx, tx, ev, "review", id)
+	})
+}
+
+// FoldReview folds an unfolded review and takes it out of its shop's
+// tally, with the audit entry, in one transaction.
+func (db *DB) FoldReview(ctx context.Context, id int64, reason, by string, at time.Time, ev *audit.Entry) error {
+	const op = "sqlstore.FoldReview"
+	norm(&at)
+	return db.write(ctx, op, func(tx *sql.Tx) error {
+		r, err := db.getReview(ctx, tx, "id", id)
+		if err != nil {
+			return err
+		}
+		if err := db.lockSeller(ctx, tx, r.SellerID); err != nil {
+			return err
+		}
+		res, err := db.exec(ctx, tx, "UPDATE reviews SET folded_at = ?, fold_reason = ?, folded_by = ? WHERE id = ? AND folded_at = 0",
+			micros(at), reason, by, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return &errs.Error{Code: errs.Conflict, Field: "id", Message: "该评价已折叠 (review already folded)"}
+		}
+		if err := db.tallyDelta(ctx, tx, r, -1, false, true, at); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, ev, "review", id)
+	})
+}
+
+// ListReviews returns reviews newest first before f.Before.
+func (db *DB) ListReviews(ctx context.Context, f trade.ReviewFilter) ([]*trade.Review, error) {
+	const op = "sqlstore.ListReviews"
+	var where []string
+	var args []any
+	add := func(cond string, a any) { where = append(where, cond); args = append(args, a) }
+	if f.ShopID != 0 {
+		add("shop_id = ?", f.ShopID)
+	}
+	if f.SellerID != 0 {
+		add("seller_id = ?", f.SellerID)
+	}
+	if f.Before > 0 {
+		add("id < ?", f.Before)
+	}
+	q := "SELECT " + reviewCols + " FROM reviews"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, clampLimit(f.Limit, 20, 500))
+	var out []*trade.Review
+	err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
+		v, err := scanReview(r)
+		if err == nil {
+			out = append(out, v)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	return out, nil
+}
+
+// Tallies returns the tallies of the given shops, or of every shop of the
+// seller when shopIDs is nil.
+func (db *DB) Tallies(ctx context.Context, sellerID int64, shopIDs []int64) ([]trade.Tally, error) {
+	const op = "sqlstore.Tallies"
+	q := `SELECT shop_id, seller_id, reviews, folded, positive, neutral, negative, dsr_count, description_sum, service_sum,
+		logistics_sum FROM shop_scores WHERE `
+	var args []any
+	if shopIDs == nil {
+		q += "seller_id = ?"
+		args = []any{sellerID}
+	} else {
+		shopIDs = uniqueIDs(shopIDs)
+		if len(shopIDs) == 0 {
+			return nil, nil
+		}
+		if len(shopIDs) > inChunk {
+			return nil, &errs.Error{Code: errs.Invalid, Op: op, Message: "too many shops"}
+		}
+		q += "shop_id IN " + inList(len(shopIDs))
+		for _, id := range shopIDs {
+			args = append(args, id)
+		}
+	}
+	var out []trade.Tally
+	err := db.eachRow(ctx, db.r, q+" ORDER BY shop_id", args, func(r *sql.Rows) error {
+		var t trade.Tally
+		err := r.Scan(&t.ShopID, &t.SellerID, &t.Reviews, &t.Folded, &t.Positive, &t.Neutral, &t.Negative, &t.DSRCount,
+			&t.DescriptionSum, &t.ServiceSum, &t.LogisticsSum)
+		out = append(out, t)
+		return err
+	})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	return out, nil
+}
+
+// CreateBuyerRating stores a seller's rating of a buyer with its audit
+// entry.
+func (db *DB) CreateBuyerRating(ctx context.Context, r *trade.BuyerRating, ev *audit.Entry) error {
+	const op = "sqlstore.CreateBuyerRating"
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = db.now()
+	}
+	norm(&r.CreatedAt)
+	var id int64
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		id, err = db.insertID(ctx, tx, `INSERT INTO buyer_ratings (order_id, platform_id, seller_id, buyer, rating, body, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.OrderID, r.PlatformID, r.SellerID, r.Buyer, int(r.Rating), r.Text, micros(r.CreatedAt))
+		if err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, ev, "buyer_rating", id)
+	})
+	if err != nil {
+		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
+			return &errs.Error{Code: errs.Conflict, Op: op, Field: "order_id", Message: "该订单的买家已被评价 (buyer already rated for this order)", Err: err}
+		}
+		return err
+	}
+	r.ID = id
+	return nil
+}
+
+// BuyerRatingOfOrder returns the seller's rating of an order's buyer, or
+// NotFound.
+func (db *DB) BuyerRatingOfOrder(ctx context.Context, orderID int64) (*trade.BuyerRating, error) {
+	const op = "sqlstore.BuyerRatingOfOrder"
+	var r trade.BuyerRating
+	var rating int
+	var at int64
+	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT id, order_id, platform_id, seller_id, buyer, rating, body, created_at
+		FROM buyer_ratings WHERE order_id = ?`), orderID).Scan(&r.ID, &r.OrderID, &r.PlatformID, &r.SellerID, &r.Buyer, &rating, &r.Text, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.Wrap(op, notFound("买家评价", "buyer rating", orderID))
+	}
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	r.Rating, r.CreatedAt = trade.Rating(rating), fromMicros(at)
+	return &r, nil
+}
+
+// BuyerTally counts the ratings a buyer of a platform received.
+func (db *DB) BuyerTally(ctx context.Context, platformID int64, buyer string) (pos, neu, neg int, err error) {
+	err = db.eachRow(ctx, db.r, "SELECT rating, COUNT(*) FROM buyer_ratings WHERE platform_id = ? AND buyer = ? GROUP BY rating",
+		[]any{platformID, buyer}, func(r *sql.Rows) error {
+			var rating, n int
+			if err := r.Scan(&rating, &n); err != nil {
+				return err
+			}
+			switch trade.Rating(rating) {
+			case trade.Positive:
+				pos = n
+			case trade.Neutral:
+				neu = n
+			case trade.Negative:
+				neg = n
+			}
+			return nil
+		})
+	return pos, neu, neg, mapErr("sqlstore.BuyerTally", err)
+}
+
+const evaluationCols = `id, account_id, agency, ref, subject_id, subject_code, score, scale, grade, method, valid_from, valid_until, created_at`
+
+func scanEvaluation(r scanner) (*trade.Evaluation, error) {
+	var e trade.Evaluation
+	var score sql.NullFloat64
+	var from, until, created int64
+	if err := r.Scan(&e.ID, &e.AccountID, &e.Agency, &e.Ref, &e.SubjectID, &e.SubjectCode, &score, &e.Scale, &e.Grade,
+		&e.Method, &from, &until, &created); err != nil {
+		return nil, err
+	}
+	if score.Valid {
+		v := score.Float64
+		e.Score = &v
+	}
+	e.ValidFrom, e.ValidUntil, e.CreatedAt = fromMicros(from), fromMicros(until), fromMicros(created)
+	return &e, nil
+}
+
+// CreateEvaluation stores an agency's evaluation with its audit entry.
+func (db *DB) CreateEvaluation(ctx context.Context, e *trade.Evaluation, ev *audit.Entry) error {
+	const op = "sqlstore.CreateEvaluation"
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = db.now()
+	}
+	norm(&e.CreatedAt)
+	norm(&e.ValidFrom)
+	norm(&e.ValidUntil)
+	var score any
+	if e.Score != nil {
+		score = *e.Score
+	}
+	var id int64
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		id, err = db.insertID(ctx, tx, `INSERT INTO credit_evaluations (account_id, agency, ref, subject_id, subject_code, score,
+			scale, grade, method, valid_from, valid_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.AccountID, e.Agency, e.Ref, e.SubjectID, e.SubjectCode, score, e.Scale, e.Grade, e.Method, micros(e.ValidFrom),
+			micros(e.ValidUntil), micros(e.CreatedAt))
+		if err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, ev, "evaluation", id)
+	})
+	if err != nil {
+		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
+			return &errs.Error{Code: errs.Conflict, Op: op, Field: "ref", Message: "该报告编号已报送 (ref already submitted)", Err: err}
+		}
+		return err
+	}
+	e.ID = id
+	return nil
+}
+
+// FindEvaluation returns an agency account's evaluation by its ref, or
+// NotFound.
+func (db *DB) FindEvaluation(ctx context.Context, accountID int64, ref string) (*trade.Evaluation, error) {
+	const op = "sqlstore.FindEvaluation"
+	e, err := scanEvaluation(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+evaluationCols+
+		" FROM credit_evaluations WHERE account_id = ? AND ref = ?"), accountID, ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.Wrap(op, notFound("评价报告", "evaluation", ref))
+	}
+	return e, mapErr(op, err)
+}
+
+// ListEvaluations returns a subject's evaluations valid at or after
+// validAt (zero: all), newest first.
+func (db *DB) ListEvaluations(ctx context.Context, subjectID int64, validAt time.Time, limit int) ([]*trade.Evaluation, error) {
+	const op = "sqlstore.ListEvaluations"
+	var out []*trade.Evaluation
+	err := db.eachRow(ctx, db.r, "SELECT "+evaluationCols+" FROM credit_evaluations WHERE subject_id = ? AND valid_until > ? ORDER BY id DESC LIMIT ?",
+		[]any{subjectID, micros(validAt), clampLimit(limit, 20, 200)}, func(r *sql.Rows) error {
+			e, err := scanEvaluation(r)
+			if err == nil {
+				out = append(out, e)
+			}
+			return err
+		})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,197 @@
+package sqlstore_test
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"ecredit/account"
+	"ecredit/clock"
+	"ecredit/registry"
+	"ecredit/sqlstore"
+	"ecredit/sqlstore/storetest"
+	"ecredit/trade"
+)
+
+// Order ingest on both engines, as orders/s next to the ceiling measured
+// in the same run (bench/run.sh orders):
+//
+//	go test ./sqlstore -run '^$' -bench 'Order' -benchtime 20x
+//
+// BenchmarkOrderIngestBatch goes through trade.Service.IngestBatch with
+// benchBatch (1000) orders of two items each per call: validation (GTIN,
+// region, times, pseudonym), the shops and the existing orders of the batch
+// looked up in one query each, then one transaction with multi-row INSERTs
+// of the orders (RETURNING their ids) and their items, the indexes of
+// 00005, and one audit entry. BenchmarkOrderRawInsertCeiling writes the
+// same column values with the same multi-row statements into scratch tables
+// without index, foreign key or audit row, one transaction per 1000
+// orders: the most the engine takes this way on this machine.
+
+const benchItemsPerOrder = 2
+
+type orderBench struct {
+	svc   *trade.Service
+	plat  int64
+	shops []int64
+}
+
+func setupOrderBench(b *testing.B, db *sqlstore.DB) *orderBench {
+	b.Helper()
+	db.SetClock(clock.NewFake(time.Date(2026, 6, 20, 4, 0, 0, 0, time.UTC)))
+	n := int(benchSeq.Add(100))
+	p := mustCreate(b, db, org(b, 5_000_000+n, registry.KindPlatform, "基准平台", "130802"))
+	ob := &orderBench{svc: &trade.Service{Store: db, Clock: clock.NewFake(time.Date(2026, 6, 20, 4, 0, 0, 0, time.UTC))}, plat: p.ID}
+	for i := range 20 {
+		m := mustCreate(b, db, org(b, 5_000_000+n+1+i, registry.KindMerchant, fmt.Sprintf("基准商户%d", i), "130802"))
+		sh := &registry.Shop{PlatformID: p.ID, OwnerID: m.ID, Name: "店", URL: "https://s.example.cn", Domain: "s.example.cn", Status: registry.StatusActive}
+		if err := db.CreateShop(ctx, sh, nil); err != nil {
+			b.Fatal(err)
+		}
+		ob.shops = append(ob.shops, sh.ID)
+	}
+	return ob
+}
+
+var benchOrderSeq int
+
+// inputs builds n fresh orders of the bench platform's shops.
+func (ob *orderBench) inputs(n int) []trade.OrderInput {
+	out := make([]trade.OrderInput, n)
+	paid := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
+	for i := range out {
+		benchOrderSeq++
+		k := benchOrderSeq
+		items := make([]trade.ItemInput, benchItemsPerOrder)
+		for j := range items {
+			items[j] = trade.ItemInput{GTIN: gtinA, Batch: fmt.Sprintf("L%04d", k%997), Name: "承德山楂干 500g", Category: "food", Quantity: 1 + j, PriceFen: 1990}
+		}
+		at := paid.Add(time.Duration(k%7200) * time.Minute)
+		out[i] = trade.OrderInput{OrderNo: fmt.Sprintf("BENCH%012d", k), ShopID: ob.shops[k%len(ob.shops)], Buyer: fmt.Sprintf("tb_%x", k*7919),
+			AmountFen: 5970, Items: items, PaidAt: at, ShippedAt: at.Add(3 * time.Hour), SignedAt: at.Add(40 * time.Hour),
+			Region: "130802", Waybill: fmt.Sprintf("CD%012d", k)}
+	}
+	return out
+}
+
+func BenchmarkOrderIngestBatch(b *testing.B) {
+	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
+		ob := setupOrderBench(b, db)
+		plat := account.With(ctx, account.Actor{AccountID: 9, Name: "基准平台", Role: account.RolePlatform, SubjectID: ob.plat, Via: "api"})
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			ins := ob.inputs(benchBatch)
+			b.StartTimer()
+			res, err := ob.svc.IngestBatch(plat, ins)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res[0].Status != trade.ResultCreated || res[len(res)-1].Status != trade.ResultCreated {
+				b.Fatalf("not created: %+v %v", res[0], res[0].Err)
+			}
+		}
+		reportRows(b, b.N*benchBatch)
+	})
+}
+
+func BenchmarkOrderRawInsertCeiling(b *testing.B) {
+	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
+		ob := setupOrderBench(b, db)
+		d := db.Dialect()
+		table := func(name string, cols []string) {
+			defs := []string{"id " + d.AutoID()}
+			if name == "bench_items" {
+				defs = nil
+			}
+			for _, c := range cols {
+				typ := "BIGINT"
+				switch c {
+				case "order_no", "buyer", "region", "waybill", "status", "gtin", "batch", "name", "category":
+					typ = "TEXT"
+				}
+				defs = append(defs, c+" "+typ)
+			}
+			if _, err := db.WriterDB().ExecContext(ctx, "CREATE TABLE "+name+" ("+strings.Join(defs, ", ")+")"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		table("bench_orders", sqlstore.OrderColumns)
+		table("bench_items", sqlstore.ItemColumns)
+		multi := func(tbl string, cols []string, k int, ret bool) string {
+			tuple := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
+			q := "INSERT INTO " + tbl + " (" + strings.Join(cols, ", ") + ") VALUES " + tuple + strings.Repeat(", "+tuple, k-1)
+			if ret {
+				q += " RETURNING id"
+			}
+			return d.Rebind(q)
+		}
+		const perStmt = 500 // as sqlstore.CreateOrders
+		insOrders := multi("bench_orders", sqlstore.OrderColumns, perStmt, true)
+		insItems := multi("bench_items", sqlstore.ItemColumns, benchItemsPerOrder*perStmt, false)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			ins := ob.inputs(benchBatch)
+			orders := make([]*trade.Order, len(ins))
+			for j, in := range ins {
+				o := &trade.Order{PlatformID: ob.plat, ShopID: in.ShopID, SellerID: 1, OrderNo: in.OrderNo, Buyer: in.Buyer,
+					AmountFen: in.AmountFen, Region: in.Region, Waybill: in.Waybill, Status: trade.StatusSigned, PaidAt: in.PaidAt,
+					ShippedAt: in.ShippedAt, SignedAt: in.SignedAt, CreatedAt: in.PaidAt, UpdatedAt: in.PaidAt, Version: 1}
+				for k, it := range in.Items {
+					o.Items = append(o.Items, trade.Item{Line: k + 1, GTIN: it.GTIN, Batch: it.Batch, Name: it.Name, Category: it.Category, Quantity: it.Quantity, PriceFen: it.PriceFen})
+				}
+				orders[j] = o
+			}
+			b.StartTimer()
+			err := db.WriteTx(ctx, "bench", func(tx *sql.Tx) error {
+				so, err := tx.PrepareContext(ctx, insOrders)
+				if err != nil {
+					return err
+				}
+				defer so.Close()
+				si, err := tx.PrepareContext(ctx, insItems)
+				if err != nil {
+					return err
+				}
+				defer si.Close()
+				for start := 0; start < len(orders); start += perStmt {
+					chunk := orders[start : start+perStmt]
+					args := make([]any, 0, perStmt*len(sqlstore.OrderColumns))
+					for _, o := range chunk {
+						args = append(args, sqlstore.OrderArgs(o)...)
+					}
+					rows, err := so.QueryContext(ctx, args...)
+					if err != nil {
+						return err
+					}
+					k := 0
+					for rows.Next() {
+						if err := rows.Scan(&chunk[k].ID); err != nil {
+							rows.Close()
+							return err
+						}
+						k++
+					}
+					rows.Close()
+					args = args[:0]
+					for _, o := range chunk {
+						for _, it := range o.Items {
+							args = append(args, sqlstore.ItemArgs(o.ID, it)...)
+						}
+					}
+					if _, err := si.ExecContext(ctx, args...); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRows(b, b.N*benchBatch)
+	})
+}
