@@ -31,7 +31,7 @@ func TestTraceDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		tc := sum.Trace
-		if tc.FromOrders || tc.Products == 0 || tc.Batches < 2*tc.Products || tc.Events < 2*tc.Batches || tc.Recalls != 1 {
+		if !tc.FromOrders || tc.Products == 0 || tc.Batches < 2*tc.Products || tc.Events < 2*tc.Batches || tc.Recalls != 1 {
 			t.Fatalf("trace counts %+v", tc)
 		}
 		if !strings.Contains(progress.String(), "产品追溯") {

@@ -76,7 +76,7 @@ func traceFlow(e *env) {
 	platformOf := []int64{e.platA, e.platA, e.platA, e.platB, e.platB}
 	shopOf := []int64{shopA.ID, shopA.ID, shopA.ID, shopB.ID, shopB.ID}
 	first := storetest.InsertOrders(t, e.db, 5, func(i int) storetest.Order {
-		return storetest.Order{PlatformID: platformOf[i], ShopID: shopOf[i], SellerID: seller.ID, OrderNo: fmt.Sprintf("T-%d", i),
+		return storetest.Order{PlatformID: platformOf[i], ShopID: shopOf[i], SellerID: seller.ID, OrderNo: fmt.Sprintf("TR-%d", i),
 			Region: []string{"130802", "110105"}[i%2], PaidAt: time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC),
 			Items: []storetest.Item{{GTIN: g, Batch: "L1", Name: "山楂糕", Category: "食品", Quantity: 2, PriceFen: 1590}}}
 	})
