@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -52,7 +51,7 @@ func register(name string, f Flow) { flows = append(flows, namedFlow{name, f}) }
 // flow.
 const (
 	stepTimeout = 30 * time.Second
-	flowTimeout = 90 * time.Second
+	flowTimeout = 3 * time.Minute // a cap for a machine under load; about 20 s each when idle
 	// demoSubjects keeps the demo city small: start-up takes about a
 	// second, and the city still has every kind of subject and record.
 	demoSubjects = 300
@@ -467,8 +466,7 @@ func (b *Tab) eval(expr string) (string, error) {
 
 // texts returns the innerText of every element matching sel, in order.
 func (b *Tab) texts(sel string) ([]string, error) {
-	q, _ := json.Marshal(sel)
-	out, err := b.eval(`JSON.stringify(Array.from(document.querySelectorAll(` + string(q) + `)).map(function (e) { return e.innerText; }))`)
+	out, err := b.eval(`JSON.stringify(Array.from(document.querySelectorAll(` + jsString(sel) + `)).map(function (e) { return e.innerText; }))`)
 	if err != nil {
 		return nil, err
 	}
@@ -553,38 +551,91 @@ func (b *Tab) WaitURL(path string) {
 }
 
 // Download clicks the link matching sel, lets the browser download what it
-// points to, and returns the file's bytes.
+// points to, and returns the file's bytes. When the server answers with an
+// error page instead (a PDF renderer that timed out on a loaded machine
+// answers 503 "请稍后重试"), it goes back and tries once more.
 func (b *Tab) Download(sel string) []byte {
 	b.T.Helper()
+	from := b.URL()
+	for attempt := 1; ; attempt++ {
+		data, errPage := b.tryDownload(sel)
+		if data != nil {
+			return data
+		}
+		if attempt == 2 {
+			b.T.Fatalf("download from %s: the server answered a page instead: %s", sel, errPage)
+		}
+		b.T.Logf("download from %s answered a page instead (%s); retrying once", sel, errPage)
+		b.Go(from)
+	}
+}
+
+// tryDownload clicks sel and waits for the download; when the browser shows
+// a page instead, it returns that page's heading and message.
+func (b *Tab) tryDownload(sel string) ([]byte, string) {
+	b.T.Helper()
 	dir := b.T.TempDir()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 2*stepTimeout)
 	defer cancel()
 	_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
 		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: ptr(true)})
 	if err != nil {
 		b.T.Fatalf("allow downloads: %v", err)
 	}
-	progress := chromedp.Events(ctx, cdpbrowser.DownloadProgress)
+	href, err := b.eval(`(function () { var a = document.querySelector(` + jsString(sel) + `); return a ? new URL(a.href).pathname : ""; })()`)
+	if err != nil || href == "" {
+		b.T.Fatalf("no link %s on the page (%v)", sel, err)
+	}
+	finished := make(chan string, 1) // the GUID of a completed download, "" if canceled
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if p, ok := ev.(*cdpbrowser.EventDownloadProgress); ok {
+			switch p.State {
+			case cdpbrowser.DownloadProgressStateCompleted:
+				select {
+				case finished <- p.GUID:
+				default:
+				}
+			case cdpbrowser.DownloadProgressStateCanceled:
+				select {
+				case finished <- "":
+				default:
+				}
+			}
+		}
+	}); err != nil {
+		b.T.Fatalf("listen for downloads: %v", err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
 		b.T.Fatalf("click %s: %v", sel, err)
 	}
-	for ev, err := range progress {
-		if err != nil {
-			b.T.Fatalf("download from %s: %v", sel, err)
-		}
-		switch ev.State {
-		case cdpbrowser.DownloadProgressStateCompleted:
-			data, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case guid := <-finished:
+			if guid == "" {
+				b.T.Fatalf("download from %s canceled", sel)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, guid))
 			if err != nil {
 				b.T.Fatal(err)
 			}
-			return data
-		case cdpbrowser.DownloadProgressStateCanceled:
-			b.T.Fatalf("download from %s canceled", sel)
+			return data, ""
+		case <-tick.C:
+			// The link's address shown as a page: an error answer.
+			page, err := b.eval(`location.pathname === ` + jsString(href) + ` && document.readyState === "complete" ? document.title + " — " + (document.querySelector("main") || document.body).innerText.slice(0, 300) : ""`)
+			if err == nil && page != "" {
+				return nil, page
+			}
+		case <-ctx.Done():
+			b.T.Fatalf("download from %s: no completion within %s", sel, 2*stepTimeout)
 		}
 	}
-	b.T.Fatalf("download from %s: no completion (%v)", sel, errors.Join(ctx.Err()))
-	return nil
+}
+
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
 }
 
 func ptr[T any](v T) *T { return &v }
