@@ -51,7 +51,10 @@ func register(name string, f Flow) { flows = append(flows, namedFlow{name, f}) }
 // flow.
 const (
 	stepTimeout = 30 * time.Second
-	flowTimeout = 3 * time.Minute // a cap for a machine under load; about 20 s each when idle
+	// A download waits for the server's PDF renderer (its own Chromium,
+	// started on first use, with a 30 s render budget).
+	downloadTimeout = 2 * time.Minute
+	flowTimeout     = 5 * time.Minute // a cap for a machine under load; about 20 s a flow otherwise
 	// demoSubjects keeps the demo city small: start-up takes about a
 	// second, and the city still has every kind of subject and record.
 	demoSubjects = 300
@@ -575,7 +578,7 @@ func (b *Tab) Download(sel string) []byte {
 func (b *Tab) tryDownload(sel string) ([]byte, string) {
 	b.T.Helper()
 	dir := b.T.TempDir()
-	ctx, cancel := context.WithTimeout(b.ctx, 2*stepTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, downloadTimeout)
 	defer cancel()
 	_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
 		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: ptr(true)})
@@ -628,7 +631,7 @@ func (b *Tab) tryDownload(sel string) ([]byte, string) {
 				return nil, page
 			}
 		case <-ctx.Done():
-			b.T.Fatalf("download from %s: no completion within %s", sel, 2*stepTimeout)
+			b.T.Fatalf("download from %s: no completion within %s", sel, downloadTimeout)
 		}
 	}
 }
