@@ -101,7 +101,15 @@ type Account struct {
 	Login      string // console sign-in name; "" for API-only accounts
 	// PasswordHash is an argon2id PHC string; "" means no console sign-in.
 	PasswordHash string
-	TOTPSecret   string // base32; "" until a second factor is enrolled
+	// TOTPSecret is the active second factor's secret, sealed with the PII
+	// key (base64 of the AES-GCM ciphertext); "" until one is enrolled.
+	// TOTPPending is a secret generated at enrolment and not yet
+	// confirmed, sealed the same way. TOTPStep is the last accepted time
+	// step: stores only ever raise it (UseTOTPStep), and UpdateAccount
+	// leaves it alone.
+	TOTPSecret   string
+	TOTPPending  string
+	TOTPStep     int64
 	Disabled     bool
 	FailedLogins int       // consecutive failures, reset on success
 	LockedUntil  time.Time // zero when not locked
@@ -150,6 +158,11 @@ type Store interface {
 	GetSession(ctx context.Context, tokenHash []byte) (*Session, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+
+	// UseTOTPStep records step as the account's last accepted TOTP step if
+	// it is later than the stored one, atomically; otherwise (the code was
+	// used already, perhaps concurrently) it is Conflict.
+	UseTOTPStep(ctx context.Context, id, step int64) error
 }
 
 // Actor is who is making a call, carried in the context.

@@ -10,6 +10,7 @@ import (
 	"ecredit/audit"
 	"ecredit/clock"
 	"ecredit/errs"
+	"ecredit/pii"
 )
 
 // Service creates accounts and keys and turns credentials into Actors.
@@ -23,6 +24,9 @@ type Service struct {
 	// (defaults 5 and 15 minutes).
 	MaxFailures int
 	LockFor     time.Duration
+	// Keys seals second-factor (TOTP) secrets and keys sign-in challenges;
+	// without it TOTP enrolment is unavailable.
+	Keys *pii.Keys
 }
 
 func (s *Service) now() time.Time {
@@ -199,53 +203,92 @@ var dummyHash = func() string {
 
 var errBadLogin = &errs.Error{Code: errs.Unauthorized, Field: "password", Message: "登录名或密码错误 (wrong login or password)"}
 
-// Login checks a console sign-in and opens a session. It returns the
-// session token to put in a cookie.
-func (s *Service) Login(ctx context.Context, login, password, remote string) (string, *Session, error) {
+// LoginResult is the outcome of a sign-in step: a session (Token for the
+// cookie), or, for an account with a second factor, a Challenge to answer
+// with a TOTP code through LoginTOTP.
+type LoginResult struct {
+	Token     string
+	Session   *Session
+	Challenge string
+}
+
+// Login checks a console sign-in. For an account without a second factor a
+// correct password opens a session; for one with TOTP it returns a
+// challenge, and the session opens only when LoginTOTP gets a valid code.
+// Wrong passwords (and, in LoginTOTP, wrong codes) count towards the
+// lockout; a correct password does not reset the count of an account with
+// TOTP, so codes cannot be guessed between password entries.
+func (s *Service) Login(ctx context.Context, login, password, remote string) (*LoginResult, error) {
 	const op = "account.Login"
 	login = strings.ToLower(strings.TrimSpace(login))
 	now := s.now()
 	acc, err := s.Store.FindAccountByLogin(ctx, login)
 	if err != nil {
 		if !errs.Is(err, errs.NotFound) {
-			return "", nil, errs.Wrap(op, err)
+			return nil, errs.Wrap(op, err)
 		}
 		VerifyPassword(dummyHash, password)
 		s.Audit.Append(ctx, &audit.Entry{Action: audit.ActLoginFailed, Object: "login", Detail: "unknown login", Remote: remote, Via: "console"})
-		return "", nil, errs.Wrap(op, errBadLogin)
+		return nil, errs.Wrap(op, errBadLogin)
 	}
-	if now.Before(acc.LockedUntil) {
-		return "", nil, &errs.Error{Code: errs.Unauthorized, Op: op, Message: "连续登录失败次数过多，账户已锁定至 " +
-			acc.LockedUntil.In(clock.Shanghai).Format("15:04") + " (account locked)"}
+	if err := lockedErr(acc, now); err != nil {
+		return nil, errs.Wrap(op, err)
 	}
 	if acc.Disabled || acc.PasswordHash == "" || !VerifyPassword(acc.PasswordHash, password) {
-		acc.FailedLogins++
-		max, lock := s.MaxFailures, s.LockFor
-		if max <= 0 {
-			max = 5
-		}
-		if lock <= 0 {
-			lock = 15 * time.Minute
-		}
-		detail := "wrong password"
-		if acc.FailedLogins >= max {
-			acc.LockedUntil = now.Add(lock)
-			acc.FailedLogins = 0
-			detail = "wrong password; locked"
-		}
-		acc.UpdatedAt = now
-		ev := &audit.Entry{ActorID: acc.ID, ActorName: acc.Name, Role: string(acc.Role), Action: audit.ActLoginFailed,
-			Object: "account:" + strconv.FormatInt(acc.ID, 10), Detail: detail, Remote: remote, Via: "console"}
-		if err := s.Store.UpdateAccount(ctx, acc, ev); err != nil {
-			return "", nil, errs.Wrap(op, err)
-		}
-		return "", nil, errs.Wrap(op, errBadLogin)
+		return nil, errs.Wrap(op, s.failLogin(ctx, acc, now, remote, "wrong password", errBadLogin))
 	}
+	if acc.TOTPSecret != "" {
+		ch, err := s.challenge(acc, now)
+		if err != nil {
+			return nil, errs.Wrap(op, err)
+		}
+		return &LoginResult{Challenge: ch}, nil
+	}
+	return s.openSession(ctx, op, acc, now, remote, "")
+}
+
+// lockedErr is the error of a locked account, nil when it is not locked.
+func lockedErr(acc *Account, now time.Time) error {
+	if !now.Before(acc.LockedUntil) {
+		return nil
+	}
+	return &errs.Error{Code: errs.Unauthorized, Message: "连续登录失败次数过多，账户已锁定至 " +
+		acc.LockedUntil.In(clock.Shanghai).Format("15:04") + " (account locked)"}
+}
+
+// failLogin counts a failed sign-in step (wrong password or code), locks
+// the account after MaxFailures, audits it, and returns shown.
+func (s *Service) failLogin(ctx context.Context, acc *Account, now time.Time, remote, detail string, shown error) error {
+	acc.FailedLogins++
+	max, lock := s.MaxFailures, s.LockFor
+	if max <= 0 {
+		max = 5
+	}
+	if lock <= 0 {
+		lock = 15 * time.Minute
+	}
+	if acc.FailedLogins >= max {
+		acc.LockedUntil = now.Add(lock)
+		acc.FailedLogins = 0
+		detail += "; locked"
+	}
+	acc.UpdatedAt = now
+	ev := &audit.Entry{ActorID: acc.ID, ActorName: acc.Name, Role: string(acc.Role), Action: audit.ActLoginFailed,
+		Object: "account:" + strconv.FormatInt(acc.ID, 10), Detail: detail, Remote: remote, Via: "console"}
+	if err := s.Store.UpdateAccount(ctx, acc, ev); err != nil {
+		return err
+	}
+	return shown
+}
+
+// openSession resets the failure count, audits the sign-in and opens a
+// session.
+func (s *Service) openSession(ctx context.Context, op string, acc *Account, now time.Time, remote, detail string) (*LoginResult, error) {
 	acc.FailedLogins, acc.LockedUntil, acc.UpdatedAt = 0, time.Time{}, now
 	ev := &audit.Entry{ActorID: acc.ID, ActorName: acc.Name, Role: string(acc.Role), Action: audit.ActLogin,
-		Object: "account:" + strconv.FormatInt(acc.ID, 10), Remote: remote, Via: "console"}
+		Object: "account:" + strconv.FormatInt(acc.ID, 10), Detail: detail, Remote: remote, Via: "console"}
 	if err := s.Store.UpdateAccount(ctx, acc, ev); err != nil {
-		return "", nil, errs.Wrap(op, err)
+		return nil, errs.Wrap(op, err)
 	}
 	token, hash := NewToken()
 	csrf, _ := NewToken()
@@ -255,9 +298,9 @@ func (s *Service) Login(ctx context.Context, login, password, remote string) (st
 	}
 	sess := &Session{TokenHash: hash, AccountID: acc.ID, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(ttl), Remote: remote}
 	if err := s.Store.CreateSession(ctx, sess); err != nil {
-		return "", nil, errs.Wrap(op, err)
+		return nil, errs.Wrap(op, err)
 	}
-	return token, sess, nil
+	return &LoginResult{Token: token, Session: sess}, nil
 }
 
 // SessionActor resolves a session token to its actor.
@@ -297,14 +340,21 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.Audit.Append(ctx, a.Audit(audit.ActLogout, "account:"+strconv.FormatInt(a.AccountID, 10), ""))
 }
 
+// managed checks that the actor may manage accounts and returns the
+// account id.
+func (s *Service) managed(ctx context.Context, id int64) (Actor, *Account, error) {
+	a := From(ctx)
+	if err := a.Require(ScopeAccountsManage); err != nil {
+		return a, nil, err
+	}
+	acc, err := s.Store.GetAccount(ctx, id)
+	return a, acc, err
+}
+
 // SetPassword sets a console password (admin action, or the CLI).
 func (s *Service) SetPassword(ctx context.Context, accountID int64, login, password string) error {
 	const op = "account.SetPassword"
-	a := From(ctx)
-	if err := a.Require(ScopeAccountsManage); err != nil {
-		return errs.Wrap(op, err)
-	}
-	acc, err := s.Store.GetAccount(ctx, accountID)
+	a, acc, err := s.managed(ctx, accountID)
 	if err != nil {
 		return errs.Wrap(op, err)
 	}

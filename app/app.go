@@ -160,7 +160,7 @@ func OpenStore(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a := &App{Config: cfg, Store: db, Keys: keys, Logger: cfg.Logger}
 	a.Registry = &registry.Service{Store: db, Audit: db, Keys: keys, Clock: cfg.Clock}
-	a.Accounts = &account.Service{Store: db, Audit: db, Clock: cfg.Clock}
+	a.Accounts = &account.Service{Store: db, Audit: db, Clock: cfg.Clock, Keys: keys}
 	cal, err := loadCalendar(cfg.DataDir)
 	if err != nil {
 		db.Close()

@@ -12,7 +12,7 @@ import (
 )
 
 const accountCols = `id, name, role, subject_id, department, login, password_hash, totp_secret, disabled, failed_logins,
-	locked_until, created_at, updated_at`
+	locked_until, created_at, updated_at, totp_pending, totp_step`
 
 func scanAccount(r scanner) (*account.Account, error) {
 	var a account.Account
@@ -21,7 +21,7 @@ func scanAccount(r scanner) (*account.Account, error) {
 	var login sql.NullString
 	var locked, created, updated int64
 	if err := r.Scan(&a.ID, &a.Name, &role, &subject, &a.Department, &login, &a.PasswordHash, &a.TOTPSecret, &a.Disabled,
-		&a.FailedLogins, &locked, &created, &updated); err != nil {
+		&a.FailedLogins, &locked, &created, &updated, &a.TOTPPending, &a.TOTPStep); err != nil {
 		return nil, err
 	}
 	a.Role, a.SubjectID, a.Login = account.Role(role), subject.Int64, login.String
@@ -46,9 +46,9 @@ func (db *DB) CreateAccount(ctx context.Context, a *account.Account, ev *audit.E
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
 		var err error
 		id, err = db.insertID(ctx, tx, `INSERT INTO accounts (name, role, subject_id, department, login, password_hash, totp_secret,
-			disabled, failed_logins, locked_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			disabled, failed_logins, locked_until, created_at, updated_at, totp_pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.Name, string(a.Role), nullID(a.SubjectID), a.Department, nullStr(a.Login), a.PasswordHash, a.TOTPSecret,
-			a.Disabled, a.FailedLogins, micros(a.LockedUntil), micros(a.CreatedAt), micros(a.UpdatedAt))
+			a.Disabled, a.FailedLogins, micros(a.LockedUntil), micros(a.CreatedAt), micros(a.UpdatedAt), a.TOTPPending)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *account.Account, ev *audit.E
 	return err
 }
 
-// UpdateAccount writes every field of a (the last write wins) with its
+// UpdateAccount writes every field of a but TOTPStep (the last write wins) with its
 // audit entry (ev may be nil, e.g. for counting failed logins when the
 // caller audits them separately).
 func (db *DB) UpdateAccount(ctx context.Context, a *account.Account, ev *audit.Entry) error {
@@ -69,9 +69,10 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account, ev *audit.E
 	norm(&a.LockedUntil)
 	return db.write(ctx, op, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, `UPDATE accounts SET name = ?, role = ?, subject_id = ?, department = ?, login = ?,
-			password_hash = ?, totp_secret = ?, disabled = ?, failed_logins = ?, locked_until = ?, updated_at = ? WHERE id = ?`,
+			password_hash = ?, totp_secret = ?, disabled = ?, failed_logins = ?, locked_until = ?, updated_at = ?, totp_pending = ?
+			WHERE id = ?`,
 			a.Name, string(a.Role), nullID(a.SubjectID), a.Department, nullStr(a.Login), a.PasswordHash, a.TOTPSecret,
-			a.Disabled, a.FailedLogins, micros(a.LockedUntil), micros(a.UpdatedAt), a.ID)
+			a.Disabled, a.FailedLogins, micros(a.LockedUntil), micros(a.UpdatedAt), a.TOTPPending, a.ID)
 		if err != nil {
 			return err
 		}
@@ -307,4 +308,29 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, 
 		return err
 	})
 	return n, err
+}
+
+// UseTOTPStep raises the account's last accepted TOTP step to step, in one
+// conditional UPDATE so that two sign-ins racing with the same code cannot
+// both succeed. A step not later than the stored one is Conflict.
+func (db *DB) UseTOTPStep(ctx context.Context, id, step int64) error {
+	const op = "sqlstore.UseTOTPStep"
+	return db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, `UPDATE accounts SET totp_step = ? WHERE id = ? AND totp_step < ?`, step, id, step)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
+			return nil
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, db.d.Rebind(`SELECT 1 FROM accounts WHERE id = ?`), id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return notFound("账户", "account", id)
+		} else if err != nil {
+			return err
+		}
+		return &errs.Error{Code: errs.Conflict, Field: "code", Message: "动态验证码已使用过，请等待下一个验证码 (code already used)"}
+	})
 }

@@ -84,6 +84,16 @@ type reportData struct {
 	CSS       template.CSS // the print document inlines its style
 }
 
+// qrDataURI is a 240-pixel QR code of text as a PNG data URI (the CSP
+// allows data: images): report verification links, TOTP enrolment.
+func qrDataURI(text string) (template.URL, error) {
+	png, err := qrcode.Encode(text, qrcode.Medium, 240)
+	if err != nil {
+		return "", err
+	}
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), nil
+}
+
 // short abbreviates a hex hash for tables: first 8 … last 4.
 func short(h string) string {
 	if len(h) <= 16 {
@@ -108,11 +118,11 @@ func (s *Site) reportData(r *http.Request, rep *disclosure.Report) (*reportData,
 	d := &reportData{R: rep, Subject: rep.Profile.Subject, Disputed: rep.Profile.Disputed, HashShort: short(rep.Hash),
 		RootShort: short(rep.Root), VerifyURL: s.baseURL(r) + rep.VerifyPath,
 		PDFPath: "/subjects/" + strconv.FormatInt(rep.Profile.Subject.ID, 10) + "/report.pdf"}
-	png, err := qrcode.Encode(d.VerifyURL, qrcode.Medium, 240)
+	qr, err := qrDataURI(d.VerifyURL)
 	if err != nil {
 		return nil, err
 	}
-	d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+	d.QR = qr
 	byID := map[int64]disclosure.ReportItem{}
 	for _, it := range rep.Items {
 		byID[it.Record.ID] = it

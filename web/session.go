@@ -144,6 +144,9 @@ type loginData struct {
 	Login string
 	Next  string
 	Error string
+	// Challenge is set on the second step (a TOTP code) of a sign-in
+	// whose password was right.
+	Challenge string
 }
 
 func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -157,32 +160,67 @@ func (s *Site) showLogin(w http.ResponseWriter, r *http.Request, status int, d l
 	s.render(w, r, status, "login", &page{Title: "工作人员登录", Section: "login", CSRF: tok, Data: d})
 }
 
-func (s *Site) login(w http.ResponseWriter, r *http.Request) {
+// loginPost parses a sign-in form and checks its double-submit token.
+func (s *Site) loginPost(w http.ResponseWriter, r *http.Request) (loginData, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		s.errorPage(w, r, err, http.StatusBadRequest, "表单无法解析或过大 (bad form)")
-		return
+		return loginData{}, false
 	}
 	ck, _ := r.Cookie(loginCookie)
 	if ck == nil || !tokenEqual(r.PostForm.Get("csrf"), ck.Value) {
 		s.errorPage(w, r, nil, http.StatusForbidden, "登录表单已失效（CSRF 校验失败），请重新打开登录页 (CSRF check failed)")
+		return loginData{}, false
+	}
+	return loginData{Login: strings.TrimSpace(r.PostForm.Get("login")), Next: safeNext(r.PostForm.Get("next"))}, true
+}
+
+func (s *Site) login(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.loginPost(w, r)
+	if !ok {
 		return
 	}
-	d := loginData{Login: strings.TrimSpace(r.PostForm.Get("login")), Next: safeNext(r.PostForm.Get("next"))}
 	ctx := account.With(r.Context(), account.Public(httpx.ClientIP(r), httpx.RequestID(r)))
-	token, sess, err := s.d.Accounts.Login(ctx, d.Login, r.PostForm.Get("password"), httpx.ClientIP(r))
+	res, err := s.d.Accounts.Login(ctx, d.Login, r.PostForm.Get("password"), httpx.ClientIP(r))
+	s.loginDone(w, r, d, res, err)
+}
+
+// loginCode is the second step of a sign-in: the TOTP code.
+func (s *Site) loginCode(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.loginPost(w, r)
+	if !ok {
+		return
+	}
+	d.Challenge = r.PostForm.Get("challenge")
+	ctx := account.With(r.Context(), account.Public(httpx.ClientIP(r), httpx.RequestID(r)))
+	res, err := s.d.Accounts.LoginTOTP(ctx, d.Challenge, strings.TrimSpace(r.PostForm.Get("code")), httpx.ClientIP(r))
+	s.loginDone(w, r, d, res, err)
+}
+
+// loginDone shows the outcome of a sign-in step: the code step, the form
+// again with the error (the code step again for a wrong code), or the
+// session cookie and the page asked for.
+func (s *Site) loginDone(w http.ResponseWriter, r *http.Request, d loginData, res *account.LoginResult, err error) {
 	if err != nil {
 		if errs.Is(err, errs.Unauthorized) {
 			d.Error = errs.MessageOf(err)
+			if errs.FieldOf(err) != "code" {
+				d.Challenge = ""
+			}
 			s.showLogin(w, r, http.StatusUnauthorized, d)
 			return
 		}
 		s.fail(w, r, err)
 		return
 	}
+	if res.Challenge != "" {
+		d.Challenge = res.Challenge
+		s.showLogin(w, r, http.StatusOK, d)
+		return
+	}
 	s.clearCookie(w, loginCookie, "/console/login")
-	maxAge := int(sess.ExpiresAt.Sub(s.now()).Seconds())
-	s.setCookie(w, sessionCookie, token, "/", maxAge, http.SameSiteLaxMode)
+	maxAge := int(res.Session.ExpiresAt.Sub(s.now()).Seconds())
+	s.setCookie(w, sessionCookie, res.Token, "/", maxAge, http.SameSiteLaxMode)
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
 }
 

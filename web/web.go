@@ -186,6 +186,12 @@ func (s *Site) console() http.Handler {
 	m.HandleFunc("GET /console/login", s.loginForm)
 	m.HandleFunc("POST /console/login", s.login)
 	m.Handle("POST /console/logout", s.session(s.logout, true))
+	// second factor: the code step of sign-in, and enrolment by any
+	// signed-in account (web/totp.go)
+	m.HandleFunc("POST /console/login/code", s.loginCode)
+	m.Handle("GET /console/totp", s.session(s.totpPage, true))
+	m.Handle("POST /console/totp/begin", s.session(s.totpBegin, true))
+	m.Handle("POST /console/totp/confirm", s.session(s.totpConfirm, true))
 
 	m.Handle("GET /console/{$}", s.staff(s.dashboard))
 	m.Handle("GET /console/subjects", s.staff(s.subjects))

@@ -80,7 +80,7 @@ func newEnv(t *testing.T, db *sqlstore.DB) *env {
 	}
 	e := &env{t: t, db: db, clk: clk, logs: &syncBuffer{}}
 	e.reg = &registry.Service{Store: db, Audit: db, Keys: keys, Clock: clk}
-	e.acc = &account.Service{Store: db, Audit: db, Clock: clk}
+	e.acc = &account.Service{Store: db, Audit: db, Clock: clk, Keys: keys}
 	logger := slog.New(slog.NewTextHandler(e.logs, nil))
 	site, err := New(Deps{Registry: e.reg, Accounts: e.acc, Audit: db, Clock: clk, Logger: logger,
 		Ping: db.Ping, Engine: db.Engine()})

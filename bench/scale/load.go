@@ -70,33 +70,16 @@ func measure(ctx context.Context, a *app.App, city *City, clients int, d time.Du
 	if err != nil {
 		return nil, fmt.Errorf("sample profile: %w", err)
 	}
-	cln, err := net.Listen("tcp", "127.0.0.1:0")
+	csrv, ceilBase, err := startCeiling(body, ctype)
 	if err != nil {
 		return nil, err
 	}
-	csrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.Write(body)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go csrv.Serve(cln)
 	defer csrv.Close()
-	ceilURL := "http://" + cln.Addr().String() + "/api/v1/public/subjects/" + sample.Code
+	ceilURL := ceilBase + "/api/v1/public/subjects/" + sample.Code
 
-	orgs := city.Orgs
-	endpoints := []struct {
-		name string
-		url  func(r *rand.Rand) string
-	}{
-		{"GET /api/v1/public/subjects/{code}", func(r *rand.Rand) string {
-			return base + "/api/v1/public/subjects/" + url.PathEscape(orgs[r.IntN(len(orgs))].Code)
-		}},
-		{"GET /subjects/{id} (HTML)", func(r *rand.Rand) string {
-			return base + "/subjects/" + strconv.FormatInt(orgs[r.IntN(len(orgs))].ID, 10)
-		}},
-		{"GET /api/v1/public/subjects?q=", func(r *rand.Rand) string {
-			return base + "/api/v1/public/subjects?q=" + url.QueryEscape(substring(orgs[r.IntN(len(orgs))].Name, r))
-		}},
+	var endpoints []endpoint
+	for _, e := range publicEndpoints(city.Orgs) {
+		endpoints = append(endpoints, endpoint{e.name, func(r *rand.Rand) string { return base + e.path(r) }, e.key})
 	}
 	rep := &Report{City: city, Clients: clients, Duration: d, CeilingBodyBytes: len(body)}
 	rep.Ceiling = drive(ctx, hc, "ceiling: bare net/http, same bytes", func(*rand.Rand) string { return ceilURL }, clients, d, seed)
@@ -104,9 +87,50 @@ func measure(ctx context.Context, a *app.App, city *City, clients int, d time.Du
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		rep.Endpoints = append(rep.Endpoints, drive(ctx, hc, e.name, e.url, clients, d, seed+int64(i)+1))
+		rep.Endpoints = append(rep.Endpoints, drive(ctx, hc, e.name, e.path, clients, d, seed+int64(i)+1))
 	}
 	return rep, nil
+}
+
+// endpoint is a driven route: its name and a random path (or URL) of it.
+type endpoint struct {
+	name string
+	path func(r *rand.Rand) string
+	key  string // short name: the URL list file of bench/load.sh
+}
+
+// publicEndpoints are the public reads measured, as random paths over the
+// city's organisations: the JSON profile, the HTML profile and the name
+// search (bench/load.sh drives the same paths with wrk).
+func publicEndpoints(orgs []subject) []endpoint {
+	return []endpoint{
+		{"GET /api/v1/public/subjects/{code}", func(r *rand.Rand) string {
+			return "/api/v1/public/subjects/" + url.PathEscape(orgs[r.IntN(len(orgs))].Code)
+		}, "profile"},
+		{"GET /subjects/{id} (HTML)", func(r *rand.Rand) string {
+			return "/subjects/" + strconv.FormatInt(orgs[r.IntN(len(orgs))].ID, 10)
+		}, "html"},
+		{"GET /api/v1/public/subjects?q=", func(r *rand.Rand) string {
+			return "/api/v1/public/subjects?q=" + url.QueryEscape(substring(orgs[r.IntN(len(orgs))].Name, r))
+		}, "search"},
+	}
+}
+
+// startCeiling serves body (with its content type) for every request on a
+// loopback port: a bare net/http handler, the ceiling of the run. It
+// returns the server and its base URL.
+func startCeiling(body []byte, ctype string) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv, "http://" + ln.Addr().String(), nil
 }
 
 // substring is a random run of 2–4 Chinese characters of name (the search

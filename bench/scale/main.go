@@ -21,6 +21,7 @@
 //
 //	go run ./bench/scale --subjects 100000 --records-per-subject 10 --data /tmp/city100k
 //	go run ./bench/scale --data /tmp/city100k --clients 16 --duration 20s   # reuse the city
+//	go run ./bench/scale --data /tmp/city100k --serve /tmp/urls             # for bench/load.sh (wrk)
 //
 // See bench/README.md.
 package main
@@ -38,13 +39,14 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"ecredit/app"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if _, err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -63,6 +65,10 @@ type options struct {
 	seed                 int64
 	clients              int
 	duration             time.Duration
+	// serve: write URL lists to this directory and serve the city (and
+	// the ceiling) for an outside load generator until interrupted.
+	serve string
+	urls  int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -78,6 +84,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.seed, "seed", 1, "generator seed")
 	fs.IntVar(&o.clients, "clients", 2*runtime.GOMAXPROCS(0), "concurrent clients per endpoint")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each endpoint is driven")
+	fs.StringVar(&o.serve, "serve", "", "serve an existing city for bench/load.sh instead of measuring: write URL lists and servers.env to this directory, then serve the application (rate limits lifted) and the ceiling until interrupted")
+	fs.IntVar(&o.urls, "urls", 20000, "with --serve: paths written per endpoint")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -90,6 +98,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--subjects must be positive and --records-per-subject not negative")
 	case o.clients < 1 || o.duration <= 0:
 		return o, errors.New("--clients and --duration must be positive")
+	case o.urls < 1:
+		return o, errors.New("--urls must be positive")
 	}
 	return o, nil
 }
@@ -106,6 +116,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*Report,
 		return nil, err
 	}
 	defer a.Close()
+	if o.serve != "" {
+		return nil, serveForLoad(ctx, a, o, stderr)
+	}
 	city, err := buildCity(ctx, a, o.seed, o.subjects, o.perSubject, stderr)
 	if err != nil {
 		return nil, err

@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -58,6 +61,72 @@ func TestSmoke(t *testing.T) {
 			rep.City.Built, rep.City.Subjects, rep.City.Records)
 	}
 	check(t, rep)
+
+	serveSmoke(t, data)
+}
+
+// serveSmoke runs --serve (for bench/load.sh) on the city: the lists must
+// hold paths that the application answers with 200, and the ceiling must
+// serve the bytes of the sampled profile.
+func serveSmoke(t *testing.T, data string) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := run(ctx, []string{"--data", data, "--serve", dir, "--urls", "5"}, io.Discard, io.Discard)
+		done <- err
+	}()
+	var env string
+	for range 300 {
+		if b, err := os.ReadFile(filepath.Join(dir, ServersFile)); err == nil {
+			env = string(b)
+			break
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("--serve stopped: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(env), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		vars[k] = v
+	}
+	if vars["APP"] == "" || vars["CEILING"] == "" || vars["SUBJECTS"] != "200" || vars["RECORDS"] != "400" {
+		cancel()
+		t.Fatalf("servers.env:\n%s", env)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	ceilPath, _ := os.ReadFile(filepath.Join(dir, "ceiling.txt"))
+	want, _, err := fetch(ctx, hc, vars["APP"]+strings.TrimSpace(string(ceilPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := fetch(ctx, hc, vars["CEILING"]+"/anything")
+	// (a profile carries the time it was answered, so the bytes are those
+	// of the sample taken at start, not of this fetch)
+	code := filepath.Base(strings.TrimSpace(string(ceilPath)))
+	if err != nil || len(want) == 0 || vars["CEILING_BYTES"] != strconv.Itoa(len(got)) || !strings.Contains(string(got), `"credit_code":"`+code+`"`) {
+		t.Errorf("ceiling serves %d bytes (%v), want the %d of the sample profile of %s", len(got), err, len(want), code)
+	}
+	for _, key := range []string{"profile", "html", "search"} {
+		b, err := os.ReadFile(filepath.Join(dir, key+".txt"))
+		lines := strings.Fields(string(b))
+		if err != nil || len(lines) != 5 {
+			t.Fatalf("%s.txt: %d paths, %v", key, len(lines), err)
+		}
+		for _, p := range lines {
+			if err := get(ctx, hc, vars["APP"]+p); err != nil {
+				t.Errorf("%s: %v", key, err)
+			}
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("--serve: %v", err)
+	}
 }
 
 func check(t *testing.T, rep *Report) {
@@ -81,6 +150,7 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"--data", "/tmp/x", "--subjects", "0"}, "--subjects must be positive"},
 		{[]string{"--data", "/tmp/x", "--clients", "0"}, "--clients and --duration"},
 		{[]string{"--data", "/tmp/x", "extra"}, "unexpected argument"},
+		{[]string{"--data", "/tmp/x", "--serve", "/tmp/u", "--urls", "0"}, "--urls must be positive"},
 	} {
 		_, err := parse(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

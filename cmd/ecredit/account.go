@@ -24,10 +24,11 @@ var accountSubs = []struct{ name, summary string }{
 	{"revoke", "吊销 API 密钥 (revoke an API key)"},
 	{"passwd", "设置控制台登录名与密码 (set a console login and password)"},
 	{"bind", "把账户绑定到登记主体 (bind an account to a registry subject)"},
+	{"totp", "查看或重置账户的双因素认证 (show or reset an account's second factor)"},
 }
 
 func accountUsage(w io.Writer) {
-	fmt.Fprint(w, "用法 (usage): ecredit account <create|list|key|revoke|passwd|bind> [参数 flags]\n\n")
+	fmt.Fprint(w, "用法 (usage): ecredit account <create|list|key|revoke|passwd|bind|totp> [参数 flags]\n\n")
 	for _, s := range accountSubs {
 		fmt.Fprintf(w, "  %-7s %s\n", s.name, s.summary)
 	}
@@ -55,6 +56,8 @@ func runAccount(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return accountPasswd(ctx, args[1:], stdin, stdout, stderr)
 	case "bind":
 		return accountBind(ctx, args[1:], stdout, stderr)
+	case "totp":
+		return accountTOTP(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "未知的账户操作「%s」(unknown account action)\n\n", args[0])
 	accountUsage(stderr)
@@ -455,5 +458,54 @@ func accountBind(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "账户 %d 已绑定主体 %d「%s」(account bound)\n", acc.ID, s.ID, s.Name)
+	return 0
+}
+
+func accountTOTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("account totp", "--account ID [--reset]",
+		"显示账户的双因素认证（TOTP）状态；--reset 将其清除，用户下次仅凭密码登录后可在控制台重新绑定（仅限管理员）。\n"+
+			"Shows whether an account has a second factor (TOTP); --reset removes it (and any unconfirmed enrolment), so that the user\n"+
+			"signs in with the password alone and can enrol again in the console (administrators only).", stdout, stderr)
+	var sf storeFlags
+	sf.register(fs)
+	id := fs.Int64("account", 0, "账户编号 (account id)")
+	reset := fs.Bool("reset", false, "清除双因素认证 (remove the second factor)")
+	if c := parse(fs, args, stdout); c >= 0 {
+		return c
+	}
+	if *id <= 0 {
+		return fail(stderr, errs.Field("account", "请用 --account 指定账户编号 (account id required)"))
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "多余的参数 (unexpected arguments): %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	a, ctx, err := openStore(ctx, &sf, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer a.Close()
+	if *reset {
+		if err := a.Accounts.ResetTOTP(ctx, *id); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "账户 %d 的双因素认证已重置，下次登录只需密码 (second factor reset)\n", *id)
+		return 0
+	}
+	if err := account.From(ctx).Require(account.ScopeAccountsManage); err != nil {
+		return fail(stderr, err)
+	}
+	acc, err := a.Store.GetAccount(ctx, *id)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	switch {
+	case acc.TOTPSecret != "":
+		fmt.Fprintf(stdout, "账户 %d：已启用双因素认证 (TOTP enabled)\n", acc.ID)
+	case acc.TOTPPending != "":
+		fmt.Fprintf(stdout, "账户 %d：绑定中，尚未确认 (enrolment started, not confirmed)\n", acc.ID)
+	default:
+		fmt.Fprintf(stdout, "账户 %d：未启用双因素认证 (no second factor)\n", acc.ID)
+	}
 	return 0
 }
