@@ -170,10 +170,12 @@ func OpenSQLiteReadOnly(path string) (*sql.DB, error) {
 	return d, nil
 }
 
-// IntegrityCheck runs PRAGMA integrity_check on a SQLite database and
-// returns an Internal error listing what it found unless the answer is
-// "ok".
-func IntegrityCheck(ctx context.Context, d *sql.DB) error {
+// IntegrityCheck runs PRAGMA integrity_check on a SQLite database (or in
+// a transaction on one) and returns an Internal error listing what it
+// found unless the answer is "ok".
+func IntegrityCheck(ctx context.Context, d interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) error {
 	const op = "sqlstore.IntegrityCheck"
 	rows, err := d.QueryContext(ctx, "PRAGMA integrity_check")
 	if err != nil {
