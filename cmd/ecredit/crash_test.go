@@ -404,8 +404,9 @@ type apiWriter struct {
 	name   string
 	// slow is the longest request seen, and hung counts requests that
 	// ended by the client's timeout.
-	slow time.Duration
-	hung int
+	slow     time.Duration
+	slowWhat string
+	hung     int
 	// ok2xx counts acknowledged writes, and lastOK is the time of the
 	// latest.
 	ok2xx  atomic.Int64
@@ -525,7 +526,10 @@ func (w *apiWriter) post(ctx context.Context, path, ctype string, body []byte) (
 	start := time.Now()
 	resp, err := w.client.Do(req)
 	if d := time.Since(start); d > w.slow {
-		w.slow = d
+		w.slow, w.slowWhat = d, fmt.Sprintf("%s %s at %s", req.Method, path, start.Format("15:04:05.000"))
+		if resp != nil {
+			w.slowWhat += fmt.Sprintf(" → %d", resp.StatusCode)
+		}
 	}
 	if err != nil {
 		var ne interface{ Timeout() bool }
@@ -1051,8 +1055,11 @@ func pgRestart(t *testing.T, seed int64) {
 	time.Sleep(500 * time.Millisecond)
 	ws.stop()
 	var slow time.Duration
+	var slowWhat string
 	for _, w := range ws.ws {
-		slow = max(slow, w.slow)
+		if w.slow > slow {
+			slow, slowWhat = w.slow, w.slowWhat
+		}
 		if w.hung > 0 {
 			t.Errorf("writer %s: %d requests hung until the client's %v timeout", w.name, w.hung, timeout)
 		}
@@ -1062,9 +1069,9 @@ func pgRestart(t *testing.T, seed int64) {
 	s.verifyLedger(t, "after the database restart")
 	t.Logf("postgres restart under load: %d writes acknowledged before the crash, %d after; while down (2 s) %d writes answered 503 "+
 		"and /healthz 503 %d times; first acknowledged write %v after the database accepted connections again (/healthz ok after %v); "+
-		"slowest request %v; statuses %v; %d records checked (%d acknowledged), %d subjects (%d acknowledged), ledger %d entries",
+		"slowest request %v (%s; crash at %s, restart at %s); statuses %v; %d records checked (%d acknowledged), %d subjects (%d acknowledged), ledger %d entries",
 		before, acked()-before, down503, health503, recovery.Round(time.Millisecond), healthBack.Round(time.Millisecond),
-		slow.Round(time.Millisecond), tr.statuses, st.records, st.ackedRecords, st.subjects, st.ackedSubj, st.ledger)
+		slow.Round(time.Millisecond), slowWhat, down.Format("15:04:05.000"), upAt.Format("15:04:05.000"), tr.statuses, st.records, st.ackedRecords, st.subjects, st.ackedSubj, st.ledger)
 }
 
 func lastOKOf(ws *writers) int64 {
