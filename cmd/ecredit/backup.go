@@ -114,12 +114,20 @@ func runBackup(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	return 0
 }
 
-// backup writes the backup of the store named by sf into dir.
-func backup(ctx context.Context, sf *storeFlags, dir string, withKeys bool, pgBin string, stderr io.Writer) (*manifest, error) {
+// backup writes the backup of the store named by sf into dir. A backup
+// that fails leaves nothing behind (manifest.json, written last, marks a
+// complete one).
+func backup(ctx context.Context, sf *storeFlags, dir string, withKeys bool, pgBin string, stderr io.Writer) (_ *manifest, err error) {
 	const op = "backup"
 	if err := emptyDir(dir, "out"); err != nil {
 		return nil, err
 	}
+	created := missing(dir)
+	defer func() {
+		if err != nil {
+			clearDir(dir, created)
+		}
+	}()
 	cfg := sf.config(quietLogger(stderr))
 	dsn := cfg.DSN()
 	pg := strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
@@ -335,7 +343,9 @@ func runRestore(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	return 0
 }
 
-// restore restores the backup in dir into the store named by sf.
+// restore restores the backup in dir into the store named by sf. When
+// copying fails, the files written so far are removed; when a check of
+// the restored copy fails, the copy stays for inspection.
 func restore(ctx context.Context, sf *storeFlags, dir, pgBin string, verify bool, stderr io.Writer) (*manifest, *ledger.Report, error) {
 	const op = "restore"
 	m, err := readManifest(dir)
@@ -361,37 +371,51 @@ func restore(ctx context.Context, sf *storeFlags, dir, pgBin string, verify bool
 			return nil, nil, &errs.Error{Code: errs.Conflict, Op: op, Field: "db", Message: fmt.Sprintf("目标数据库文件 %s 已存在，拒绝覆盖 (the target database file exists; refusing to overwrite it)", dsn)}
 		}
 	}
+	created := missing(sf.data)
 	if err := os.MkdirAll(sf.data, 0o700); err != nil {
 		return nil, nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "data", Message: fmt.Sprintf("无法创建数据目录 %s (cannot create the data directory)", sf.data), Err: err}
 	}
+	if err := restoreFiles(ctx, m, dir, sf.data, dsn, pg, pgBin); err != nil {
+		clearDir(sf.data, created)
+		if !pg && filepath.Dir(dsn) != filepath.Clean(sf.data) {
+			os.Remove(dsn)
+		}
+		return nil, nil, err
+	}
+	return checkRestored(ctx, m, sf, cfg, dsn, verify)
+}
 
+// restoreFiles writes the database (a copy of the SQLite file, or
+// pg_restore into the empty database) and the key files.
+func restoreFiles(ctx context.Context, m *manifest, dir, data, dsn string, pg bool, pgBin string) error {
+	const op = "restore"
 	if !pg {
 		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
-			return nil, nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "db", Message: fmt.Sprintf("无法创建目录 %s (cannot create the directory)", filepath.Dir(dsn)), Err: err}
+			return &errs.Error{Code: errs.Invalid, Op: op, Field: "db", Message: fmt.Sprintf("无法创建目录 %s (cannot create the directory)", filepath.Dir(dsn)), Err: err}
 		}
 		if err := copyFileSync(filepath.Join(dir, backupSQLite), dsn, 0o600); err != nil {
-			return nil, nil, err
+			return err
 		}
 	} else {
 		db, err := sqlstore.Open(ctx, dsn)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		empty, err := db.IsEmpty(ctx)
 		major, verr := db.ServerVersion(ctx)
 		db.Close()
 		if err = errors.Join(err, verr); err != nil {
-			return nil, nil, err
+			return err
 		}
 		if !empty {
-			return nil, nil, &errs.Error{Code: errs.Conflict, Op: op, Field: "db", Message: "目标数据库不是空的，拒绝覆盖；请新建一个空数据库 (the target database is not empty; refusing to overwrite it)"}
+			return &errs.Error{Code: errs.Conflict, Op: op, Field: "db", Message: "目标数据库不是空的，拒绝覆盖；请新建一个空数据库 (the target database is not empty; refusing to overwrite it)"}
 		}
 		tool, err := pgTool("pg_restore", max(major, m.ServerMajor), pgBin)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		if err := runPG(ctx, tool, dsn, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", filepath.Join(dir, backupPGDump)); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
 	for _, f := range m.Files {
@@ -402,13 +426,17 @@ func restore(ctx context.Context, sf *storeFlags, dir, pgBin string, verify bool
 		if f.Secret {
 			mode = 0o600
 		}
-		if err := copyFileSync(filepath.Join(dir, f.Name), filepath.Join(sf.data, f.Name), mode); err != nil {
-			return nil, nil, err
+		if err := copyFileSync(filepath.Join(dir, f.Name), filepath.Join(data, f.Name), mode); err != nil {
+			return err
 		}
 	}
-	if err := syncDir(sf.data); err != nil {
-		return nil, nil, err
-	}
+	return syncDir(data)
+}
+
+// checkRestored compares every table's row count with the manifest, then
+// verifies the ledger.
+func checkRestored(ctx context.Context, m *manifest, sf *storeFlags, cfg app.Config, dsn string, verify bool) (*manifest, *ledger.Report, error) {
+	const op = "restore"
 
 	// Every table as the backup counted it, before any migration.
 	db, err := sqlstore.Open(ctx, dsn)
@@ -482,6 +510,25 @@ func readManifest(dir string) (*manifest, error) {
 		return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "from", Message: fmt.Sprintf("备份缺少 %s (the backup lacks its database)", main)}
 	}
 	return &m, nil
+}
+
+// clearDir removes everything in dir (which was missing or empty before
+// the failed command), and dir itself when the command created it.
+func clearDir(dir string, created bool) {
+	if created {
+		os.RemoveAll(dir)
+		return
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}
+
+// missing reports whether path does not exist.
+func missing(path string) bool {
+	_, err := os.Stat(path)
+	return errors.Is(err, os.ErrNotExist)
 }
 
 // emptyDir fails unless dir is missing or an empty directory.
