@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -42,8 +43,8 @@ var errUnavailable = "数据库暂不可用 (database unavailable)"
 //   - unique violations → Conflict, with the field when the constraint is
 //     known;
 //   - foreign-key violations → Invalid (a referenced object is missing);
-//   - connection failures, a database that is shutting down, or a locked
-//     SQLite file → Unavailable;
+//   - connection failures (refused, reset, or lost mid-statement), a
+//     database that is shutting down, or a locked SQLite file → Unavailable;
 //   - an *errs.Error passes through with op filled in;
 //   - anything else → Internal wrapping the cause.
 //
@@ -102,10 +103,16 @@ func mapErr(op string, err error) error {
 		return &errs.Error{Code: errs.Internal, Op: op, Err: err}
 	}
 
+	// A connection lost mid-statement (the database crashed or restarted:
+	// pgx reports an unexpected EOF, or a connection it has closed) is the
+	// database being unavailable, not a fault of the request; whether a
+	// COMMIT cut off this way took effect is unknown, which a 503 tells
+	// the client (ingest is idempotent, so it may resend).
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, pgconn.ErrConnClosed) ||
 		pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 		return &errs.Error{Code: errs.Unavailable, Op: op, Message: errUnavailable, Err: err}
 	}

@@ -1,6 +1,6 @@
 // Command ecredit is the e-commerce credit platform of Chengde: one binary
 // with subcommands (serve, migrate, demo, account, code, import, ledger,
-// version).
+// backup, restore, version).
 //
 // Every subcommand that touches the store takes --data DIR (ECREDIT_DATA,
 // default ./ecredit-data) and --db URL (ECREDIT_DB; default the embedded
@@ -42,6 +42,9 @@ func init() {
 		"ledger":  {"核验可验证账本、打印检查点与证明 (verify the ledger, print checkpoints and proofs)", runLedger},
 		"version": {"显示版本 (print the version)", runVersion},
 		"help":    {"显示帮助 (show help)", runHelp},
+		// backup and restore (issue 5)
+		"backup":  {"在线备份数据库与密钥文件 (online backup of the database and the key files)", runBackup},
+		"restore": {"把备份恢复到空的数据目录或数据库，并核验账本 (restore a backup into an empty target, verify the ledger)", runRestore},
 	}
 }
 

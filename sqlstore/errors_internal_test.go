@@ -1,0 +1,33 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"ecredit/errs"
+)
+
+// TestMapErrConnectionLost: a connection lost mid-statement — what pgx
+// reports when PostgreSQL crashes or restarts under a request (found by the
+// crash harness as a 500) — is Unavailable (503), like a refused
+// connection; an unknown error stays Internal.
+func TestMapErrConnectionLost(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("commit: %w", io.ErrUnexpectedEOF),
+		io.EOF,
+		fmt.Errorf("query: %w", pgconn.ErrConnClosed),
+		&pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"},
+		&pgconn.PgError{Code: "57P03", Message: "the database system is not yet accepting connections"},
+	} {
+		if got := mapErr("op", err); !errs.Is(got, errs.Unavailable) {
+			t.Errorf("mapErr(%v) = %v, want unavailable", err, got)
+		}
+	}
+	if got := mapErr("op", errors.New("something else")); !errs.Is(got, errs.Internal) {
+		t.Errorf("mapErr(other) = %v, want internal", got)
+	}
+}
