@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -164,6 +165,9 @@ type City struct {
 	// Console logins from the demo credentials file.
 	AdminLogin, AdminPassword string
 	DeptLogin, DeptPassword   string // 承德市市场监督管理局 (市场监管)
+	// AdminKey is the admin's API key, for finding test data the public
+	// API does not list (orders, the change feed).
+	AdminKey string
 
 	cmd  *exec.Cmd
 	mu   sync.Mutex
@@ -237,6 +241,9 @@ func startCity() (*City, error) {
 	if c.AdminLogin, c.AdminPassword, err = credential(creds, "管理员 (admin"); err == nil {
 		c.DeptLogin, c.DeptPassword, err = credential(creds, "政府部门 (department")
 	}
+	if err == nil {
+		c.AdminKey, err = apiKey(creds, "管理员 (admin")
+	}
 	if err != nil {
 		c.stop()
 		return nil, err
@@ -256,6 +263,20 @@ func credential(creds []byte, heading string) (login, password string, err error
 		return "", "", fmt.Errorf("demo credentials: no login and password under %q", heading)
 	}
 	return string(m[1]), string(m[2]), nil
+}
+
+// apiKey reads the API key under the heading line starting with heading
+// in the demo credentials file.
+func apiKey(creds []byte, heading string) (string, error) {
+	i := bytes.Index(creds, []byte("\n"+heading))
+	if i < 0 {
+		return "", fmt.Errorf("demo credentials: no %q section", heading)
+	}
+	m := regexp.MustCompile(`登录名 login: \S+\n\s+密码 password: \S+\n\s+API 密钥 key: (ek_\S+)`).FindSubmatch(creds[i:])
+	if m == nil {
+		return "", fmt.Errorf("demo credentials: no API key under %q", heading)
+	}
+	return string(m[1]), nil
 }
 
 func (c *City) logText() string {
@@ -281,17 +302,47 @@ func (c *City) stop() {
 // decodes the JSON answer into v.
 func (c *City) GetJSON(t *testing.T, path string, v any) {
 	t.Helper()
-	resp, err := http.Get(c.Base + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s\n%.500s", path, resp.Status, body)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+	c.getJSON(t, "", path, v)
+}
+
+// AdminJSON is GetJSON with the admin's API key.
+func (c *City) AdminJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	c.getJSON(t, c.AdminKey, path, v)
+}
+
+// getJSON fetches path (with key, when given) and decodes the answer. The
+// public API is rate limited per client, and every flow and the browser
+// share one loopback address: a 429 is waited out (its Retry-After) and
+// retried, a few times.
+func (c *City) getJSON(t *testing.T, key, path string, v any) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequest("GET", c.Base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests && attempt < 5 {
+			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			time.Sleep(time.Duration(max(wait, 1)) * time.Second)
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s\n%.500s", path, resp.Status, body)
+		}
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return
 	}
 }
 
@@ -642,3 +693,57 @@ func jsString(s string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Rows returns, for every table row matching sel, the innerText of its
+// cells (th and td), each with its white space collapsed.
+func (b *Tab) Rows(sel string) [][]string {
+	b.T.Helper()
+	out, err := b.eval(`JSON.stringify(Array.from(document.querySelectorAll(` + jsString(sel) + `)).map(function (tr) {
+		return Array.from(tr.cells).map(function (c) { return c.innerText.replace(/\s+/g, " ").trim(); });
+	}))`)
+	var rows [][]string
+	if err == nil {
+		err = json.Unmarshal([]byte(out), &rows)
+	}
+	if err != nil {
+		b.T.Fatalf("read rows %s: %v", sel, err)
+	}
+	return rows
+}
+
+// KV returns the two-column rows matching sel (th, td) as a map from the
+// heading to the value, white space collapsed.
+func (b *Tab) KV(sel string) map[string]string {
+	b.T.Helper()
+	m := map[string]string{}
+	for _, r := range b.Rows(sel) {
+		if len(r) == 2 {
+			m[r[0]] = r[1]
+		}
+	}
+	return m
+}
+
+// evalJSON evaluates a JavaScript expression and decodes its value (passed
+// through JSON.stringify) into v.
+func (b *Tab) evalJSON(expr string, v any) error {
+	out, err := b.eval("JSON.stringify(" + expr + ")")
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(out), v)
+}
+
+// waitURLChange waits until the page's address is no longer from (a click
+// that loads another page, which may have the same path).
+func (b *Tab) waitURLChange(from string) {
+	b.T.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for time.Now().Before(deadline) && b.ctx.Err() == nil {
+		if u, err := b.eval(`location.href`); err == nil && u != from {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.T.Fatalf("the page stayed at %s", from)
+}
