@@ -93,7 +93,18 @@ func (s *Service) batchAndProduct(ctx context.Context, l *subjects, gtin, batch 
 	if err != nil {
 		return nil, nil, ProductView{}, err
 	}
-	b, err := s.Store.GetBatch(ctx, g, bn)
+	// The same GTIN may be given in another length (a GTIN-13 padded to
+	// 14 digits, or the reverse): try each form it can be stored under.
+	var b *Batch
+	for _, form := range gtinLookupForms(g) {
+		if b, err = s.Store.GetBatch(ctx, form, bn); err == nil {
+			g = form
+			break
+		}
+		if !errs.Is(err, errs.NotFound) {
+			return nil, nil, ProductView{}, err
+		}
+	}
 	if err != nil {
 		return nil, nil, ProductView{}, err
 	}

@@ -79,6 +79,31 @@ func gtinForms(g string) []string {
 	return []string{g}
 }
 
+// gtinLookupForms returns g first, then the other lengths the same GTIN
+// can be written in: padded with zeros to 14 digits, and with leading
+// zeros dropped down to GTIN-13, GTIN-12 and GTIN-8 (the check digit is
+// unchanged by leading zeros).
+func gtinLookupForms(g string) []string {
+	out := []string{g}
+	add := func(x string) {
+		for _, y := range out {
+			if y == x {
+				return
+			}
+		}
+		out = append(out, x)
+	}
+	if len(g) < 14 {
+		add(strings.Repeat("0", 14-len(g)) + g)
+	}
+	for _, n := range []int{13, 12, 8} {
+		if len(g) > n && strings.Trim(g[:len(g)-n], "0") == "" {
+			add(g[len(g)-n:])
+		}
+	}
+	return out
+}
+
 // ParseBatch checks a batch (lot) number: 1–20 characters of letters,
 // digits, '-', '_' and '.' (GS1 AI 10 allows 20 characters; slashes and
 // spaces are refused so that a batch fits a URL path segment).
