@@ -239,6 +239,10 @@ func (a *App) buildHandler() error {
 	if cfg.NoRateLimit {
 		publicRate, apiRate = math.Inf(1), math.Inf(1) // rate.Inf: every request allowed
 	}
+	// One per-client budget for the public look-ups of the API and the
+	// portal's search and profile pages, so that a scraper cannot double
+	// it by alternating between them.
+	publicLimiter := httpx.NewLimiter(publicRate, httpapi.PublicBurst)
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api, err := httpapi.New(httpapi.Deps{
@@ -259,7 +263,7 @@ func (a *App) buildHandler() error {
 		Disclosure: a.Disclosure,
 		// Public look-ups get httpapi's default per-client limit; every
 		// /api/ request is limited per account or client as a backstop.
-		PublicLimiter: httpx.NewLimiter(publicRate, httpapi.PublicBurst),
+		PublicLimiter: publicLimiter,
 		Limiter:       httpx.NewLimiter(apiRate, APIBurst),
 	})
 	if err != nil {
@@ -288,6 +292,9 @@ func (a *App) buildHandler() error {
 			}
 			return &web.Counts{Total: c.Total, ByKind: c.ByKind, ByVerify: c.ByVerify}, nil
 		},
+		// proof: the portal's search and profiles share the API's public
+		// rate limit per client.
+		PublicLimiter: publicLimiter,
 	})
 	if err != nil {
 		return err
