@@ -190,7 +190,9 @@ var apiCases = []accessCase{
 	// Records.
 	{pattern: "GET /api/v1/records/types", want: "ok ok ok ok ok ok ok", req: fixed(get("/api/v1/records/types"))},
 	{pattern: "POST /api/v1/records", name: "a penalty", want: "401 403 403 403 ok 403 ok",
-		req: func(e *env, _ role) req { return jsonReq("POST", "/api/v1/records", e.penaltyInput(e.merchantA, "2026-10-20")) }},
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/records", e.penaltyInput(e.merchantA, "2026-10-20"))
+		}},
 	{pattern: "POST /api/v1/records", name: "a commitment of platform A's shop owner", want: "401 ok 403 403 ok 403 ok",
 		req: func(e *env, _ role) req {
 			return jsonReq("POST", "/api/v1/records", record.Input{Type: record.TypeCommitment, Fields: map[string]string{
