@@ -512,3 +512,102 @@ func TestAccessMatrix(t *testing.T) {
 	}
 	t.Logf("access matrix: %d routes × %d roles, %d cells, %d failures", len(routes), len(roles), cells, failures)
 }
+
+// massFields are fields a caller might add to a body to set what is not
+// theirs to set.
+var massFields = map[string]any{
+	"id": 1, "role": "admin", "subject_id": 1, "version": 99, "status": "deregistered", "created_at": "2000-01-01T00:00:00Z",
+	"updated_at": "2000-01-01T00:00:00Z", "account_id": 1, "created_by": 1, "platform_id": 1, "verification": "verified",
+	"verified_by": "admin", "mark": "ECM-0000-0000-0000", "source_key": "account:1", "ledger_index": 0, "scopes": []string{"accounts:manage"},
+	"is_admin": true, "department": "公安", "owner_id": 1, "hash": "00",
+}
+
+// legitFields are the fields of massFields that a route's input does
+// declare: setting them is the route's business, and the access matrix
+// and the services' own tests cover who may. Every other field must be
+// refused with a 400 naming it.
+var legitFields = map[string][]string{
+	"POST /api/v1/subjects":       {"status"},
+	"POST /api/v1/subjects/batch": {"status"},
+	"PATCH /api/v1/subjects/{id}": {"status", "version"},
+	"POST /api/v1/shops":          {"platform_id", "owner_id"},
+	"PATCH /api/v1/shops/{id}":    {"status", "version"},
+	"POST /api/v1/accounts":       {"role", "subject_id", "department"},
+}
+
+// TestMassAssignment adds each of massFields to a valid JSON body of
+// every API route that takes one, sent by a role allowed to use it: the
+// field is refused with a 400 naming it (the API decodes strictly), or it
+// is one the route declares.
+func TestMassAssignment(t *testing.T) {
+	e := setup(t)
+	routes, tried := 0, 0
+	for _, c := range apiCases {
+		who := allowedRole(c.want)
+		probe := c.req(e, who)
+		if probe.ctype != "application/json" && probe.ctype != "application/x-ndjson" {
+			continue
+		}
+		routes++
+		legit := map[string]bool{}
+		for _, f := range legitFields[c.pattern] {
+			legit[f] = true
+		}
+		for field, v := range massFields {
+			rq := c.req(e, who)
+			var m map[string]any
+			body := strings.TrimSpace(string(rq.body))
+			if err := json.Unmarshal([]byte(body), &m); err != nil {
+				t.Fatalf("%s: body %s: %v", c.pattern, body, err)
+			}
+			if _, has := m[field]; has {
+				continue
+			}
+			m[field] = v
+			b, _ := json.Marshal(m)
+			if rq.ctype == "application/x-ndjson" {
+				b = append(b, '\n')
+			}
+			rq.body = b
+			tried++
+			r := e.do(t, who, rq)
+			field400 := r.status == 400 && r.errorField() == field
+			if rq.ctype == "application/x-ndjson" && r.status == 200 {
+				var res struct {
+					Results []struct {
+						Error *struct {
+							Code, Field string
+						} `json:"error"`
+					} `json:"results"`
+				}
+				json.Unmarshal(r.body, &res)
+				field400 = len(res.Results) == 1 && res.Results[0].Error != nil && res.Results[0].Error.Code == "invalid" && res.Results[0].Error.Field == field
+			}
+			if !field400 && !legit[field] {
+				t.Errorf("%s as %s with %q: %s — want 400 naming %q", c.pattern, who, field, r, field)
+			}
+			if r.status >= 500 {
+				t.Errorf("%s with %q: %s", c.pattern, field, r)
+			}
+		}
+	}
+	// Forms read only their own fields: extra ones have no effect.
+	name := fmt.Sprintf("表单多余字段商户%d", e.next())
+	r := e.do(t, rDept, formReq("/console/subjects/new", "kind", "merchant", "name", name, "credit_code", e.uscc(),
+		"id", "1", "created_by", id(e.actors[rAdmin].AccountID), "mark", "ECM-0000-0000-0000", "verification", "verified", "role", "admin"))
+	if classify(r) != ok {
+		t.Fatalf("console registration: %s", r)
+	}
+	list := must(e.app.Registry.ListSubjects(system, registry.Filter{Name: name, Limit: 5}))
+	if len(list) != 1 || list[0].ID == 1 || list[0].CreatedBy != e.actors[rDept].AccountID || list[0].Mark == "ECM-0000-0000-0000" || list[0].Verify != registry.VerifyNone {
+		t.Errorf("extra form fields took effect: %+v", list)
+	}
+	// A platform cannot move a shop to another platform or register one
+	// there, whatever it sends.
+	r = e.do(t, rPlatB, jsonReq("POST", "/api/v1/shops", registry.ShopInput{PlatformID: e.platA.ID, OwnerID: e.merchantB.ID,
+		Name: "越权店铺", URL: fmt.Sprintf("https://x%d.example.com/", e.next())}))
+	if r.status != 403 || r.errorField() != "platform_id" {
+		t.Errorf("platform B registering on A: %s", r)
+	}
+	t.Logf("mass assignment: %d routes with JSON bodies × %d fields, %d requests", routes, len(massFields), tried)
+}

@@ -18,6 +18,7 @@ import (
 	"ecredit/account"
 	"ecredit/audit"
 	"ecredit/code"
+	"ecredit/pii"
 	"ecredit/record"
 	"ecredit/registry"
 )
@@ -190,10 +191,32 @@ type crawled struct {
 func TestPrivacyScan(t *testing.T) {
 	e := setup(t)
 	sc := e.scanner()
-	scanned, bytesScanned, leaks := 0, 0, 0
+	// The scanner finds what it looks for.
+	p0 := e.persons[len(e.persons)-1]
+	for _, s := range []string{"证件号码：" + p0.idNumber + "。", "tel:" + p0.phone, `"x":"13800138000"`, "身份证 " + idNumber(5_000_000) + " 号"} {
+		if len(sc.scan(s)) != 1 {
+			t.Fatalf("the scanner misses the number in %q", s)
+		}
+	}
+	for _, s := range []string{pii.MaskID(p0.idNumber), pii.MaskPhone(p0.phone), "1732528800123456", "req-a13912345678b", "9113080200001005"} {
+		if l := sc.scan(s); len(l) != 0 {
+			t.Fatalf("the scanner flags %q: %v", s, l)
+		}
+	}
+	masks := map[string]bool{}
+	for _, p := range e.persons {
+		masks[pii.MaskID(p.idNumber)] = true
+	}
+	scanned, bytesScanned, leaks, withMasked := 0, 0, 0, 0
 	report := func(who role, what string, body []byte) {
 		scanned++
 		bytesScanned += len(body)
+		for _, m := range maskedID.FindAllString(string(body), -1) {
+			if masks[m] {
+				withMasked++
+				break
+			}
+		}
 		for _, l := range sc.scan(string(body)) {
 			leaks++
 			if leaks <= 20 {
@@ -304,10 +327,17 @@ func TestPrivacyScan(t *testing.T) {
 		t.Errorf("… %d leaks in all", leaks)
 	}
 	t.Logf("privacy scan: %d persons seeded, %d responses and the server log (%d bytes) scanned, %d unmasked numbers", len(e.persons), scanned, bytesScanned, leaks)
+	// The crawl did see the persons, masked.
+	if withMasked < 100 {
+		t.Errorf("only %d responses show a seeded person's masked ID number: the crawl misses them", withMasked)
+	}
+	t.Logf("%d responses show seeded persons' masked ID numbers", withMasked)
 	if scanned < 1000 {
 		t.Errorf("only %d responses scanned", scanned)
 	}
 }
+
+var maskedID = regexp.MustCompile(`[0-9]{3,6}\*+[0-9Xx]{1,4}`)
 
 var verifyLink = regexp.MustCompile(`href="(/verify/[^"]+)"`)
 
