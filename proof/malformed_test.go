@@ -232,6 +232,21 @@ func (c *campaign) generate(rng *rand.Rand) malformed {
 			h.Set("Authorization", "bearer  "+c.e.keys[rPlatB][:10])
 		}
 		m.rq.header, m.rq.body = h, body
+	case k < 83: // a signed-in upload of a broken file
+		who = []role{rDept, rAdmin}[rng.IntN(2)]
+		m.who, path, console = who, "/console/records/import", true
+		file := penaltyCSV(c.e, 2, true)
+		switch rng.IntN(4) {
+		case 0:
+			file = mutate(rng, file)
+		case 1:
+			file = []byte("PK\x03\x04" + badJSON[rng.IntN(len(badJSON))])
+		case 2:
+			file = []byte("\xff\xfe" + strings.Repeat("\x00,", 1000))
+		}
+		name := []string{"a.csv", "a.xlsx", "a.txt", "", "../../a.csv"}[rng.IntN(5)]
+		m.rq.method, m.rq.form, m.rq.file, m.rq.fileName = "POST", url.Values{"type": {[]string{"penalty", "licence", "other", "x"}[rng.IntN(4)]},
+			"source": {badValues[rng.IntN(len(badValues))]}, "csrf": {c.sessions[who].csrf}}, file, name
 	case k < 92 && console: // console forms: missing, forged, another session's CSRF
 		f := url.Values{"reason": {badValues[rng.IntN(len(badValues))]}, "name": {badValues[rng.IntN(len(badValues))]},
 			"kind": {"merchant"}, "version": {badValues[rng.IntN(len(badValues))]}, "login": {"proof.nobody"}, "password": {"x"}}
