@@ -293,6 +293,10 @@ func (a *App) buildHandler() error {
 	if cfg.NoRateLimit {
 		publicRate, apiRate = math.Inf(1), math.Inf(1) // rate.Inf: every request allowed
 	}
+	// One per-client budget for the public look-ups of the API and the
+	// portal's search and profile pages, so that a scraper cannot double
+	// it by alternating between them.
+	publicLimiter := httpx.NewLimiter(publicRate, httpapi.PublicBurst)
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api, err := httpapi.New(httpapi.Deps{
@@ -313,7 +317,7 @@ func (a *App) buildHandler() error {
 		Disclosure: a.Disclosure,
 		// Public look-ups get httpapi's default per-client limit; every
 		// /api/ request is limited per account or client as a backstop.
-		PublicLimiter: httpx.NewLimiter(publicRate, httpapi.PublicBurst),
+		PublicLimiter: publicLimiter,
 		Limiter:       httpx.NewLimiter(apiRate, APIBurst),
 		// Parcels, tracking and logistics grades (M4).
 		Logistics: a.Logistics,
@@ -354,6 +358,9 @@ func (a *App) buildHandler() error {
 		Trace: a.Trace,
 		// A shop's ratings page and the profile's ratings section (M5).
 		Trade: a.Trade,
+		// proof: the portal's search and profiles share the API's public
+		// rate limit per client.
+		PublicLimiter: publicLimiter,
 	})
 	if err != nil {
 		return err

@@ -529,6 +529,11 @@ func (s *Service) ListSubjects(ctx context.Context, f Filter) ([]*Subject, error
 	if err := a.Require(account.ScopeSubjectsRead); err != nil {
 		return nil, errs.Wrap(op, err)
 	}
+	// Which subjects sell on another platform is that platform's
+	// business: a platform filters by its own platform only (as ListShops).
+	if a.Role == account.RolePlatform && f.PlatformID != 0 && f.PlatformID != a.SubjectID {
+		return nil, &errs.Error{Code: errs.Forbidden, Op: op, Field: "platform_id", Message: "平台只能按本平台筛选主体 (you may only filter by your own platform)"}
+	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}

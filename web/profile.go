@@ -127,6 +127,9 @@ func (s *Site) subjectByCode(w http.ResponseWriter, r *http.Request, c string) {
 // /subjects/code/{code} and /subjects/{id}/report would overlap).
 func (s *Site) subjectSub(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
+	if s.limited(w, r) {
+		return
+	}
 	id, rest := r.PathValue("id"), r.PathValue("rest")
 	if id == "code" {
 		s.subjectByCode(w, r, rest)

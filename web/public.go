@@ -66,6 +66,9 @@ type searchData struct {
 
 func (s *Site) search(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
+	if s.limited(w, r) {
+		return
+	}
 	if s.d.Disclosure != nil {
 		s.fullTextSearch(w, r)
 		return
@@ -218,6 +221,9 @@ type profileData struct {
 
 func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
+	if s.limited(w, r) {
+		return
+	}
 	id, ok := pathID(r.PathValue("id"))
 	if !ok {
 		s.notFound(w, r)

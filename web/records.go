@@ -43,14 +43,15 @@ const (
 	maxReports = 200
 )
 
-func (s *Site) recordRoutes(m *http.ServeMux) {
-	s.reports = &reportCache{m: map[string]*cachedReport{}}
-	m.Handle("GET /console/records", s.staff(s.recordList))
-	m.Handle("GET /console/records/import", s.staff(s.importForm))
-	m.Handle("POST /console/records/import", s.staffUpload(s.importUpload, maxUploadBytes))
-	m.Handle("GET /console/records/import/errors/{token}", s.staff(s.importErrorsCSV))
-	m.Handle("GET /console/records/{id}", s.staff(s.recordDetail))
-	m.Handle("POST /console/records/{id}/{action}", s.staff(s.recordAction))
+// recordRoutes are the console's record pages (import, list, detail,
+// workflow).
+var recordRoutes = []Route{
+	{"GET", "/console/records", true, staffOnly((*Site).recordList)},
+	{"GET", "/console/records/import", true, staffOnly((*Site).importForm)},
+	{"POST", "/console/records/import", true, func(s *Site) http.Handler { return s.staffUpload(s.importUpload, maxUploadBytes) }},
+	{"GET", "/console/records/import/errors/{token}", true, staffOnly((*Site).importErrorsCSV)},
+	{"GET", "/console/records/{id}", true, staffOnly((*Site).recordDetail)},
+	{"POST", "/console/records/{id}/{action}", true, staffOnly((*Site).recordAction)},
 }
 
 // recordsReady answers a clear error when the site runs without the

@@ -183,6 +183,8 @@ func (s *Site) errorPage(w http.ResponseWriter, r *http.Request, err error, stat
 		d.Heading = "请求有误"
 	case http.StatusConflict:
 		d.Heading = "数据冲突"
+	case http.StatusTooManyRequests:
+		d.Heading = "请求过于频繁"
 	case http.StatusServiceUnavailable:
 		d.Heading = "服务暂不可用"
 	default:

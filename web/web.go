@@ -24,6 +24,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"ecredit/audit"
 	"ecredit/clock"
 	"ecredit/disclosure"
+	"ecredit/httpx"
 	"ecredit/logistics"
 	"ecredit/record"
 	"ecredit/registry"
@@ -100,6 +102,10 @@ type Deps struct {
 	// Trade (M5) serves a shop's ratings page (/shops/{id}) and the
 	// ratings section of profiles. Optional: without it neither is shown.
 	Trade *trade.Service
+	// proof: PublicLimiter limits the portal's search and profile pages
+	// (and the credit reports behind them) per client, against scraping;
+	// nil: no limit.
+	PublicLimiter *httpx.Limiter
 }
 
 // Site is the http.Handler of every path that is not /api/, /healthz or
@@ -160,62 +166,118 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHT
 
 func (s *Site) now() time.Time { return s.d.Clock.Now() }
 
+// Route is one route of the site: a ServeMux pattern and who may use it.
+// The site's routes are data (publicRoutes, consoleRoutes and each
+// capability's slice, joined in routeTable) so that tests can enumerate
+// them: the access matrix, the malformed-request campaign and the security
+// header checks all start from Routes().
+type Route struct {
+	Method string
+	Path   string
+	// Console routes are behind the console's session, CSRF and
+	// cross-origin protection (except the sign-in form itself).
+	Console bool
+	h       func(s *Site) http.Handler
+}
+
+// Pattern is the ServeMux pattern of the route.
+func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
+
+// pub adapts a public handler.
+func pub(f func(s *Site, w http.ResponseWriter, r *http.Request)) func(*Site) http.Handler {
+	return func(s *Site) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f(s, w, r) })
+	}
+}
+
+// staffOnly adapts a console handler for department and admin accounts.
+func staffOnly(f func(s *Site, w http.ResponseWriter, r *http.Request, c *call)) func(*Site) http.Handler {
+	return func(s *Site) http.Handler {
+		return s.staff(func(w http.ResponseWriter, r *http.Request, c *call) { f(s, w, r, c) })
+	}
+}
+
+// publicRoutes are the portal's pages.
+var publicRoutes = []Route{
+	{"GET", "/{$}", false, pub((*Site).home)},
+	{"GET", "/search", false, pub((*Site).search)},
+	{"GET", "/subjects/{id}", false, pub((*Site).publicSubject)},
+	{"GET", "/subjects/{id}/{rest}", false, pub((*Site).subjectSub)},
+	{"GET", "/verify/{id}", false, pub((*Site).verifyReport)},
+	{"GET", "/marks", false, pub((*Site).markCheck)},
+	{"GET", "/marks/{mark}", false, pub((*Site).markCheck)},
+	{"GET", "/codes", false, pub((*Site).codeCheck)},
+	{"POST", "/codes", false, pub((*Site).codeCheck)},
+	{"GET", "/static/{name}", false, pub(func(s *Site, w http.ResponseWriter, r *http.Request) { s.assets.serve(w, r) })},
+	{"GET", "/trace", false, pub((*Site).traceLookup)},              // traceability (M10)
+	{"GET", "/trace/{gtin}/{batch}", false, pub((*Site).tracePage)}, // traceability (M10)
+	{"GET", "/logistics/{id}", false, pub((*Site).logisticsPage)},   // a logistics firm's grade (M4)
+	{"GET", "/shops/{id}", false, pub((*Site).publicShop)},          // a shop's ratings (trade, M5)
+}
+
+// consoleRoutes are the staff console's pages (the records' pages are in
+// recordRoutes).
+var consoleRoutes = []Route{
+	{"GET", "/console/login", true, pub((*Site).loginForm)},
+	{"POST", "/console/login", true, pub((*Site).login)},
+	{"POST", "/console/logout", true, func(s *Site) http.Handler { return s.session(s.logout, true) }},
+	// second factor: the code step of sign-in, and enrolment by any
+	// signed-in account (web/totp.go)
+	{"POST", "/console/login/code", true, pub((*Site).loginCode)},
+	{"GET", "/console/totp", true, func(s *Site) http.Handler { return s.session(s.totpPage, true) }},
+	{"POST", "/console/totp/begin", true, func(s *Site) http.Handler { return s.session(s.totpBegin, true) }},
+	{"POST", "/console/totp/confirm", true, func(s *Site) http.Handler { return s.session(s.totpConfirm, true) }},
+
+	{"GET", "/console/{$}", true, staffOnly((*Site).dashboard)},
+	{"GET", "/console/subjects", true, staffOnly((*Site).subjects)},
+	{"GET", "/console/subjects/new", true, staffOnly((*Site).subjectNewForm)},
+	{"POST", "/console/subjects/new", true, staffOnly((*Site).subjectCreate)},
+	{"GET", "/console/subjects/{id}", true, staffOnly((*Site).subjectDetail)},
+	{"POST", "/console/subjects/{id}/verify", true, staffOnly((*Site).subjectVerify)},
+	{"POST", "/console/subjects/{id}/reveal", true, staffOnly((*Site).subjectReveal)},
+	{"GET", "/console/subjects/{id}/edit", true, staffOnly((*Site).subjectEditForm)},
+	{"POST", "/console/subjects/{id}/edit", true, staffOnly((*Site).subjectUpdate)},
+
+	{"GET", "/console/shops", true, staffOnly((*Site).shops)},
+	{"GET", "/console/shops/new", true, staffOnly((*Site).shopNewForm)},
+	{"POST", "/console/shops/new", true, staffOnly((*Site).shopCreate)},
+
+	{"GET", "/console/accounts", true, staffOnly((*Site).accounts)},
+	{"POST", "/console/accounts", true, staffOnly((*Site).accountCreate)},
+	{"POST", "/console/accounts/{id}/keys", true, staffOnly((*Site).keyCreate)},
+	{"POST", "/console/keys/{id}/revoke", true, staffOnly((*Site).keyRevoke)},
+
+	{"GET", "/console/audit", true, staffOnly((*Site).auditLog)},
+}
+
+// routeTable is every route of the site. Each capability keeps its pages
+// in a slice of its own file, joined here.
+var routeTable = slices.Concat(publicRoutes, consoleRoutes, recordRoutes)
+
+// Routes lists every route the site serves (the catch-all 404 pages of
+// / and /console/ aside).
+func (s *Site) Routes() []Route { return append([]Route(nil), routeTable...) }
+
 func (s *Site) routes() {
+	s.reports = &reportCache{m: map[string]*cachedReport{}}
 	m := http.NewServeMux()
-	m.HandleFunc("GET /{$}", s.home)
-	m.HandleFunc("GET /search", s.search)
-	m.HandleFunc("GET /subjects/{id}", s.publicSubject)
-	m.HandleFunc("GET /subjects/{id}/{rest}", s.subjectSub)
-	m.HandleFunc("GET /verify/{id}", s.verifyReport)
-	m.HandleFunc("GET /marks", s.markCheck)
-	m.HandleFunc("GET /marks/{mark}", s.markCheck)
-	m.HandleFunc("GET /codes", s.codeCheck)
-	m.HandleFunc("POST /codes", s.codeCheck)
-	m.HandleFunc("GET /trace", s.traceLookup)              // traceability (M10)
-	m.HandleFunc("GET /trace/{gtin}/{batch}", s.tracePage) // traceability (M10)
-	m.HandleFunc("GET /static/{name}", s.assets.serve)
-	m.HandleFunc("GET /logistics/{id}", s.logisticsPage) // a logistics firm's grade (M4)
-	m.HandleFunc("GET /shops/{id}", s.publicShop)        // trade (M5)
-	m.Handle("/console/", s.console())
+	cm := http.NewServeMux()
+	for _, rt := range routeTable {
+		if rt.Console {
+			cm.Handle(rt.Pattern(), rt.h(s))
+		} else {
+			m.Handle(rt.Pattern(), rt.h(s))
+		}
+	}
+	cm.Handle("/console/", s.staff(func(w http.ResponseWriter, r *http.Request, c *call) { s.notFound(w, r) }))
+	m.Handle("/console/", s.console(cm))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 	s.mux = m
 }
 
-func (s *Site) console() http.Handler {
-	m := http.NewServeMux()
-	m.HandleFunc("GET /console/login", s.loginForm)
-	m.HandleFunc("POST /console/login", s.login)
-	m.Handle("POST /console/logout", s.session(s.logout, true))
-	// second factor: the code step of sign-in, and enrolment by any
-	// signed-in account (web/totp.go)
-	m.HandleFunc("POST /console/login/code", s.loginCode)
-	m.Handle("GET /console/totp", s.session(s.totpPage, true))
-	m.Handle("POST /console/totp/begin", s.session(s.totpBegin, true))
-	m.Handle("POST /console/totp/confirm", s.session(s.totpConfirm, true))
-
-	m.Handle("GET /console/{$}", s.staff(s.dashboard))
-	m.Handle("GET /console/subjects", s.staff(s.subjects))
-	m.Handle("GET /console/subjects/new", s.staff(s.subjectNewForm))
-	m.Handle("POST /console/subjects/new", s.staff(s.subjectCreate))
-	m.Handle("GET /console/subjects/{id}", s.staff(s.subjectDetail))
-	m.Handle("POST /console/subjects/{id}/verify", s.staff(s.subjectVerify))
-	m.Handle("POST /console/subjects/{id}/reveal", s.staff(s.subjectReveal))
-	m.Handle("GET /console/subjects/{id}/edit", s.staff(s.subjectEditForm))
-	m.Handle("POST /console/subjects/{id}/edit", s.staff(s.subjectUpdate))
-
-	m.Handle("GET /console/shops", s.staff(s.shops))
-	m.Handle("GET /console/shops/new", s.staff(s.shopNewForm))
-	m.Handle("POST /console/shops/new", s.staff(s.shopCreate))
-
-	m.Handle("GET /console/accounts", s.staff(s.accounts))
-	m.Handle("POST /console/accounts", s.staff(s.accountCreate))
-	m.Handle("POST /console/accounts/{id}/keys", s.staff(s.keyCreate))
-	m.Handle("POST /console/keys/{id}/revoke", s.staff(s.keyRevoke))
-
-	m.Handle("GET /console/audit", s.staff(s.auditLog))
-	s.recordRoutes(m)
-	m.Handle("/console/", s.staff(func(w http.ResponseWriter, r *http.Request, c *call) { s.notFound(w, r) }))
-
+// console puts the console's mux behind cross-origin protection and
+// no-store.
+func (s *Site) console(m *http.ServeMux) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, nil, http.StatusForbidden, "跨站请求被拒绝：请从本站页面提交表单 (cross-origin request refused)")
