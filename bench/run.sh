@@ -16,7 +16,7 @@ suite="${1:-subjects}"
 [[ $# -gt 0 ]] && shift
 case "$suite" in
 subjects) pattern='^Benchmark(CreateSubject|CreateSubjectBatch|RawInsertCeiling)$' ;;
-records) pattern='^BenchmarkRecord(IngestBatch|RawInsertCeiling)$' ;;
+records) pattern='^BenchmarkRecord(IngestBatch|FileImport|RawInsertCeiling)$' ;;
 ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
 parcels) pattern='^BenchmarkParcel(EventIngest|EventStore|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
 trace) pattern='^BenchmarkTrace$' ;;
