@@ -77,6 +77,8 @@ func batchClass(r resp) string {
 		return c403
 	case l.Error.Code == "unauthorized":
 		return c401
+	case l.Error.Code == "not_found": // another tenant's object, hidden
+		return c404
 	default:
 		return "line " + l.Error.Code
 	}
