@@ -535,6 +535,10 @@ var legitFields = map[string][]string{
 	"POST /api/v1/shops":          {"platform_id", "owner_id"},
 	"PATCH /api/v1/shops/{id}":    {"status", "version"},
 	"POST /api/v1/accounts":       {"role", "subject_id", "department"},
+	// trade: an order names its platform (the credit office reports for
+	// any); a platform naming another is refused (TestOrderPlatformOfAnother).
+	"POST /api/v1/orders":       {"platform_id"},
+	"POST /api/v1/orders/batch": {"platform_id"},
 }
 
 // TestMassAssignment adds each of massFields to a valid JSON body of

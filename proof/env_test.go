@@ -271,7 +271,7 @@ func (e *env) seed(ctx context.Context) error {
 	if e.shopB, err = e.shop(rPlatB, e.merchantB.ID); err != nil {
 		return err
 	}
-	if _, err = e.shop(rPlatA, e.sellerA.ID); err != nil {
+	if e.tr.sellerShop, err = e.shop(rPlatA, e.sellerA.ID); err != nil {
 		return err
 	}
 	if _, err = e.shop(rPlatB, e.sellerB.ID); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"testing"
 	"time"
 
 	"ecredit/account"
@@ -29,7 +30,9 @@ func ndjson(path string, v any) req {
 }
 
 // freshOrder is a fresh signed order of platform A's shop.
-func (e *env) freshOrder() *trade.Order { return must(e.order(fmt.Sprintf("proof-buyer-%d", e.next()))) }
+func (e *env) freshOrder() *trade.Order {
+	return must(e.order(fmt.Sprintf("proof-buyer-%d", e.next())))
+}
 
 // freshBatch is a fresh batch of the fixture product.
 func (e *env) freshBatch() string {
@@ -80,7 +83,9 @@ var tradeAPICases = []accessCase{
 			return jsonReq("POST", "/api/v1/reviews/"+id(rv.ID)+"/fold", trade.FoldInput{Reason: "疑似刷单"})
 		}},
 	{pattern: "GET /api/v1/buyers/{buyer}", want: "401 ok 403 403 ok 403 ok",
-		req: func(e *env, _ role) req { return get("/api/v1/buyers/" + e.tr.buyer + "?platform_id=" + id(e.platA.ID)) }},
+		req: func(e *env, _ role) req {
+			return get("/api/v1/buyers/" + e.tr.buyer + "?platform_id=" + id(e.platA.ID))
+		}},
 	{pattern: "GET /api/v1/shops/{id}/reviews", want: everyone,
 		req: func(e *env, _ role) req { return get("/api/v1/shops/" + id(e.shopA.ID) + "/reviews") }},
 	{pattern: "GET /api/v1/public/shops/{id}", want: everyone,
@@ -106,9 +111,13 @@ var tradeAPICases = []accessCase{
 		}},
 	// A platform reads the tracking of its own orders' waybills only.
 	{pattern: "GET /api/v1/parcels/{waybill}", name: "the waybill of platform A's order", want: "401 ok 404 ok ok 403 ok",
-		req: func(e *env, _ role) req { return get("/api/v1/parcels/" + e.tr.waybill + "?firm=" + e.logiFirm.CreditCode) }},
+		req: func(e *env, _ role) req {
+			return get("/api/v1/parcels/" + e.tr.waybill + "?firm=" + e.logiFirm.CreditCode)
+		}},
 	{pattern: "GET /api/v1/parcels/{waybill}", name: "a waybill of no platform's order", want: "401 404 404 ok ok 403 ok",
-		req: func(e *env, _ role) req { return get("/api/v1/parcels/" + e.tr.waybill2 + "?firm=" + e.logiFirm.CreditCode) }},
+		req: func(e *env, _ role) req {
+			return get("/api/v1/parcels/" + e.tr.waybill2 + "?firm=" + e.logiFirm.CreditCode)
+		}},
 	{pattern: "GET /api/v1/logistics/{id}/metrics", want: "401 403 403 ok ok 403 ok",
 		req: func(e *env, _ role) req { return get("/api/v1/logistics/" + id(e.logiFirm.ID) + "/metrics") }},
 	{pattern: "GET /api/v1/public/logistics/{code}", want: everyone,
@@ -212,3 +221,28 @@ var tradeWebCases = []accessCase{
 	}},
 }
 
+// TestOrderPlatformOfAnother: a platform cannot report an order on
+// another platform or of another platform's shop, whatever platform_id it
+// sends, and the refused order is stored nowhere.
+func TestOrderPlatformOfAnother(t *testing.T) {
+	e := setup(t)
+	in := e.orderInput(fmt.Sprintf("proof-buyer-%d", e.next()), time.Now().Add(-48*time.Hour).UTC().Truncate(time.Second))
+	in.PlatformID = e.platA.ID
+	r := e.do(t, rPlatB, jsonReq("POST", "/api/v1/orders", in))
+	if r.status != 403 || r.errorField() != "platform_id" {
+		t.Errorf("platform B reporting an order on A: %s, want 403 naming platform_id", r)
+	}
+	in.PlatformID, in.ShopID = e.platB.ID, e.shopA.ID
+	if r := e.do(t, rPlatB, jsonReq("POST", "/api/v1/orders", in)); r.status != 404 {
+		t.Errorf("platform B reporting an order of A's shop: %s, want 404", r)
+	}
+	if list := must(e.app.Trade.ListOrders(system, trade.OrderFilter{Limit: 500})); len(list) == 0 {
+		t.Fatal("no orders at all")
+	} else {
+		for _, o := range list {
+			if o.OrderNo == in.OrderNo {
+				t.Errorf("a refused order was stored: %+v", o)
+			}
+		}
+	}
+}

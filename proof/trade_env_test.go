@@ -7,6 +7,7 @@ import (
 
 	"ecredit/code"
 	"ecredit/logistics"
+	"ecredit/registry"
 	"ecredit/trace"
 	"ecredit/trade"
 )
@@ -22,6 +23,13 @@ type tradeFixtures struct {
 	buyer       string // the order's buyer pseudonym
 	waybill     string // a parcel of the logistics firm, shipping order
 	waybill2    string // a parcel of the logistics firm on no order
+
+	// Persons in trade data (privacy_test.go): the seller sellerA's shop
+	// on platform A sold the batch in sellerOrder, reviewed, carried by
+	// the courier (a person) under courierWaybill.
+	sellerShop     *registry.Shop
+	sellerOrder    *trade.Order
+	courierWaybill string
 }
 
 // gtinOf is a valid GTIN-13 from twelve digits.
@@ -72,6 +80,39 @@ func (e *env) seedTrade(ctx context.Context) error {
 	f.order = r.Order
 	if f.review, err = e.review(f.order, f.buyer); err != nil {
 		return err
+	}
+	return e.seedTradePersons()
+}
+
+// seedTradePersons puts the seller sellerA and the courier into trade,
+// logistics and trace data, for the privacy scan.
+func (e *env) seedTradePersons() error {
+	f := &e.tr
+	f.courierWaybill = fmt.Sprintf("PF%010d", e.next())
+	res, err := e.app.Logistics.IngestParcels(e.ctx(rLogistics), "", []logistics.ParcelInput{{Waybill: f.courierWaybill, WeightG: 300,
+		Origin: "130802", Dest: "130821", Courier: "C-ZHAO", CourierIDNumber: idNumber(3)}})
+	if err == nil {
+		err = res[0].Err
+	}
+	if err != nil {
+		return fmt.Errorf("courier's parcel: %w", err)
+	}
+	in := e.orderInput("proof-buyer-seller", time.Now().Add(-72*time.Hour).UTC().Truncate(time.Second))
+	in.ShopID, in.Waybill, in.CarrierCode = f.sellerShop.ID, f.courierWaybill, e.logiFirm.CreditCode
+	r, err := e.app.Trade.Ingest(e.ctx(rPlatA), in)
+	if err == nil {
+		err = r.Err
+	}
+	if err != nil {
+		return fmt.Errorf("seller's order: %w", err)
+	}
+	f.sellerOrder = r.Order
+	if _, err := e.review(f.sellerOrder, in.Buyer); err != nil {
+		return err
+	}
+	if _, err := e.app.Trace.IngestEvent(e.ctx(rPlatA), trace.EventInput{EventID: "PROOF-L-1", Type: trace.EventListed, GTIN: f.gtin, Batch: f.batch,
+		Time: "2026-05-03T08:00:00+08:00", ShopID: f.sellerShop.ID}); err != nil {
+		return fmt.Errorf("listed event: %w", err)
 	}
 	return nil
 }
