@@ -246,3 +246,47 @@ func TestOrderPlatformOfAnother(t *testing.T) {
 		}
 	}
 }
+
+// TestPlatformListsOwnOnly: the rows where platform B answers 200 on
+// platform A's data (the order list, a batch's forward trace) show it
+// none of A's orders, while A sees them.
+func TestPlatformListsOwnOnly(t *testing.T) {
+	e := setup(t)
+	type order struct {
+		ID         int64 `json:"id"`
+		OrderID    int64 `json:"order_id"`
+		PlatformID int64 `json:"platform_id"`
+	}
+	orders := func(r role, path, key string) []order {
+		res := e.do(t, r, get(path))
+		if res.status != 200 {
+			t.Fatalf("%s as %s: %s", path, r, res)
+		}
+		var m map[string]json.RawMessage
+		var list []order
+		if err := json.Unmarshal(res.body, &m); err != nil || json.Unmarshal(m[key], &list) != nil {
+			t.Fatalf("%s as %s: no %q list in %s", path, r, key, res)
+		}
+		return list
+	}
+	for _, c := range []struct{ path, key string }{
+		{"/api/v1/orders?limit=500", "items"},
+		{"/api/v1/batches/" + e.tr.gtin + "/" + e.tr.batch + "/trace", "orders"},
+	} {
+		seen := false
+		for _, o := range orders(rPlatA, c.path, c.key) {
+			seen = seen || o.ID == e.tr.order.ID || o.OrderID == e.tr.order.ID
+			if o.PlatformID != e.platA.ID {
+				t.Errorf("%s as platform A shows an order of platform %d", c.path, o.PlatformID)
+			}
+		}
+		if !seen {
+			t.Errorf("%s as platform A lacks its order %d", c.path, e.tr.order.ID)
+		}
+		for _, o := range orders(rPlatB, c.path, c.key) {
+			if o.PlatformID != e.platB.ID {
+				t.Errorf("%s as platform B shows an order of platform %d: %+v", c.path, o.PlatformID, o)
+			}
+		}
+	}
+}
