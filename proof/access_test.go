@@ -77,6 +77,8 @@ func batchClass(r resp) string {
 		return c403
 	case l.Error.Code == "unauthorized":
 		return c401
+	case l.Error.Code == "not_found": // another tenant's object, hidden
+		return c404
 	default:
 		return "line " + l.Error.Code
 	}
@@ -533,6 +535,10 @@ var legitFields = map[string][]string{
 	"POST /api/v1/shops":          {"platform_id", "owner_id"},
 	"PATCH /api/v1/shops/{id}":    {"status", "version"},
 	"POST /api/v1/accounts":       {"role", "subject_id", "department"},
+	// trade: an order names its platform (the credit office reports for
+	// any); a platform naming another is refused (TestOrderPlatformOfAnother).
+	"POST /api/v1/orders":       {"platform_id"},
+	"POST /api/v1/orders/batch": {"platform_id"},
 }
 
 // TestMassAssignment adds each of massFields to a valid JSON body of

@@ -89,6 +89,8 @@ type env struct {
 
 	persons []person // privacy_test.go
 
+	tr tradeFixtures // trade, logistics and trace (trade_env_test.go)
+
 	seq     atomic.Int64 // unique numbers for fresh fixtures
 	xffNext atomic.Int64 // rotating client addresses
 }
@@ -269,7 +271,7 @@ func (e *env) seed(ctx context.Context) error {
 	if e.shopB, err = e.shop(rPlatB, e.merchantB.ID); err != nil {
 		return err
 	}
-	if _, err = e.shop(rPlatA, e.sellerA.ID); err != nil {
+	if e.tr.sellerShop, err = e.shop(rPlatA, e.sellerA.ID); err != nil {
 		return err
 	}
 	if _, err = e.shop(rPlatB, e.sellerB.ID); err != nil {
@@ -293,6 +295,9 @@ func (e *env) seed(ctx context.Context) error {
 		return err
 	}
 	if _, err := e.commitment(rPlatB, e.merchantB); err != nil {
+		return err
+	}
+	if err := e.seedTrade(ctx); err != nil {
 		return err
 	}
 	return e.seedPersons(ctx)

@@ -316,6 +316,32 @@ func TestPrivacyScan(t *testing.T) {
 		r = e.do(t, rDept, jsonReq("POST", "/api/v1/subjects/lookup", map[string]string{"phone": p.phone}))
 		report(rDept, "lookup by phone", r.body)
 	}
+	// Trade, logistics and trace (seller and courier are persons, buyers
+	// pseudonyms): the public shop, reviews, logistics and trace pages,
+	// and every role's orders, parcels, metrics and traces.
+	tr := e.tr
+	for _, who := range roles {
+		for _, p := range []string{
+			"/api/v1/public/shops/" + id(tr.sellerShop.ID), "/shops/" + id(tr.sellerShop.ID), "/api/v1/shops/" + id(tr.sellerShop.ID) + "/reviews",
+			"/api/v1/public/logistics/" + e.logiFirm.CreditCode, "/logistics/" + id(e.logiFirm.ID),
+			"/api/v1/public/trace/" + tr.gtin + "/" + tr.batch, "/trace/" + tr.gtin + "/" + tr.batch, "/api/v1/products/" + tr.gtin,
+			"/api/v1/orders?limit=500", "/api/v1/orders/" + id(tr.sellerOrder.ID), "/api/v1/orders/" + id(tr.sellerOrder.ID) + "/trace",
+			"/api/v1/batches/" + tr.gtin + "/" + tr.batch + "/trace", "/api/v1/licence-flags?seller=" + id(e.sellerA.ID),
+			"/api/v1/parcels/" + tr.courierWaybill + "?firm=" + e.logiFirm.CreditCode, "/api/v1/logistics/" + id(e.logiFirm.ID) + "/metrics",
+		} {
+			r := fetch(who, p)
+			if who != rPublic {
+				continue
+			}
+			// In public, the seller and the courier show masked names, the
+			// buyers masked pseudonyms.
+			for _, full := range []string{e.persons[0].name, e.persons[2].name, "proof-buyer-seller", tr.buyer} {
+				if strings.Contains(string(r.body), full) {
+					t.Errorf("GET %s in public shows %q unmasked", p, full)
+				}
+			}
+		}
+	}
 	// Finally the server's own log, which has seen all of the above
 	// (and the ID numbers typed into /api/v1/codes/…).
 	for _, p := range e.persons[:20] {

@@ -1,0 +1,292 @@
+package proof
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"ecredit/account"
+	"ecredit/logistics"
+	"ecredit/trace"
+	"ecredit/trade"
+)
+
+// The access matrix rows of trade (M5), logistics (M4), traceability
+// (M10) and the console's second factor. The fixtures are platform A's
+// (e.tr): platform B is the cross-tenant column.
+func init() {
+	apiCases = append(apiCases, tradeAPICases...)
+	webCases = append(webCases, tradeWebCases...)
+}
+
+func ndjson(path string, v any) req {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return req{method: "POST", path: path, body: append(b, '\n'), ctype: "application/x-ndjson"}
+}
+
+// freshOrder is a fresh signed order of platform A's shop.
+func (e *env) freshOrder() *trade.Order {
+	return must(e.order(fmt.Sprintf("proof-buyer-%d", e.next())))
+}
+
+// freshBatch is a fresh batch of the fixture product.
+func (e *env) freshBatch() string {
+	b := fmt.Sprintf("PF-%d", e.next())
+	must2(e.app.Trace.CreateBatch(e.ctx(rDept), trace.BatchInput{GTIN: e.tr.gtin, Batch: b, ProducedOn: "2026-05-02"}))
+	return b
+}
+
+var tradeAPICases = []accessCase{
+	// Orders: a platform reports and reads its own shops' orders; another
+	// platform's order does not exist for it.
+	{pattern: "POST /api/v1/orders", want: "401 ok 404 403 403 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/orders", e.orderInput(fmt.Sprintf("proof-buyer-%d", e.next()), time.Now().Add(-48*time.Hour).UTC().Truncate(time.Second)))
+		}},
+	{pattern: "GET /api/v1/orders", want: "401 ok ok 403 ok 403 ok", req: fixed(get("/api/v1/orders?limit=5"))},
+	{pattern: "GET /api/v1/orders", name: "platform filter of another platform", want: "401 ok 403 403 ok 403 ok",
+		req: func(e *env, _ role) req { return get("/api/v1/orders?platform_id=" + id(e.platA.ID)) }},
+	{pattern: "POST /api/v1/orders/batch", want: "401 ok 404 403 403 403 ok", class: batchClass,
+		req: func(e *env, _ role) req {
+			return ndjson("/api/v1/orders/batch", e.orderInput(fmt.Sprintf("proof-buyer-%d", e.next()), time.Now().Add(-48*time.Hour).UTC().Truncate(time.Second)))
+		}},
+	{pattern: "GET /api/v1/orders/{id}", want: "401 ok 404 403 ok 403 ok",
+		req: func(e *env, _ role) req { return get("/api/v1/orders/" + id(e.tr.order.ID)) }},
+	// Reviews are the buyer's, passed on by the platform of the order.
+	{pattern: "POST /api/v1/orders/{id}/reviews", want: "401 ok 403 403 403 403 403",
+		req: func(e *env, _ role) req {
+			good := 1
+			o := e.freshOrder()
+			return jsonReq("POST", "/api/v1/orders/"+id(o.ID)+"/reviews", trade.ReviewInput{Buyer: o.Buyer, Rating: &good, Description: 5, Service: 5, Logistics: 5})
+		}},
+	{pattern: "POST /api/v1/orders/{id}/buyer-rating", want: "401 ok 403 403 403 403 403",
+		req: func(e *env, _ role) req {
+			good := 1
+			o := e.freshOrder()
+			return jsonReq("POST", "/api/v1/orders/"+id(o.ID)+"/buyer-rating", trade.BuyerRatingInput{Rating: &good})
+		}},
+	{pattern: "POST /api/v1/reviews/{id}/followup", want: "401 ok 403 403 403 403 403",
+		req: func(e *env, _ role) req {
+			o := e.freshOrder()
+			rv := must(e.review(o, o.Buyer))
+			return jsonReq("POST", "/api/v1/reviews/"+id(rv.ID)+"/followup", trade.FollowupInput{Buyer: o.Buyer, Text: "用了一周，口感依旧"})
+		}},
+	{pattern: "POST /api/v1/reviews/{id}/fold", want: "401 ok 403 403 403 403 ok",
+		req: func(e *env, _ role) req {
+			o := e.freshOrder()
+			rv := must(e.review(o, o.Buyer))
+			return jsonReq("POST", "/api/v1/reviews/"+id(rv.ID)+"/fold", trade.FoldInput{Reason: "疑似刷单"})
+		}},
+	{pattern: "GET /api/v1/buyers/{buyer}", want: "401 ok 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return get("/api/v1/buyers/" + e.tr.buyer + "?platform_id=" + id(e.platA.ID))
+		}},
+	{pattern: "GET /api/v1/shops/{id}/reviews", want: everyone,
+		req: func(e *env, _ role) req { return get("/api/v1/shops/" + id(e.shopA.ID) + "/reviews") }},
+	{pattern: "GET /api/v1/public/shops/{id}", want: everyone,
+		req: func(e *env, _ role) req { return get("/api/v1/public/shops/" + id(e.shopA.ID)) }},
+	{pattern: "POST /api/v1/evaluations", want: "401 403 403 403 403 ok 403",
+		req: func(e *env, _ role) req {
+			score := 88.5
+			return jsonReq("POST", "/api/v1/evaluations", trade.EvaluationInput{Ref: fmt.Sprintf("PJ-%d", e.next()), SubjectCode: e.merchantA.CreditCode,
+				Score: &score, Scale: "0-100", Grade: "A", Method: "经营、履约、投诉三类指标加权", ValidUntil: time.Now().AddDate(1, 0, 0).UTC().Truncate(time.Second)})
+		}},
+
+	// Logistics: a logistics account reports and reads its own firm's
+	// parcels; departments and the credit office every firm's.
+	{pattern: "POST /api/v1/parcels/batch", want: "401 403 403 ok 403 403 ok", class: batchClass,
+		req: func(e *env, _ role) req {
+			return ndjson("/api/v1/parcels/batch?firm="+e.logiFirm.CreditCode, logistics.ParcelInput{Waybill: fmt.Sprintf("PF%010d", e.next()),
+				WeightG: 800, Origin: "130802", Dest: "130821"})
+		}},
+	{pattern: "POST /api/v1/parcels/events/batch", want: "401 403 403 ok 403 403 ok", class: batchClass,
+		req: func(e *env, _ role) req {
+			return ndjson("/api/v1/parcels/events/batch?firm="+e.logiFirm.CreditCode, logistics.EventInput{Waybill: e.tr.waybill, Type: "picked_up",
+				At: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)})
+		}},
+	// A platform reads the tracking of its own orders' waybills only.
+	{pattern: "GET /api/v1/parcels/{waybill}", name: "the waybill of platform A's order", want: "401 ok 404 ok ok 403 ok",
+		req: func(e *env, _ role) req {
+			return get("/api/v1/parcels/" + e.tr.waybill + "?firm=" + e.logiFirm.CreditCode)
+		}},
+	{pattern: "GET /api/v1/parcels/{waybill}", name: "a waybill of no platform's order", want: "401 404 404 ok ok 403 ok",
+		req: func(e *env, _ role) req {
+			return get("/api/v1/parcels/" + e.tr.waybill2 + "?firm=" + e.logiFirm.CreditCode)
+		}},
+	{pattern: "GET /api/v1/logistics/{id}/metrics", want: "401 403 403 ok ok 403 ok",
+		req: func(e *env, _ role) req { return get("/api/v1/logistics/" + id(e.logiFirm.ID) + "/metrics") }},
+	{pattern: "GET /api/v1/public/logistics/{code}", want: everyone,
+		req: func(e *env, _ role) req { return get("/api/v1/public/logistics/" + e.logiFirm.CreditCode) }},
+
+	// Traceability: departments and the credit office register products
+	// and batches of any producer and recall; platforms trace their own
+	// orders; the public trace is public.
+	{pattern: "POST /api/v1/products", want: "401 403 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/products", trace.ProductInput{GTIN: gtinOf(fmt.Sprintf("6900003%05d", e.next()%100000)), Name: "承德杏仁露",
+				Category: "食品", ProducerCode: e.merchantA.CreditCode})
+		}},
+	{pattern: "GET /api/v1/products/{gtin}", want: everyone, req: func(e *env, _ role) req { return get("/api/v1/products/" + e.tr.gtin) }},
+	{pattern: "POST /api/v1/batches", want: "401 403 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/batches", trace.BatchInput{GTIN: e.tr.gtin, Batch: fmt.Sprintf("PF-%d", e.next()), ProducedOn: "2026-05-03"})
+		}},
+	{pattern: "GET /api/v1/batches/{gtin}/{batch}/trace", want: "401 ok ok 403 ok 403 ok",
+		req: func(e *env, _ role) req { return get("/api/v1/batches/" + e.tr.gtin + "/" + e.tr.batch + "/trace") }},
+	{pattern: "POST /api/v1/batches/{gtin}/{batch}/recall", want: "401 403 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/batches/"+e.tr.gtin+"/"+e.freshBatch()+"/recall", trace.RecallInput{Reason: "抽检菌落总数超标"})
+		}},
+	{pattern: "POST /api/v1/trace/events", name: "an inspection", want: "401 403 403 403 ok ok ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/trace/events", trace.EventInput{EventID: fmt.Sprintf("JC-%d", e.next()), Type: trace.EventInspected,
+				GTIN: e.tr.gtin, Batch: e.tr.batch, Time: "2026-05-02T10:00:00+08:00", Region: "130802", Disposition: "conformant", Ref: fmt.Sprintf("JCBG-%d", e.next())})
+		}},
+	{pattern: "POST /api/v1/trace/events", name: "a listing in platform A's shop", want: "401 ok 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/trace/events", trace.EventInput{EventID: fmt.Sprintf("SJ-%d", e.next()), Type: trace.EventListed,
+				GTIN: e.tr.gtin, Batch: e.tr.batch, Time: "2026-05-03T10:00:00+08:00", ShopID: e.shopA.ID})
+		}},
+	{pattern: "POST /api/v1/trace/events/batch", want: "401 403 403 403 ok ok ok", class: batchClass,
+		req: func(e *env, _ role) req {
+			return ndjson("/api/v1/trace/events/batch", trace.EventInput{EventID: fmt.Sprintf("JC-%d", e.next()), Type: trace.EventInspected,
+				GTIN: e.tr.gtin, Batch: e.tr.batch, Time: "2026-05-02T11:00:00+08:00", Region: "130802", Disposition: "conformant", Ref: fmt.Sprintf("JCBG-%d", e.next())})
+		}},
+	{pattern: "GET /api/v1/public/trace/{gtin}/{batch}", want: everyone,
+		req: func(e *env, _ role) req { return get("/api/v1/public/trace/" + e.tr.gtin + "/" + e.tr.batch) }},
+	{pattern: "GET /api/v1/orders/{id}/trace", want: "401 ok 404 403 ok 403 ok",
+		req: func(e *env, _ role) req { return get("/api/v1/orders/" + id(e.tr.order.ID) + "/trace") }},
+	{pattern: "GET /api/v1/licence-flags", want: "401 ok 404 403 ok 403 ok",
+		req: func(e *env, _ role) req { return get("/api/v1/licence-flags?seller=" + id(e.merchantA.ID)) }},
+}
+
+// throwaway is a fresh console account with the role (and subject) of r,
+// signed in: for the second-factor rows, whose effect is permanent.
+func (e *env) throwaway(r role) (login string, s session, actor account.Actor) {
+	a := e.actors[r]
+	login = fmt.Sprintf("proof.tmp%d", e.next())
+	_, key := must2(e.app.Accounts.CreateAccount(system, account.AccountInput{Name: fmt.Sprintf("临时账户%d", e.next()), Role: a.Role,
+		SubjectID: a.SubjectID, Department: a.Department, Login: login, Password: password}))
+	actor = must(e.app.Accounts.Authenticate(system, key, "127.0.0.1", ""))
+	res := must(e.app.Accounts.Login(e.ctx(rPublic), login, password, "127.0.0.1"))
+	return login, session{token: res.Token, csrf: res.Session.CSRF}, actor
+}
+
+// totpKey begins the actor's enrolment and returns its key.
+func (e *env) totpKey(actor account.Actor) []byte {
+	en := must(e.app.Accounts.BeginTOTP(account.With(system, actor)))
+	return must(account.DecodeTOTPSecret(en.Secret))
+}
+
+var tradeWebCases = []accessCase{
+	{pattern: "GET /trace", want: everyone, req: func(e *env, _ role) req { return get("/trace?gtin=" + e.tr.gtin + "&batch=" + e.tr.batch) }},
+	{pattern: "GET /trace/{gtin}/{batch}", want: everyone, req: func(e *env, _ role) req { return get("/trace/" + e.tr.gtin + "/" + e.tr.batch) }},
+	{pattern: "GET /logistics/{id}", want: everyone, req: func(e *env, _ role) req { return get("/logistics/" + id(e.logiFirm.ID)) }},
+	{pattern: "GET /shops/{id}", want: everyone, req: func(e *env, _ role) req { return get("/shops/" + id(e.shopA.ID)) }},
+
+	// The second step of a sign-in: each role's account with a second
+	// factor enters its current code (the public a wrong one).
+	{pattern: "POST /console/login/code", want: "401 ok ok ok ok ok ok", req: func(e *env, r role) req {
+		login, challenge, code := "proof.nobody", "no-such-challenge", "000000"
+		if r != rPublic {
+			var actor account.Actor
+			login, _, actor = e.throwaway(r)
+			k := e.totpKey(actor)
+			now := time.Now()
+			must(0, e.app.Accounts.ConfirmTOTP(account.With(system, actor), account.TOTPCode(k, now.Add(-account.TOTPPeriod*time.Second))))
+			res := must(e.app.Accounts.Login(e.ctx(rPublic), login, password, "127.0.0.1"))
+			challenge, code = res.Challenge, account.TOTPCode(k, now.Add(account.TOTPPeriod*time.Second))
+		}
+		rq := formReq("/console/login/code", "login", login, "challenge", challenge, "code", code, "csrf", "double-submit-token")
+		rq.header = http.Header{"Cookie": {"ecredit_login_csrf=double-submit-token"}}
+		return rq
+	}},
+	// Every signed-in account may enrol a second factor for itself.
+	{pattern: "GET /console/totp", want: "login ok ok ok ok ok ok", req: fixed(get("/console/totp"))},
+	{pattern: "POST /console/totp/begin", want: "403 ok ok ok ok ok ok", req: fixed(formReq("/console/totp/begin"))},
+	{pattern: "POST /console/totp/confirm", want: "403 ok ok ok ok ok ok", req: func(e *env, r role) req {
+		rq := formReq("/console/totp/confirm", "code", "000000")
+		if r != rPublic { // a fresh account, so that the shared one keeps signing in with its password
+			_, s, actor := e.throwaway(r)
+			rq.form.Set("code", account.TOTPCode(e.totpKey(actor), time.Now()))
+			rq.form.Set("csrf", s.csrf)
+			rq.header = http.Header{"Cookie": {"ecredit_session=" + s.token}}
+		}
+		return rq
+	}},
+}
+
+// TestOrderPlatformOfAnother: a platform cannot report an order on
+// another platform or of another platform's shop, whatever platform_id it
+// sends, and the refused order is stored nowhere.
+func TestOrderPlatformOfAnother(t *testing.T) {
+	e := setup(t)
+	in := e.orderInput(fmt.Sprintf("proof-buyer-%d", e.next()), time.Now().Add(-48*time.Hour).UTC().Truncate(time.Second))
+	in.PlatformID = e.platA.ID
+	r := e.do(t, rPlatB, jsonReq("POST", "/api/v1/orders", in))
+	if r.status != 403 || r.errorField() != "platform_id" {
+		t.Errorf("platform B reporting an order on A: %s, want 403 naming platform_id", r)
+	}
+	in.PlatformID, in.ShopID = e.platB.ID, e.shopA.ID
+	if r := e.do(t, rPlatB, jsonReq("POST", "/api/v1/orders", in)); r.status != 404 {
+		t.Errorf("platform B reporting an order of A's shop: %s, want 404", r)
+	}
+	if list := must(e.app.Trade.ListOrders(system, trade.OrderFilter{Limit: 500})); len(list) == 0 {
+		t.Fatal("no orders at all")
+	} else {
+		for _, o := range list {
+			if o.OrderNo == in.OrderNo {
+				t.Errorf("a refused order was stored: %+v", o)
+			}
+		}
+	}
+}
+
+// TestPlatformListsOwnOnly: the rows where platform B answers 200 on
+// platform A's data (the order list, a batch's forward trace) show it
+// none of A's orders, while A sees them.
+func TestPlatformListsOwnOnly(t *testing.T) {
+	e := setup(t)
+	type order struct {
+		ID         int64 `json:"id"`
+		OrderID    int64 `json:"order_id"`
+		PlatformID int64 `json:"platform_id"`
+	}
+	orders := func(r role, path, key string) []order {
+		res := e.do(t, r, get(path))
+		if res.status != 200 {
+			t.Fatalf("%s as %s: %s", path, r, res)
+		}
+		var m map[string]json.RawMessage
+		var list []order
+		if err := json.Unmarshal(res.body, &m); err != nil || json.Unmarshal(m[key], &list) != nil {
+			t.Fatalf("%s as %s: no %q list in %s", path, r, key, res)
+		}
+		return list
+	}
+	for _, c := range []struct{ path, key string }{
+		{"/api/v1/orders?limit=500", "items"},
+		{"/api/v1/batches/" + e.tr.gtin + "/" + e.tr.batch + "/trace", "orders"},
+	} {
+		seen := false
+		for _, o := range orders(rPlatA, c.path, c.key) {
+			seen = seen || o.ID == e.tr.order.ID || o.OrderID == e.tr.order.ID
+			if o.PlatformID != e.platA.ID {
+				t.Errorf("%s as platform A shows an order of platform %d", c.path, o.PlatformID)
+			}
+		}
+		if !seen {
+			t.Errorf("%s as platform A lacks its order %d", c.path, e.tr.order.ID)
+		}
+		for _, o := range orders(rPlatB, c.path, c.key) {
+			if o.PlatformID != e.platB.ID {
+				t.Errorf("%s as platform B shows an order of platform %d: %+v", c.path, o.PlatformID, o)
+			}
+		}
+	}
+}
