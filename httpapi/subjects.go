@@ -315,15 +315,7 @@ func (a *API) batchSubjects(w http.ResponseWriter, r *http.Request) error {
 	if actor.Role == account.RolePublic {
 		return actor.Require(account.ScopeSubjectsWrite)
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &errs.Error{Code: errs.TooLarge, Message: fmt.Sprintf("批量请求体超过 %d MiB 上限 (batch body over %d bytes)", MaxBatchBody>>20, MaxBatchBody)}
-		}
-		return &errs.Error{Code: errs.Invalid, Message: "读取请求体失败 (cannot read body)", Err: err}
-	}
-	items, err := splitBatch(r.Header.Get("Content-Type"), body)
+	items, err := readBatch(r, MaxBatchBody)
 	if err != nil {
 		return err
 	}
@@ -380,6 +372,20 @@ func (a *API) lineError(r *http.Request, line int, err error) *BatchError {
 // (numbered from 1), or the non-blank lines of NDJSON (numbered by their
 // line in the body). A body that is neither, or holds too many items, is
 // refused as a whole before anything is stored.
+// readBatch reads a batch body of at most limit bytes (the limit the
+// body reader was given) and splits it into its items (splitBatch).
+func readBatch(r *http.Request, limit int64) ([]batchItem, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &errs.Error{Code: errs.TooLarge, Field: "body", Message: fmt.Sprintf("批量请求体超过 %d MiB 上限，未保存任何数据 (batch body over %d bytes; nothing stored)", limit>>20, limit)}
+		}
+		return nil, &errs.Error{Code: errs.Invalid, Message: "读取请求体失败 (cannot read body)", Err: err}
+	}
+	return splitBatch(r.Header.Get("Content-Type"), body)
+}
+
 func splitBatch(contentType string, body []byte) ([]batchItem, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff")

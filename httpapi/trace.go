@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -207,15 +204,7 @@ func (a *API) batchTraceEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := newParams(r).err(); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &errs.Error{Code: errs.TooLarge, Field: "body", Message: fmt.Sprintf("批量请求体超过 %d MiB 上限，未保存任何数据 (batch body over %d bytes; nothing stored)", MaxBody>>20, MaxBody)}
-		}
-		return &errs.Error{Code: errs.Invalid, Message: "读取请求体失败 (cannot read body)", Err: err}
-	}
-	items, err := splitBatch(r.Header.Get("Content-Type"), body)
+	items, err := readBatch(r, MaxBody)
 	if err != nil {
 		return err
 	}
