@@ -83,9 +83,9 @@ func eventArgs(e *logistics.Event) []any {
 	return []any{e.ParcelID, string(e.Type), micros(e.At), e.Region, e.Detail, e.CourierCode, e.Note, e.AccountID, micros(e.RecordedAt)}
 }
 
-// placeholders returns "(?, ?, …), (?, …)" for rows of n values, each
+// valueRows returns "(?, ?, …), (?, …)" for rows of n values, each
 // wrapped in the cast of types[i] when types is given.
-func placeholders(rows, n int, types []string) string {
+func valueRows(rows, n int, types []string) string {
 	var one strings.Builder
 	one.WriteByte('(')
 	for i := 0; i < n; i++ {
@@ -155,7 +155,7 @@ const rowsPerStatement = 500
 func (db *DB) insertParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel) error {
 	if db.d.name == EngineSQLite && len(ps) > 0 {
 		st, err := tx.PrepareContext(ctx, "INSERT INTO parcels ("+strings.Join(parcelCols, ", ")+") VALUES "+
-			placeholders(1, len(parcelCols), nil)+" RETURNING id")
+			valueRows(1, len(parcelCols), nil)+" RETURNING id")
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (db *DB) insertParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.P
 			args = append(args, parcelArgs(p)...)
 			byKey[fmt.Sprint(p.FirmID, "\x00", p.Waybill)] = p
 		}
-		q := "INSERT INTO parcels (" + strings.Join(parcelCols, ", ") + ") VALUES " + placeholders(len(chunk), len(parcelCols), nil) +
+		q := "INSERT INTO parcels (" + strings.Join(parcelCols, ", ") + ") VALUES " + valueRows(len(chunk), len(parcelCols), nil) +
 			" RETURNING id, firm_id, waybill"
 		rows, err := tx.QueryContext(ctx, db.d.Rebind(q), args...)
 		if err != nil {
@@ -261,7 +261,7 @@ func (db *DB) updateParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.P
 			args = append(args, p.ID)
 			args = append(args, parcelArgs(p)[2:]...)
 		}
-		q := "WITH v (id, " + strings.Join(cols, ", ") + ") AS (VALUES " + placeholders(len(chunk), len(cols)+1, types) + ") " +
+		q := "WITH v (id, " + strings.Join(cols, ", ") + ") AS (VALUES " + valueRows(len(chunk), len(cols)+1, types) + ") " +
 			"UPDATE parcels SET " + strings.Join(set, ", ") + " FROM v WHERE parcels.id = v.id AND parcels.version = v.version"
 		res, err := tx.ExecContext(ctx, db.d.Rebind(q), args...)
 		if err != nil {
@@ -330,7 +330,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, fold fun
 		fresh := make([]bool, len(evs))
 		if db.d.name == EngineSQLite && len(evs) > 0 {
 			st, err := tx.PrepareContext(ctx, "INSERT INTO parcel_events ("+strings.Join(parcelEventCols, ", ")+") VALUES "+
-				placeholders(1, len(parcelEventCols), nil)+" ON CONFLICT (parcel_id, at, type) DO NOTHING")
+				valueRows(1, len(parcelEventCols), nil)+" ON CONFLICT (parcel_id, at, type) DO NOTHING")
 			if err != nil {
 				return err
 			}
@@ -360,7 +360,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, fold fun
 				args = append(args, eventArgs(e)...)
 				byKey[evKey(e.ParcelID, micros(e.At), string(e.Type))] = start + i
 			}
-			q := "INSERT INTO parcel_events (" + strings.Join(parcelEventCols, ", ") + ") VALUES " + placeholders(len(chunk), len(parcelEventCols), nil) +
+			q := "INSERT INTO parcel_events (" + strings.Join(parcelEventCols, ", ") + ") VALUES " + valueRows(len(chunk), len(parcelEventCols), nil) +
 				" ON CONFLICT (parcel_id, at, type) DO NOTHING RETURNING id, parcel_id, at, type"
 			rows, err := tx.QueryContext(ctx, db.d.Rebind(q), args...)
 			if err != nil {
