@@ -201,8 +201,12 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 			return nil
 		}
 		ev := actor.Audit(audit.ActCreate, fmt.Sprintf("demo:trade:seed=%d", seed), fmt.Sprintf("演示订单第 %d 批：%d 笔", batch, len(orders)))
-		if err := store.CreateOrders(ctx, orders, ev); err != nil {
+		taken, err := store.CreateOrders(ctx, orders, func([]*trade.Order) *audit.Entry { return ev })
+		if err != nil {
 			return err
+		}
+		if len(taken) > 0 {
+			return fmt.Errorf("demo: order %s already stored", taken[0].OrderNo)
 		}
 		for _, o := range orders {
 			rs, br := reviewOf(rng, o, now, quality[o.ShopID])

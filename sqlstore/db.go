@@ -72,6 +72,10 @@ var sqlitePragmas = []string{
 	"journal_mode(WAL)",
 	"journal_size_limit(200000000)",
 	"synchronous(NORMAL)",
+	// Checkpoint every 10,000 WAL pages (40 MB) instead of 1,000: an index
+	// page that many successive batches touch is copied to the database
+	// once per checkpoint, not once per 1,000 pages of WAL.
+	"wal_autocheckpoint(10000)",
 	"foreign_keys(ON)",
 	"temp_store(MEMORY)",
 	"cache_size(-32000)",

@@ -459,12 +459,12 @@ func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
 }
 
 // SellerCategories returns the distinct categories of the items of the
-// seller's latest `recent` orders (by paid_at, through orders_seller_idx);
-// an item without a category takes its product's.
+// seller's latest `recent` reported orders (by id, through
+// orders_seller_idx); an item without a category takes its product's.
 func (db *DB) SellerCategories(ctx context.Context, sellerID int64, recent int) ([]string, error) {
 	const op = "sqlstore.SellerCategories"
 	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT DISTINCT COALESCE(NULLIF(i.category, ''), p.category, '')
-		FROM (SELECT id FROM orders WHERE seller_id = ? ORDER BY paid_at DESC LIMIT ?) r
+		FROM (SELECT id FROM orders WHERE seller_id = ? ORDER BY id DESC LIMIT ?) r
 		JOIN order_items i ON i.order_id = r.id
 		LEFT JOIN trace_products p ON p.gtin = i.gtin`), sellerID, clampLimit(recent, 5000, 100000))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -42,9 +41,10 @@ func inList(n int) string { return "(?" + strings.Repeat(", ?", n-1) + ")" }
 
 // multiInsert inserts rows (each of the same length) into table with
 // multi-row INSERT … VALUES (…), (…) statements of at most perStmt rows,
-// preparing the full-size statement once. returning, when not "", is
-// appended as a RETURNING clause and scan gets every returned row.
-func (db *DB) multiInsert(ctx context.Context, tx *sql.Tx, table, cols string, rows [][]any, perStmt int, returning string, scan func(*sql.Rows) error) error {
+// preparing the full-size statement once. tail, when not "", is appended
+// to each statement (an ON CONFLICT and/or RETURNING clause); when scan is
+// not nil every returned row goes to it.
+func (db *DB) multiInsert(ctx context.Context, tx *sql.Tx, table, cols string, rows [][]any, perStmt int, tail string, scan func(*sql.Rows) error) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -52,8 +52,8 @@ func (db *DB) multiInsert(ctx context.Context, tx *sql.Tx, table, cols string, r
 	tuple := "(?" + strings.Repeat(", ?", n-1) + ")"
 	query := func(k int) string {
 		q := "INSERT INTO " + table + " (" + cols + ") VALUES " + tuple + strings.Repeat(", "+tuple, k-1)
-		if returning != "" {
-			q += " RETURNING " + returning
+		if tail != "" {
+			q += " " + tail
 		}
 		return db.d.Rebind(q)
 	}
@@ -79,12 +79,12 @@ func (db *DB) multiInsert(ctx context.Context, tx *sql.Tx, table, cols string, r
 					return err
 				}
 			}
-			if returning == "" {
+			if scan == nil {
 				_, err = full.ExecContext(ctx, args...)
 			} else {
 				res, err = full.QueryContext(ctx, args...)
 			}
-		case returning == "":
+		case scan == nil:
 			_, err = tx.ExecContext(ctx, query(len(chunk)), args...)
 		default:
 			res, err = tx.QueryContext(ctx, query(len(chunk)), args...)
@@ -312,13 +312,17 @@ func normOrder(o *trade.Order) {
 	norm(&o.UpdatedAt)
 }
 
-// CreateOrders inserts the orders and their items with multi-row INSERTs,
-// and one audit entry, in one transaction: all or none. It sets ID and
-// Version = 1.
-func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, ev *audit.Entry) error {
+// CreateOrders inserts the orders not yet stored and their items with
+// multi-row INSERT … ON CONFLICT (platform_id, order_no) DO NOTHING
+// RETURNING, and one audit entry, in one transaction: all or none. An order
+// whose number its platform already reported is skipped and returned (see
+// trade.Store); only conflicts on that key are skipped, every other
+// constraint still fails the transaction. It sets ID and Version = 1 of
+// the inserted orders.
+func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]*trade.Order) *audit.Entry) ([]*trade.Order, error) {
 	const op = "sqlstore.CreateOrders"
 	if len(os) == 0 {
-		return nil
+		return nil, nil
 	}
 	now := db.now()
 	rows := make([][]any, len(os))
@@ -337,29 +341,35 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, ev *audit.Ent
 		byKey[key(o.PlatformID, o.OrderNo)] = o
 	}
 	ids := make(map[*trade.Order]int64, len(os))
+	var created, taken []*trade.Order
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		clear(ids)
 		// Multi-row RETURNING gives no guaranteed order: rows are matched
 		// back by (platform, order_no), which is unique.
-		err := db.multiInsert(ctx, tx, "orders", orderInsertCols, rows, ordersPerInsert, "id, platform_id, order_no", func(r *sql.Rows) error {
-			var id, platform int64
-			var no string
-			if err := r.Scan(&id, &platform, &no); err != nil {
-				return err
-			}
-			if o := byKey[key(platform, no)]; o != nil {
-				ids[o] = id
-			}
-			return nil
-		})
+		err := db.multiInsert(ctx, tx, "orders", orderInsertCols, rows, ordersPerInsert,
+			"ON CONFLICT (platform_id, order_no) DO NOTHING RETURNING id, platform_id, order_no", func(r *sql.Rows) error {
+				var id, platform int64
+				var no string
+				if err := r.Scan(&id, &platform, &no); err != nil {
+					return err
+				}
+				if o := byKey[key(platform, no)]; o != nil {
+					ids[o] = id
+				}
+				return nil
+			})
 		if err != nil {
 			return err
 		}
+		created, taken = created[:0], taken[:0]
 		var items [][]any
 		for _, o := range os {
 			id, ok := ids[o]
 			if !ok {
-				return fmt.Errorf("order %q: no id returned", o.OrderNo)
+				taken = append(taken, o)
+				continue
 			}
+			created = append(created, o)
 			for _, it := range o.Items {
 				items = append(items, ItemArgs(id, it))
 			}
@@ -367,18 +377,21 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, ev *audit.Ent
 		if err := db.multiInsert(ctx, tx, "order_items", itemCols, items, itemsPerInsert, "", nil); err != nil {
 			return err
 		}
-		return db.appendAudit(ctx, tx, ev, "orders", 0)
+		if len(created) == 0 || entry == nil {
+			return nil
+		}
+		return db.appendAudit(ctx, tx, entry(created), "orders", 0)
 	})
 	if err != nil {
-		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
-			return &errs.Error{Code: errs.Conflict, Op: op, Field: "order_no", Message: "该平台已报送相同订单号的订单 (order_no already reported by the platform)", Err: err}
-		}
-		return err
+		return nil, err
 	}
-	for _, o := range os {
+	for _, o := range created {
 		o.ID = ids[o]
 	}
-	return nil
+	for _, o := range taken {
+		o.ID, o.Version = 0, 0
+	}
+	return taken, nil
 }
 
 // UpdateOrders writes the status, times, waybill and carrier of each order

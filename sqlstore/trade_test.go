@@ -182,6 +182,100 @@ func TestTradeOrders(t *testing.T) {
 	})
 }
 
+// TestTradeResubmission: a batch that mixes new orders with orders the
+// platform already reported gets created, unchanged, updated and conflict
+// in one call, with one audit entry per write and none for what did not
+// change; two platforms' connections reporting the same batch at once
+// insert every order exactly once.
+func TestTradeResubmission(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTradeWorld(t, db)
+		paid := w.clk.Now().Add(-72 * time.Hour)
+		shipped := func(no string) trade.OrderInput {
+			o := w.order(no, "buyer_r", paid)
+			o.SignedAt = time.Time{}
+			return o
+		}
+		if out, err := w.svc.IngestBatch(w.platA, []trade.OrderInput{shipped("R-1"), shipped("R-2"), shipped("R-3")}); err != nil || out[2].Status != trade.ResultCreated {
+			t.Fatalf("first batch: %v %+v", err, out)
+		}
+		audits := func() int {
+			es, err := db.List(ctx, auditFilter("orders:platform:"+fmt.Sprint(w.platAID)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(es)
+		}
+		if n := audits(); n != 1 {
+			t.Fatalf("audit entries after the first batch: %d", n)
+		}
+		conflicting := shipped("R-3")
+		conflicting.AmountFen++
+		out, err := w.svc.IngestBatch(w.platA, []trade.OrderInput{
+			shipped("R-1"),                  // unchanged
+			w.order("R-2", "buyer_r", paid), // signed since: updated
+			w.order("R-4", "buyer_r", paid), // new
+			conflicting,                     // amount differs: conflict
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{trade.ResultUnchanged, trade.ResultUpdated, trade.ResultCreated, trade.ResultError}
+		for i, r := range out {
+			if r.Status != want[i] {
+				t.Errorf("line %d: %s %v, want %s", i+1, r.Status, r.Err, want[i])
+			}
+		}
+		wantCode(t, out[3].Err, errs.Conflict, "amount_fen")
+		if out[1].Order == nil || out[1].Order.Version != 2 || out[1].Order.SignedAt.IsZero() || out[0].ID == 0 || out[0].ID != out[0].Order.ID {
+			t.Fatalf("updated %+v, unchanged %+v", out[1].Order, out[0])
+		}
+		if n := audits(); n != 3 { // + one for R-4, + one for R-2
+			t.Fatalf("audit entries after the mixed batch: %d", n)
+		}
+		if out, err := w.svc.IngestBatch(w.platA, []trade.OrderInput{shipped("R-1")}); err != nil || out[0].Status != trade.ResultUnchanged || audits() != 3 {
+			t.Fatalf("unchanged-only batch: %v %+v, %d audit entries", err, out, audits())
+		}
+
+		// The same new batch from two connections at once.
+		batch := make([]trade.OrderInput, 300)
+		for i := range batch {
+			batch[i] = w.order(fmt.Sprintf("C-%03d", i), "buyer_c", paid)
+		}
+		results := make(chan []trade.Result, 2)
+		errc := make(chan error, 2)
+		for range 2 {
+			go func() {
+				out, err := w.svc.IngestBatch(w.platA, batch)
+				errc <- err
+				results <- out
+			}()
+		}
+		created := 0
+		for range 2 {
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range <-results {
+				switch r.Status {
+				case trade.ResultCreated:
+					created++
+				case trade.ResultUnchanged:
+				default:
+					t.Fatalf("concurrent line %d: %s %v", r.Line, r.Status, r.Err)
+				}
+			}
+		}
+		var stored int
+		if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT COUNT(*) FROM orders WHERE platform_id = ?"), w.platAID).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if created != len(batch) || stored != 4+len(batch) {
+			t.Fatalf("created %d times, %d orders stored; want %d and %d", created, stored, len(batch), 4+len(batch))
+		}
+	})
+}
+
 func TestTradeReviews(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		w := newTradeWorld(t, db)
@@ -356,3 +450,71 @@ func TestTradeEvaluations(t *testing.T) {
 }
 
 func auditFilter(object string) audit.Filter { return audit.Filter{Object: object, Limit: 100} }
+
+// TestOrderReferences: whatever enforces them (foreign keys on SQLite,
+// statement-level checks on PostgreSQL, migration 00013), an order needs an
+// existing platform, shop and seller and an item its order; a referenced
+// shop or subject cannot be deleted; orders are never deleted and never
+// move to another platform, shop or seller.
+func TestOrderReferences(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTradeWorld(t, db)
+		paid := w.clk.Now().Add(-72 * time.Hour)
+		mk := func(no string, mut func(*trade.Order)) *trade.Order {
+			o := &trade.Order{PlatformID: w.platAID, ShopID: w.shopA.ID, SellerID: w.merchant.ID, OrderNo: no, Buyer: "buyer_f",
+				AmountFen: 100, Status: trade.StatusPaid, PaidAt: paid,
+				Items: []trade.Item{{Line: 1, GTIN: gtinA, Batch: "L1", Quantity: 1, PriceFen: 100}}}
+			if mut != nil {
+				mut(o)
+			}
+			return o
+		}
+		good := mk("F-1", nil)
+		if taken, err := db.CreateOrders(ctx, []*trade.Order{good, mk("F-2", nil)}, nil); err != nil || len(taken) != 0 || good.ID == 0 {
+			t.Fatalf("good orders: %v, taken %d", err, len(taken))
+		}
+		for name, mut := range map[string]func(*trade.Order){
+			"shop":     func(o *trade.Order) { o.ShopID = 987654 },
+			"platform": func(o *trade.Order) { o.PlatformID = 987654 },
+			"seller":   func(o *trade.Order) { o.SellerID = 987654 },
+		} {
+			// The bad order sits among good ones: the whole statement fails.
+			_, err := db.CreateOrders(ctx, []*trade.Order{mk("F-"+name+"-ok", nil), mk("F-"+name, mut)}, nil)
+			if errs.CodeOf(err) != errs.Invalid {
+				t.Errorf("order with a missing %s: %v, want invalid", name, err)
+			}
+		}
+		var n int
+		if err := db.WriterDB().QueryRowContext(ctx, "SELECT COUNT(*) FROM orders").Scan(&n); err != nil || n != 2 {
+			t.Fatalf("%d orders stored after the failed batches, %v", n, err)
+		}
+		exec := func(q string, args ...any) error {
+			_, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(q), args...)
+			return err
+		}
+		if err := exec("INSERT INTO order_items (order_id, line, gtin, quantity, price_fen) VALUES (?, 1, ?, 1, 1)", good.ID+1000, gtinA); err == nil {
+			t.Error("an item of a missing order was stored")
+		}
+		if err := exec("INSERT INTO order_items (order_id, line, gtin, quantity, price_fen) VALUES (?, 2, ?, 1, 1)", good.ID, gtinA); err != nil {
+			t.Errorf("an item of an existing order: %v", err)
+		}
+		for what, q := range map[string]string{
+			"delete an order":        "DELETE FROM orders WHERE id = ?",
+			"move an order":          "UPDATE orders SET shop_id = " + fmt.Sprint(w.shopS.ID) + " WHERE id = ?",
+			"change an order seller": "UPDATE orders SET seller_id = " + fmt.Sprint(w.seller.ID) + " WHERE id = ?",
+		} {
+			if err := exec(q, good.ID); err == nil {
+				t.Errorf("%s: allowed", what)
+			}
+		}
+		if err := exec("UPDATE orders SET status = ?, shop_id = shop_id WHERE id = ?", string(trade.StatusShipped), good.ID); err != nil {
+			t.Errorf("a status change that keeps the shop: %v", err)
+		}
+		if err := exec("DELETE FROM shops WHERE id = ?", w.shopA.ID); err == nil {
+			t.Error("deleting a shop that orders reference: allowed")
+		}
+		if err := exec("DELETE FROM subjects WHERE id = ?", w.platAID); err == nil {
+			t.Error("deleting a platform that orders reference: allowed")
+		}
+	})
+}

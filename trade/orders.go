@@ -375,10 +375,10 @@ func (s *Service) IngestBatch(ctx context.Context, ins []OrderInput) ([]Result, 
 	if err := s.resolveCarriers(ctx, ps, fail); err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	// Existing orders, per platform; an order number twice in one batch is
-	// an error on the later line.
-	byPlatform := map[int64][]string{}
+	// An order number twice in one batch is an error on the later line.
 	seen := map[string]int{}
+	var creates []*Order
+	var createAt []int
 	for i, p := range ps {
 		if p == nil {
 			continue
@@ -389,7 +389,53 @@ func (s *Service) IngestBatch(ctx context.Context, ins []OrderInput) ([]Result, 
 			continue
 		}
 		seen[k] = i
-		byPlatform[p.o.PlatformID] = append(byPlatform[p.o.PlatformID], p.o.OrderNo)
+		o := p.o
+		o.CreatedAt, o.UpdatedAt, o.Version = now, now, 1
+		creates, createAt = append(creates, o), append(createAt, i)
+	}
+	// Insert first: the store skips the orders the platform already
+	// reported and hands them back, so a batch of new orders costs no
+	// lookup; only the resubmitted ones are read and merged.
+	entry := func(verb string) func([]*Order) *audit.Entry {
+		return func(list []*Order) *audit.Entry { return batchEntry(a, verb, list) }
+	}
+	lineOf := make(map[*Order]int, len(creates))
+	for k, o := range creates {
+		lineOf[o] = createAt[k]
+	}
+	taken, err := s.Store.CreateOrders(ctx, creates, entry("新增"))
+	if err != nil {
+		if errs.CodeOf(err) == errs.Unavailable || ctx.Err() != nil {
+			return nil, errs.Wrap(op, err)
+		}
+		// One by one, so that the bad order names itself.
+		taken = taken[:0]
+		for _, o := range creates {
+			t, err := s.Store.CreateOrders(ctx, []*Order{o}, entry("新增"))
+			switch {
+			case err != nil:
+				fail(lineOf[o], err)
+			case len(t) > 0:
+				taken = append(taken, o)
+			}
+		}
+	}
+	isTaken := make(map[*Order]bool, len(taken))
+	for _, o := range taken {
+		isTaken[o] = true
+	}
+	for _, o := range creates {
+		if i := lineOf[o]; !isTaken[o] && out[i].Status != ResultError {
+			out[i].Status, out[i].ID, out[i].Order = ResultCreated, o.ID, o
+		}
+	}
+	if len(taken) == 0 {
+		return out, nil
+	}
+	// Resubmissions: compare with what is stored.
+	byPlatform := map[int64][]string{}
+	for _, o := range taken {
+		byPlatform[o.PlatformID] = append(byPlatform[o.PlatformID], o.OrderNo)
 	}
 	existing := map[int64]map[string]*Order{}
 	for pid, nos := range byPlatform {
@@ -399,17 +445,15 @@ func (s *Service) IngestBatch(ctx context.Context, ins []OrderInput) ([]Result, 
 		}
 		existing[pid] = m
 	}
-	var creates, updates []*Order
-	var createAt, updateAt []int
-	for i, p := range ps {
-		if p == nil {
-			continue
-		}
-		o := p.o
+	var updates []*Order
+	var updateAt []int
+	for _, o := range taken {
+		i := lineOf[o]
 		ex := existing[o.PlatformID][o.OrderNo]
 		if ex == nil {
-			o.CreatedAt, o.UpdatedAt, o.Version = now, now, 1
-			creates, createAt = append(creates, o), append(createAt, i)
+			// Gone between the insert and the read: orders are never
+			// deleted, so only a concurrent failure gets here.
+			fail(i, &errs.Error{Code: errs.Conflict, Field: "order_no", Message: "该订单号已被同时报送，请重新提交 (order reported concurrently; resubmit)"})
 			continue
 		}
 		changed, err := merge(ex, o)
@@ -424,42 +468,28 @@ func (s *Service) IngestBatch(ctx context.Context, ins []OrderInput) ([]Result, 
 		ex.UpdatedAt = now
 		updates, updateAt = append(updates, ex), append(updateAt, i)
 	}
-	store := func(list []*Order, at []int, status string, write func(context.Context, []*Order, *audit.Entry) error, verb string) error {
-		if len(list) == 0 {
-			return nil
-		}
-		err := write(ctx, list, batchEntry(a, verb, list))
-		if err == nil {
-			for k, o := range list {
-				out[at[k]].Status, out[at[k]].ID, out[at[k]].Order = status, o.ID, o
-			}
-			return nil
-		}
-		if c := errs.CodeOf(err); c == errs.Unavailable || len(list) == 1 {
-			if len(list) == 1 {
-				fail(at[0], err)
-				return nil
-			}
-			return err
-		}
-		// One by one, so that the bad order names itself.
-		for k, o := range list {
-			if err := write(ctx, []*Order{o}, batchEntry(a, verb, []*Order{o})); err != nil {
-				if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
-					err = &errs.Error{Code: errs.Conflict, Field: "order_no", Message: "该订单号已被同时报送，请重新提交 (order reported concurrently; resubmit)", Err: err}
-				}
-				fail(at[k], err)
-				continue
-			}
-			out[at[k]].Status, out[at[k]].ID, out[at[k]].Order = status, o.ID, o
-		}
-		return nil
+	if len(updates) == 0 {
+		return out, nil
 	}
-	if err := store(creates, createAt, ResultCreated, s.Store.CreateOrders, "新增"); err != nil {
-		return nil, errs.Wrap(op, err)
+	if err := s.Store.UpdateOrders(ctx, updates, batchEntry(a, "更新", updates)); err == nil {
+		for k, o := range updates {
+			out[updateAt[k]].Status, out[updateAt[k]].ID, out[updateAt[k]].Order = ResultUpdated, o.ID, o
+		}
+		return out, nil
+	} else if errs.CodeOf(err) == errs.Unavailable || ctx.Err() != nil || len(updates) == 1 {
+		if len(updates) > 1 {
+			return nil, errs.Wrap(op, err)
+		}
+		fail(updateAt[0], err)
+		return out, nil
 	}
-	if err := store(updates, updateAt, ResultUpdated, s.Store.UpdateOrders, "更新"); err != nil {
-		return nil, errs.Wrap(op, err)
+	// One by one, so that the stale or bad order names itself.
+	for k, o := range updates {
+		if err := s.Store.UpdateOrders(ctx, []*Order{o}, batchEntry(a, "更新", []*Order{o})); err != nil {
+			fail(updateAt[k], err)
+			continue
+		}
+		out[updateAt[k]].Status, out[updateAt[k]].ID, out[updateAt[k]].Order = ResultUpdated, o.ID, o
 	}
 	return out, nil
 }

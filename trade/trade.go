@@ -280,9 +280,16 @@ type Store interface {
 	// OrdersByNos returns the stored orders of a platform by order number,
 	// with their items.
 	OrdersByNos(ctx context.Context, platformID int64, nos []string) (map[string]*Order, error)
-	// CreateOrders inserts new orders and their items in one transaction
-	// with one audit entry (ev may be nil); it sets ID and Version.
-	CreateOrders(ctx context.Context, os []*Order, ev *audit.Entry) error
+	// CreateOrders inserts those of os whose (platform, order number) is
+	// not stored yet, with their items, in one transaction with one audit
+	// entry: entry (may be nil) builds it from the inserted orders, and none
+	// is written when nothing was inserted. It sets ID and Version of the
+	// inserted orders and returns, in input order, those it skipped because
+	// the platform has already reported their number (ID left 0): the
+	// caller compares them with the stored ones. Ingest therefore needs no
+	// lookup before the insert, and two concurrent reports of one order
+	// cannot both insert it.
+	CreateOrders(ctx context.Context, os []*Order, entry func(created []*Order) *audit.Entry) (taken []*Order, err error)
 	// UpdateOrders writes the status, times, waybill and carrier of each
 	// order whose stored version equals its Version, then increments it, in
 	// one transaction with one audit entry.
