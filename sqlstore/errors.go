@@ -73,7 +73,8 @@ func mapErr(op string, err error) error {
 				}
 			}
 			return &errs.Error{Code: errs.Conflict, Op: op, Message: "记录重复 (duplicate)", Err: err}
-		case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY,
+			code == sqlite3.SQLITE_CONSTRAINT_TRIGGER && strings.Contains(se.Error(), "violates foreign key constraint"):
 			return &errs.Error{Code: errs.Invalid, Op: op, Message: "引用的对象不存在 (a referenced object does not exist)", Err: err}
 		case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED, code&0xff == sqlite3.SQLITE_CANTOPEN,
 			code&0xff == sqlite3.SQLITE_FULL, code&0xff == sqlite3.SQLITE_IOERR:

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"ecredit/audit"
@@ -459,14 +460,27 @@ func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
 }
 
 // SellerCategories returns the distinct categories of the items of the
-// seller's latest `recent` reported orders (by id, through
-// orders_seller_idx); an item without a category takes its product's.
+// seller's latest `recent` reported orders (by id: each of the seller's
+// shops' latest through orders_shop_idx, see shopsOfOwner); an item
+// without a category takes its product's.
 func (db *DB) SellerCategories(ctx context.Context, sellerID int64, recent int) ([]string, error) {
 	const op = "sqlstore.SellerCategories"
+	shops, err := db.shopsOfOwner(ctx, sellerID, 0)
+	if err != nil || len(shops) == 0 {
+		return []string{}, mapErr(op, err)
+	}
+	recent = clampLimit(recent, 5000, 100000)
+	var latest []string
+	var args []any
+	for i, shop := range shops {
+		latest = append(latest, "SELECT id FROM (SELECT id FROM orders WHERE shop_id = ? ORDER BY id DESC LIMIT ?) s"+strconv.Itoa(i))
+		args = append(args, shop, recent)
+	}
+	args = append(args, recent)
 	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT DISTINCT COALESCE(NULLIF(i.category, ''), p.category, '')
-		FROM (SELECT id FROM orders WHERE seller_id = ? ORDER BY id DESC LIMIT ?) r
+		FROM (SELECT id FROM (`+strings.Join(latest, " UNION ALL ")+`) u ORDER BY id DESC LIMIT ?) r
 		JOIN order_items i ON i.order_id = r.id
-		LEFT JOIN trace_products p ON p.gtin = i.gtin`), sellerID, clampLimit(recent, 5000, 100000))
+		LEFT JOIN trace_products p ON p.gtin = i.gtin`), args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}

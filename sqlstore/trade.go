@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"cmp"
+	"slices"
 	"context"
 	"database/sql"
 	"errors"
@@ -455,45 +457,80 @@ func (db *DB) GetOrder(ctx context.Context, id int64) (*trade.Order, error) {
 // f.After.
 func (db *DB) ListOrders(ctx context.Context, f trade.OrderFilter) ([]*trade.Order, error) {
 	const op = "sqlstore.ListOrders"
-	var where []string
-	var args []any
-	add := func(cond string, a any) { where = append(where, cond); args = append(args, a) }
-	if f.After > 0 {
-		add("id > ?", f.After)
-	}
-	if f.PlatformID != 0 {
-		add("platform_id = ?", f.PlatformID)
-	}
-	if f.ShopID != 0 {
-		add("shop_id = ?", f.ShopID)
-	}
-	if f.SellerID != 0 {
-		add("seller_id = ?", f.SellerID)
-	}
-	if f.Buyer != "" {
-		add("buyer = ?", f.Buyer)
-	}
-	q := "SELECT " + orderCols + " FROM orders"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT ?"
-	args = append(args, clampLimit(f.Limit, 50, 1000))
-	var out []*trade.Order
-	err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
-		o, err := scanOrder(r)
-		if err == nil {
-			out = append(out, o)
+	limit := clampLimit(f.Limit, 50, 1000)
+	shops := []int64{f.ShopID} // 0: any shop
+	if f.SellerID != 0 && f.ShopID == 0 {
+		ids, err := db.shopsOfOwner(ctx, f.SellerID, f.PlatformID)
+		if err != nil || len(ids) == 0 {
+			return nil, mapErr(op, err)
 		}
-		return err
-	})
-	if err == nil {
-		err = db.withItems(ctx, db.r, out)
+		shops = ids
 	}
-	if err != nil {
+	var out []*trade.Order
+	for _, shop := range shops {
+		var where []string
+		var args []any
+		add := func(cond string, a any) { where = append(where, cond); args = append(args, a) }
+		if f.After > 0 {
+			add("id > ?", f.After)
+		}
+		if f.PlatformID != 0 {
+			add("platform_id = ?", f.PlatformID)
+		}
+		if shop != 0 {
+			add("shop_id = ?", shop)
+		}
+		if f.SellerID != 0 {
+			add("seller_id = ?", f.SellerID)
+		}
+		if f.Buyer != "" {
+			add("buyer = ?", f.Buyer)
+		}
+		q := "SELECT " + orderCols + " FROM orders"
+		if len(where) > 0 {
+			q += " WHERE " + strings.Join(where, " AND ")
+		}
+		q += " ORDER BY id LIMIT ?"
+		args = append(args, limit)
+		err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
+			o, err := scanOrder(r)
+			if err == nil {
+				out = append(out, o)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+	}
+	if len(shops) > 1 {
+		slices.SortFunc(out, func(a, b *trade.Order) int { return cmp.Compare(a.ID, b.ID) })
+		out = out[:min(len(out), limit)]
+	}
+	if err := db.withItems(ctx, db.r, out); err != nil {
 		return nil, mapErr(op, err)
 	}
 	return out, nil
+}
+
+// shopsOfOwner returns the ids of the shops of a seller (on one platform
+// when platformID is not 0). Orders carry their shop's owner as seller_id
+// (a shop never changes owner), so a seller's orders are its shops' orders:
+// they are read shop by shop through orders_shop_idx, and orders need no
+// index of their own by seller (00013).
+func (db *DB) shopsOfOwner(ctx context.Context, ownerID, platformID int64) ([]int64, error) {
+	q, args := "SELECT id FROM shops WHERE owner_id = ?", []any{ownerID}
+	if platformID != 0 {
+		q, args = q+" AND platform_id = ?", append(args, platformID)
+	}
+	var ids []int64
+	err := db.eachRow(ctx, db.r, q+" ORDER BY id", args, func(r *sql.Rows) error {
+		var id int64
+		err := r.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	return ids, err
 }
 
 const reviewCols = `id, order_id, platform_id, shop_id, seller_id, buyer, month, rating, description, service, logistics, body,

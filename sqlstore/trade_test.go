@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -451,11 +452,12 @@ func TestTradeEvaluations(t *testing.T) {
 
 func auditFilter(object string) audit.Filter { return audit.Filter{Object: object, Limit: 100} }
 
-// TestOrderReferences: whatever enforces them (foreign keys on SQLite,
-// statement-level checks on PostgreSQL, migration 00013), an order needs an
-// existing platform, shop and seller and an item its order; a referenced
-// shop or subject cannot be deleted; orders are never deleted and never
-// move to another platform, shop or seller.
+// TestOrderReferences: whatever enforces them (foreign keys and a trigger
+// on SQLite, statement-level checks on PostgreSQL, migration 00013), an
+// order needs an existing shop, its platform and seller must be the shop's,
+// and an item needs its order; a referenced shop or subject cannot be
+// deleted; orders are never deleted and never move to another platform,
+// shop or seller.
 func TestOrderReferences(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		w := newTradeWorld(t, db)
@@ -477,11 +479,14 @@ func TestOrderReferences(t *testing.T) {
 			"shop":     func(o *trade.Order) { o.ShopID = 987654 },
 			"platform": func(o *trade.Order) { o.PlatformID = 987654 },
 			"seller":   func(o *trade.Order) { o.SellerID = 987654 },
+			// Both exist, but are not shop A's.
+			"other seller":   func(o *trade.Order) { o.SellerID = w.seller.ID },
+			"other platform": func(o *trade.Order) { o.PlatformID = w.platBID },
 		} {
 			// The bad order sits among good ones: the whole statement fails.
 			_, err := db.CreateOrders(ctx, []*trade.Order{mk("F-"+name+"-ok", nil), mk("F-"+name, mut)}, nil)
 			if errs.CodeOf(err) != errs.Invalid {
-				t.Errorf("order with a missing %s: %v, want invalid", name, err)
+				t.Errorf("order with a wrong %s: %v, want invalid", name, err)
 			}
 		}
 		var n int
@@ -515,6 +520,65 @@ func TestOrderReferences(t *testing.T) {
 		}
 		if err := exec("DELETE FROM subjects WHERE id = ?", w.platAID); err == nil {
 			t.Error("deleting a platform that orders reference: allowed")
+		}
+	})
+}
+
+// TestOrdersOfSeller: a seller's orders are its shops' orders, listed
+// oldest first a page at a time across shops and platforms; its latest
+// orders give the categories it sells.
+func TestOrdersOfSeller(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTradeWorld(t, db)
+		paid := w.clk.Now().Add(-72 * time.Hour)
+		var mine []int64
+		for i := range 9 {
+			sh := []*registry.Shop{w.shopA, w.shopB, w.shopS}[i%3]
+			o := &trade.Order{PlatformID: sh.PlatformID, ShopID: sh.ID, SellerID: sh.OwnerID, OrderNo: fmt.Sprintf("S-%d", i), Buyer: "buyer_s",
+				AmountFen: 100, Status: trade.StatusPaid, PaidAt: paid.Add(time.Duration(-i) * time.Hour),
+				Items: []trade.Item{{Line: 1, GTIN: gtinA, Batch: "L1", Category: []string{"food", "drug", "toy"}[i%3], Quantity: 1, PriceFen: 100}}}
+			if _, err := db.CreateOrders(ctx, []*trade.Order{o}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if sh.OwnerID == w.merchant.ID {
+				mine = append(mine, o.ID)
+			}
+		}
+		var got []int64
+		for after := int64(0); ; {
+			page, err := db.ListOrders(ctx, trade.OrderFilter{SellerID: w.merchant.ID, After: after, Limit: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, o := range page {
+				if o.SellerID != w.merchant.ID || len(o.Items) != 1 {
+					t.Fatalf("order %d of seller %d with %d items", o.ID, o.SellerID, len(o.Items))
+				}
+				got = append(got, o.ID)
+			}
+			after = page[len(page)-1].ID
+		}
+		if fmt.Sprint(got) != fmt.Sprint(mine) {
+			t.Fatalf("seller's orders %v, want %v", got, mine)
+		}
+		onA, err := db.ListOrders(ctx, trade.OrderFilter{SellerID: w.merchant.ID, PlatformID: w.platAID, Limit: 50})
+		if err != nil || len(onA) != 3 {
+			t.Fatalf("seller's orders on platform A: %d, %v", len(onA), err)
+		}
+		if list, err := db.ListOrders(ctx, trade.OrderFilter{SellerID: w.carrier.ID}); err != nil || len(list) != 0 {
+			t.Fatalf("orders of a subject without shops: %d, %v", len(list), err)
+		}
+		cats, err := db.SellerCategories(ctx, w.merchant.ID, 3)
+		slices.Sort(cats)
+		if err != nil || fmt.Sprint(cats) != "[drug food]" {
+			t.Fatalf("categories of the merchant's latest 3 orders: %v, %v", cats, err)
+		}
+		cats, err = db.SellerCategories(ctx, w.merchant.ID, 1)
+		if err != nil || fmt.Sprint(cats) != "[drug]" {
+			t.Fatalf("category of the merchant's latest order: %v, %v", cats, err)
 		}
 	})
 }
