@@ -2,10 +2,10 @@ package sqlstore
 
 import (
 	"cmp"
-	"slices"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
