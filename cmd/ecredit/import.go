@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -33,13 +32,14 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			"Exit status: 0 all rows stored, 1 some rows failed, 2 the file cannot be imported.", stdout, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	typ := fs.String("type", "", "记录类型 (record type): "+strings.Join(types, "|")+"；或物流文件 parcels|tracking（需 --firm）")
+	typ := fs.String("type", "", "记录类型 (record type): "+strings.Join(types, "|")+"；或物流文件 parcels|tracking（需 --firm）；或订单文件 orders（需 --platform）")
 	source := fs.String("source", "", "报送单位名称，作为来源与去重范围，例如 承德市市场监督管理局；默认为操作系统用户名 (submitting unit: the source and the scope of idempotency)")
 	errFile := fs.String("errors", "", "错误报告写入此 CSV 文件（UTF-8 带 BOM）；默认写到标准输出 (write the error report CSV here instead of stdout)")
 	correct := fs.Bool("correct", false, "文书号已存在但内容不同时作为更正入库（需 --reason）(store changed rows as corrections; needs --reason)")
 	reason := fs.String("reason", "", "更正原因 (reason for corrections)")
 	every := fs.Int("progress", 5000, "每处理多少行输出一次进度 (progress line every N rows)")
 	firm := fs.String("firm", "", "--type parcels|tracking：物流企业的统一社会信用代码 (the logistics firm of a parcels or tracking file)")
+	platform := fs.String("platform", "", "--type orders：电商平台的统一社会信用代码；每行一件商品，同一订单的行须相邻 (the platform of an orders file: one row per item, an order's rows adjacent)")
 	var files []string
 	for rest := args; ; {
 		if rc := parse(fs, rest, stdout); rc >= 0 {
@@ -69,22 +69,20 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *typ == "parcels" || *typ == "tracking" { // logistics (M4): logistics_import.go
 		return runLogisticsImport(ctx, &sf, *typ, *firm, files[0], *errFile, stdin, stdout, stderr)
 	}
+	if *typ == "orders" { // trade (M5): trade_import.go
+		return runOrderImport(ctx, &sf, *platform, files[0], *errFile, stdin, stdout, stderr)
+	}
 	if _, ok := record.Lookup(record.Type(*typ)); !ok {
 		fmt.Fprintf(stderr, "错误 (error): 未知的记录类型「%s」，应为 %s (unknown type)\n", *typ, strings.Join(types, "|"))
 		return 2
 	}
 
-	var in io.Reader = stdin
 	name := files[0]
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "错误 (error): 无法打开文件 %s：%v (cannot open file)\n", name, err)
-			return 2
-		}
-		defer f.Close()
-		in = f
+	in, closeIn, err := openInput(name, stdin, stderr)
+	if err != nil {
+		return 2
 	}
+	defer closeIn()
 	rd, err := imports.Open(in, name, record.Type(*typ))
 	if err != nil {
 		fail(stderr, err)
@@ -114,22 +112,8 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	rep, runErr := imports.Run(cctx, rd, svc, imports.Options{Correct: *correct, Reason: *reason, Progress: progress, ProgressEvery: max(*every, 1)})
 	rep.File = name
 
-	var out io.Writer = stdout
-	if *errFile != "" {
-		f, err := os.Create(*errFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "错误 (error): 无法写入错误报告 %s：%v\n", *errFile, err)
-			return 2
-		}
-		defer f.Close()
-		f.WriteString("\ufeff") // Excel reads UTF-8 CSV with a BOM
-		out = f
-	}
-	if len(rep.Errors) > 0 || *errFile != "" {
-		if err := writeErrorReport(out, rep.Errors); err != nil {
-			fmt.Fprintf(stderr, "错误 (error): 写入错误报告失败：%v\n", err)
-			return 2
-		}
+	if !reportErrors(*errFile, stdout, stderr, rep.Errors) {
+		return 2
 	}
 	for _, w := range rep.Warnings[len(rd.Warnings):] {
 		fmt.Fprintf(stderr, "提示 (warning) 第 %d 行: %s\n", w.Row, w.Message)
