@@ -330,7 +330,8 @@ type Store interface {
 	// sums those with edges[i] ≤ created_at < edges[i+1], the last bucket
 	// those from the last edge on; reviews before edges[0] are only in
 	// lifetime. Buckets set only the rating counts and the detailed
-	// ratings' count and sums. Its cost grows with the reviews after
-	// edges[0], not with all of them.
+	// ratings' count and sums. Its cost grows with the days after
+	// edges[0] and the reviews of the edges' own days, not with all the
+	// reviews (sqlstore: day sums plus the edge days read exactly).
 	ReviewWindows(ctx context.Context, sellerID int64, shopIDs []int64, edges []time.Time) (lifetime Tally, buckets []Tally, err error)
 }
