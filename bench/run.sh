@@ -4,7 +4,7 @@
 # raw-insert ceiling measured in the same run on the same engine.
 #
 # Usage: bench/run.sh [SUITE] [GO TEST FLAGS…]
-#   SUITE: subjects (default) | records | ledger | orders | parcels | trace | all
+#   SUITE: subjects (default) | records | ledger | orders | parcels | trace | windows | all
 #   trace: query latency of trace forward/backward over
 #          ECREDIT_BENCH_TRACE_ORDERS orders (default 20000), e.g.
 #          ECREDIT_BENCH_TRACE_ORDERS=10000000 bench/run.sh trace -benchtime 200x
@@ -21,8 +21,9 @@ ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
 parcels) pattern='^BenchmarkParcel(EventIngest|EventStore|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
 trace) pattern='^BenchmarkTrace$' ;;
 orders) pattern='^BenchmarkOrder(IngestBatch|RawInsertCeiling)$' ;; # trade (M5)
+windows) pattern='^BenchmarkReviewWindows$' ;; # trade (M5): rolling windows of a shop with ECREDIT_BENCH_REVIEWS reviews (default 100000)
 all) pattern='.' ;;
-*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, orders, parcels, trace, all)" >&2; exit 2 ;;
+*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, orders, parcels, trace, windows, all)" >&2; exit 2 ;;
 esac
 
 mkdir -p bench/out

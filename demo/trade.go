@@ -19,11 +19,14 @@ import (
 // The demo city's orders and reviews (trade, M5), generated after the
 // subjects and shops:
 //
-//   - OrdersPerSubject orders per subject of the city over the last
-//     tradeDays days, spread over the shops with Zipf popularity (a few
+//   - OrdersPerSubject orders per subject of the city, most over the last
+//     tradeDays days and historyPercent % in the year before (so a shop's
+//     信用评价 table has reviews in every window, 6个月前 included),
+//     spread over the shops with Zipf popularity (a few
 //     shops sell most), a weekly cycle (weekends busier) and a daily one
 //     (evening peak, night trough), plus group-buy bursts (团购: one shop,
-//     dozens of orders within two hours of an evening);
+//     dozens of orders within two hours of an evening, a quarter of them
+//     by its organiser 团长);
 //   - buyers are platform-scoped pseudonyms drawn with Zipf repetition, and
 //     every shop has two regulars (6 % of its orders), so the monthly
 //     buyer–seller bound bites at popular shops;
@@ -46,6 +49,21 @@ import (
 const OrdersPerSubject = 4
 
 const tradeDays = 180
+
+// historyPercent of the orders (not the group-buy bursts) are moved back by
+// historyWeeks weeks and up to historyDays more, into the year before the
+// last six months (rolling windows: the 6个月前 column of the 信用评价
+// table).
+const (
+	historyPercent = 30
+	historyWeeks   = 26
+	historyDays    = 365
+)
+
+// organiserPercent of a group buy's orders come from its organiser (团长),
+// so the monthly buyer–seller bound bites even though the history thins
+// out the last six months.
+const organiserPercent = 25
 
 // TradeCounts tells what orders and reviews a generation wrote.
 type TradeCounts struct {
@@ -146,6 +164,8 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 		return gtins[goods]
 	}
 	start := now.Add(-tradeDays * day)
+	// Its own generator, so that the rest of the city is drawn as before.
+	hist := rand.New(rand.NewPCG(uint64(seed)^0x68697374, 0x6f7279))
 	instant := func() time.Time {
 		for {
 			d := rng.IntN(tradeDays)
@@ -168,8 +188,9 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 	}
 	total := subjects * OrdersPerSubject
 	type planned struct {
-		shop *demoShop
-		paid time.Time
+		shop      *demoShop
+		paid      time.Time
+		organiser uint64 // a group buy's 团长 + 1; 0 outside group buys
 	}
 	plan := make([]planned, 0, total)
 	// Group-buy bursts: about 8 % of the orders.
@@ -178,14 +199,20 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 		at := instant()
 		at = time.Date(at.Year(), at.Month(), at.Day(), 12, 0, 0, 0, time.UTC) // 20:00 in Shanghai
 		n := 20 + rng.IntN(60)
+		org := 1 + uint64(hist.IntN(subjects*3))
 		for i := 0; i < n && len(plan) < total*8/100; i++ {
 			if t := at.Add(time.Duration(rng.IntN(7200)) * time.Second); t.Before(now) {
-				plan = append(plan, planned{s, t})
+				plan = append(plan, planned{s, t, org})
 			}
 		}
 	}
 	for len(plan) < total {
-		plan = append(plan, planned{shops[shopZipf.Uint64()], instant()})
+		at := instant()
+		if hist.IntN(100) < historyPercent {
+			// Back by whole weeks (weekday and hour kept).
+			at = at.Add(-time.Duration(7*(historyWeeks+hist.IntN(historyDays/7))) * day)
+		}
+		plan = append(plan, planned{shops[shopZipf.Uint64()], at, 0})
 	}
 	sort.SliceStable(plan, func(i, j int) bool { return plan[i].paid.Before(plan[j].paid) })
 
@@ -225,6 +252,9 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 		b := buyerZipf.Uint64()
 		if rng.IntN(100) < 6 { // one of the shop's two regulars
 			b = uint64(subjects*3) + uint64(p.shop.sh.ID)*2 + uint64(rng.IntN(2))
+		}
+		if p.organiser != 0 && hist.IntN(100) < organiserPercent {
+			b = p.organiser - 1 // the group buy's organiser orders again
 		}
 		o := plannedOrder(rng, p.shop, p.paid, now, i, seed, b, dests, carriers, gtinOf)
 		orders = append(orders, o)

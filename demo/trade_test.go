@@ -95,6 +95,31 @@ func TestGenerateTrade(t *testing.T) {
 		if bad != 0 {
 			t.Errorf("%d shop tallies differ from their reviews", bad)
 		}
+		// The day sums of the rolling windows (review_days, kept by the
+		// triggers of migration 00012 under the demo's bulk inserts)
+		// equal the counted, unfolded reviews.
+		bad = q(`SELECT COUNT(*) FROM shop_scores s WHERE s.positive <> (SELECT COALESCE(SUM(positive), 0) FROM review_days d WHERE d.shop_id = s.shop_id)
+			OR s.neutral <> (SELECT COALESCE(SUM(neutral), 0) FROM review_days d WHERE d.shop_id = s.shop_id)
+			OR s.negative <> (SELECT COALESCE(SUM(negative), 0) FROM review_days d WHERE d.shop_id = s.shop_id)
+			OR s.dsr_count <> (SELECT COALESCE(SUM(dsr_count), 0) FROM review_days d WHERE d.shop_id = s.shop_id)
+			OR s.logistics_sum <> (SELECT COALESCE(SUM(logistics_sum), 0) FROM review_days d WHERE d.shop_id = s.shop_id)`)
+		if bad != 0 {
+			t.Errorf("%d shops' day sums differ from their tallies", bad)
+		}
+		// The busiest shop's 信用评价 table has reviews in the last week and
+		// before the last six months.
+		var busiest int64
+		if err := db.ReaderDB().QueryRowContext(ctx, `SELECT shop_id FROM shop_scores ORDER BY reviews DESC, shop_id LIMIT 1`).Scan(&busiest); err != nil {
+			t.Fatal(err)
+		}
+		sp, err := svc.ShopPublic(ctx, busiest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := sp.Reputation.Windows
+		if w.Row(trade.WindowWeek).Counted() == 0 || w.Row(trade.WindowOlder).Counted() == 0 || w.Row(trade.WindowHalfYear).Counted() <= w.Row(trade.WindowMonth).Counted() {
+			t.Errorf("busiest shop %d: windows %+v", busiest, w.Rows)
+		}
 		// Zipf: the busiest shop sells far more than the median one.
 		top := q(`SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM orders GROUP BY shop_id) x`)
 		if top < 10*tc.Orders/q(`SELECT COUNT(*) FROM shops`) {

@@ -36,6 +36,10 @@ type Profile struct {
 	Level       *trade.Level           `json:"level,omitempty"`
 	Ratings     *trade.Ratings         `json:"ratings,omitempty"`
 	Evaluations []trade.EvaluationView `json:"evaluations,omitempty"`
+	// RatingWindows (M5, rolling windows): the 信用评价 table (好评 / 中评
+	// / 差评 over 最近1周, 最近1个月, 最近6个月, 6个月前, 总计) and the
+	// six-month 好评率 and detailed ratings, over all the owner's shops.
+	RatingWindows *trade.Windows `json:"rating_windows,omitempty"`
 
 	records []*record.Record // in public view, ascending id
 
@@ -68,6 +72,7 @@ func (s *Service) addTrade(ctx context.Context, p *Profile, subjectID int64) err
 	if rep != nil {
 		pts, lvl, rt := rep.Points, rep.Level, rep.Ratings
 		p.Points, p.Level, p.Ratings = &pts, &lvl, &rt
+		p.RatingWindows = rep.Windows // rolling windows (M5)
 	}
 	evs, err := s.Trade.Evaluations(ctx, subjectID)
 	if err != nil {

@@ -24,18 +24,26 @@ type publicShop struct {
 		OwnerName string `json:"owner_name"`
 		OwnerCode string `json:"owner_credit_code"`
 	} `json:"shop"`
-	Points  int64         `json:"points"`
-	Level   trade.Level   `json:"level"`
-	Ratings trade.Ratings `json:"ratings"`
+	Points        int64          `json:"points"`
+	Level         trade.Level    `json:"level"`
+	Ratings       trade.Ratings  `json:"ratings"`
+	RatingWindows *trade.Windows `json:"rating_windows"`
+}
+
+// Reputation is the shop's figures as the "ratings" template takes them.
+func (s publicShop) Reputation() trade.Reputation {
+	return trade.Reputation{Points: s.Points, Level: s.Level, Ratings: s.Ratings, Windows: s.RatingWindows}
 }
 
 func (s publicShop) Path() string { return "/shops/" + strconv.FormatInt(s.Shop.ID, 10) }
 
 // The public's view of a shop's trade credit: the owner's profile shows the
-// level, points, 好评率 and the three detailed ratings over all its shops;
-// its shop link leads to the shop's page with the same figures for the shop
-// and the reviews, a folded one with the platform's reason. Every figure is
-// compared with what the public JSON API answers.
+// level, points, 好评率 (six months and lifetime), the three detailed ratings
+// (six months and lifetime) and the 信用评价 table (好评 / 中评 / 差评 over
+// 最近1周 … 总计) over all its shops; its shop link leads to the shop's page
+// with the same figures for the shop and the reviews, a folded one with the
+// platform's reason. Every figure is compared with what the public JSON API
+// answers.
 func flowTradeRatings(t *testing.T, b *Tab) {
 	c := b.City
 	shop, folded := pickShop(t, c)
@@ -64,7 +72,7 @@ func flowTradeRatings(t *testing.T, b *Tab) {
 	if badge := b.WaitText(".profile-head .badge-verified", ""); strings.TrimSpace(badge) != shop.Level.Name {
 		t.Errorf("shop page level badge %q, the API says %q", badge, shop.Level.Name)
 	}
-	checkRatings(t, b, "shop page", trade.Reputation{Points: shop.Points, Level: shop.Level, Ratings: shop.Ratings}, true)
+	checkRatings(t, b, "shop page", shop.Reputation(), true)
 	items := b.Texts(".review-list .review-item")
 	if n := min(shop.Ratings.Reviews, 20); len(items) != n {
 		t.Errorf("the shop page lists %d reviews, want %d of %d", len(items), n, shop.Ratings.Reviews)
@@ -172,23 +180,44 @@ func ownerReputation(t *testing.T, c *City, shop publicShop, links []string) (tr
 	t.Helper()
 	if shop.Shop.OwnerCode != "" {
 		var p struct {
-			Points  *int64         `json:"points"`
-			Level   *trade.Level   `json:"level"`
-			Ratings *trade.Ratings `json:"ratings"`
+			Points        *int64         `json:"points"`
+			Level         *trade.Level   `json:"level"`
+			Ratings       *trade.Ratings `json:"ratings"`
+			RatingWindows *trade.Windows `json:"rating_windows"`
 		}
 		c.GetJSON(t, "/api/v1/public/subjects/"+url.PathEscape(shop.Shop.OwnerCode), &p)
-		if p.Points == nil || p.Level == nil || p.Ratings == nil {
+		if p.Points == nil || p.Level == nil || p.Ratings == nil || p.RatingWindows == nil {
 			t.Fatalf("the profile JSON of %s has no ratings although it runs shop %d", shop.Shop.OwnerCode, shop.Shop.ID)
 		}
-		return trade.Reputation{Points: *p.Points, Level: *p.Level, Ratings: *p.Ratings}, true
+		return trade.Reputation{Points: *p.Points, Level: *p.Level, Ratings: *p.Ratings, Windows: p.RatingWindows}, true
 	}
 	if len(links) == 1 {
-		return trade.Reputation{Points: shop.Points, Level: shop.Level, Ratings: shop.Ratings}, true
+		return shop.Reputation(), true
 	}
-	var sum trade.Reputation
+	// The windows' counts add up over the shops; the six-month rate is
+	// recomputed from them, the six-month detailed scores only counted.
+	sum := trade.Reputation{Windows: &trade.Windows{}}
 	for _, l := range links {
 		var s publicShop
 		c.GetJSON(t, "/api/v1/public"+l, &s)
+		if s.RatingWindows == nil || len(s.RatingWindows.Rows) != 5 {
+			t.Fatalf("shop %s: no rating windows in the public JSON", l)
+		}
+		w := sum.Windows
+		if w.Rows == nil {
+			w.Rows = append([]trade.WindowCount(nil), s.RatingWindows.Rows...)
+			w.AsOf = s.RatingWindows.AsOf
+		} else {
+			for i, r := range s.RatingWindows.Rows {
+				w.Rows[i].Positive += r.Positive
+				w.Rows[i].Neutral += r.Neutral
+				w.Rows[i].Negative += r.Negative
+			}
+		}
+		w.HalfYear.Counted += s.RatingWindows.HalfYear.Counted
+		w.HalfYear.Description.Count += s.RatingWindows.HalfYear.Description.Count
+		w.HalfYear.Service.Count += s.RatingWindows.HalfYear.Service.Count
+		w.HalfYear.Logistics.Count += s.RatingWindows.HalfYear.Logistics.Count
 		r := &sum.Ratings
 		sum.Points += s.Points
 		r.Reviews += s.Ratings.Reviews
@@ -204,21 +233,28 @@ func ownerReputation(t *testing.T, c *City, shop publicShop, links []string) (tr
 	if sum.Ratings.Counted > 0 {
 		sum.Ratings.PositiveRate = math.Round(float64(sum.Ratings.Positive)/float64(sum.Ratings.Counted)*10000) / 10000
 	}
+	if h := sum.Windows.Row(trade.WindowHalfYear); h.Counted() > 0 {
+		sum.Windows.HalfYear.PositiveRate = math.Round(float64(h.Positive)/float64(h.Counted())*10000) / 10000
+	}
 	sum.Level = trade.LevelOf(sum.Points)
 	return sum, false
 }
 
-// checkRatings compares the page's ratings table (the template "ratings")
-// with a reputation; exact=false leaves out the detailed scores (not their
+// checkRatings compares the page's ratings (the template "ratings": the
+// key–value table, the detailed ratings table and the 信用评价 table) with a
+// reputation; exact=false leaves out the detailed scores (not their
 // counts).
 func checkRatings(t *testing.T, b *Tab, where string, r trade.Reputation, exact bool) {
 	t.Helper()
 	if l := trade.LevelOf(r.Points); l.Name != r.Level.Name {
 		t.Errorf("%s: the API's level %q does not match its %d points (%q)", where, r.Level.Name, r.Points, l.Name)
 	}
+	if r.Windows == nil || len(r.Windows.Rows) != 5 {
+		t.Fatalf("%s: the API gives no rating windows", where)
+	}
 	b.WaitText("table.ratings", "信用等级")
 	got := b.KV("table.ratings tr")
-	rt := r.Ratings
+	rt, w := r.Ratings, r.Windows
 	level := r.Level.Name
 	if r.Level.NextAt > 0 {
 		level += fmt.Sprintf(" （%d 分升级）", r.Level.NextAt)
@@ -227,10 +263,34 @@ func checkRatings(t *testing.T, b *Tab, where string, r trade.Reputation, exact 
 	if rt.Counted > 0 {
 		rate = fmt.Sprintf("%.2f%%（好评 %d、中评 %d、差评 %d）", rt.PositiveRate*100, rt.Positive, rt.Neutral, rt.Negative)
 	}
+	half := w.Row(trade.WindowHalfYear)
+	rate6 := "近6个月暂无计分评价"
+	if half.Counted() > 0 {
+		rate6 = fmt.Sprintf("%.2f%%（好评 %d、中评 %d、差评 %d）", w.HalfYear.PositiveRate*100, half.Positive, half.Neutral, half.Negative)
+	}
 	total := strconv.Itoa(rt.Reviews)
 	if rt.Folded > 0 {
 		total += fmt.Sprintf("，其中 %d 条被平台折叠", rt.Folded)
 	}
+	want := map[string]string{
+		"信用等级":      level,
+		"信用积分":      fmt.Sprintf("%d 分 ", r.Points),
+		"好评率（近6个月）": rate6,
+		"好评率（累计）":   rate,
+		"评价总数":      total,
+	}
+	for k, v := range want {
+		g, ok := got[k]
+		match := g == v
+		if k == "信用积分" {
+			match = strings.HasPrefix(g, v)
+		}
+		if !ok || !match {
+			t.Errorf("%s: %s shows %q, the API says %q", where, k, g, v)
+		}
+	}
+
+	// The detailed ratings: six months, then lifetime.
 	score := func(d trade.DetailScore) string {
 		s := fmt.Sprintf("（%d 次评分）", d.Count)
 		if exact {
@@ -238,28 +298,45 @@ func checkRatings(t *testing.T, b *Tab, where string, r trade.Reputation, exact 
 		}
 		return s
 	}
-	want := map[string]string{
-		"信用等级":    level,
-		"信用积分":    fmt.Sprintf("%d 分 ", r.Points),
-		"好评率":     rate,
-		"宝贝与描述相符": score(rt.Description),
-		"卖家服务态度":  score(rt.Service),
-		"物流服务质量":  score(rt.Logistics),
-		"评价总数":    total,
+	dsr := map[string][2]trade.DetailScore{
+		"宝贝与描述相符": {w.HalfYear.Description, rt.Description},
+		"卖家服务态度":  {w.HalfYear.Service, rt.Service},
+		"物流服务质量":  {w.HalfYear.Logistics, rt.Logistics},
 	}
-	for k, w := range want {
-		g, ok := got[k]
-		var match bool
-		switch k {
-		case "信用积分":
-			match = strings.HasPrefix(g, w)
-		case "宝贝与描述相符", "卖家服务态度", "物流服务质量":
-			match = exact && g == w || !exact && strings.HasSuffix(g, w)
-		default:
-			match = g == w
+	if head := b.Rows("table.dsr thead tr"); len(head) != 1 || strings.Join(head[0], "|") != "评分项|近6个月|累计" {
+		t.Errorf("%s: detailed ratings header %q", where, head)
+	}
+	rows := b.Rows("table.dsr tbody tr")
+	if len(rows) != len(dsr) {
+		t.Errorf("%s: %d detailed rating rows, want %d", where, len(rows), len(dsr))
+	}
+	for _, row := range rows {
+		d, ok := dsr[row[0]]
+		if !ok || len(row) != 3 {
+			t.Errorf("%s: detailed rating row %q", where, row)
+			continue
 		}
-		if !ok || !match {
-			t.Errorf("%s: %s shows %q, the API says %q", where, k, g, w)
+		for i, label := range []string{"近6个月", "累计"} {
+			if v := score(d[i]); exact && row[i+1] != v || !exact && !strings.HasSuffix(row[i+1], v) {
+				t.Errorf("%s: %s %s shows %q, the API says %q", where, row[0], label, row[i+1], v)
+			}
 		}
+	}
+
+	// The 信用评价 table: a column per window, a row per rating.
+	table := b.Rows("table.rating-windows tr")
+	wantTable := [][]string{{"评价"}, {"好评"}, {"中评"}, {"差评"}}
+	for _, wc := range w.Rows {
+		wantTable[0] = append(wantTable[0], wc.Label)
+		wantTable[1] = append(wantTable[1], strconv.Itoa(wc.Positive))
+		wantTable[2] = append(wantTable[2], strconv.Itoa(wc.Neutral))
+		wantTable[3] = append(wantTable[3], strconv.Itoa(wc.Negative))
+	}
+	if fmt.Sprint(table) != fmt.Sprint(wantTable) {
+		t.Errorf("%s: the 信用评价 table shows %q, the API says %q", where, table, wantTable)
+	}
+	if h, o, tot := w.Row(trade.WindowHalfYear), w.Row(trade.WindowOlder), w.Row(trade.WindowTotal); h.Positive+o.Positive != tot.Positive ||
+		tot.Positive != rt.Positive || tot.Negative != rt.Negative {
+		t.Errorf("%s: the API's windows do not add up to its lifetime counts: %+v, %+v", where, w.Rows, rt)
 	}
 }

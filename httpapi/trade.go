@@ -324,6 +324,9 @@ type PublicShop struct {
 	Level         trade.Level        `json:"level"`
 	Ratings       trade.Ratings      `json:"ratings"`
 	RecentReviews []trade.ReviewView `json:"recent_reviews"`
+	// RatingWindows: the 信用评价 table and the six-month 好评率 and
+	// detailed ratings of the shop.
+	RatingWindows *trade.Windows `json:"rating_windows"`
 }
 
 // PublicShopInfo is what the public sees of a shop and its owner.
@@ -364,7 +367,7 @@ func (a *API) publicShop(w http.ResponseWriter, r *http.Request) error {
 	httpx.WriteJSON(w, http.StatusOK, PublicShop{
 		Shop: PublicShopInfo{ID: sh.ID, Name: sh.Name, Domain: sh.Domain, Category: sh.Category, CategoryLabel: registry.Categories[sh.Category],
 			Status: sh.Status, PlatformID: sh.PlatformID, OwnerID: sh.OwnerID, OwnerName: owner.Name, OwnerCode: owner.CreditCode},
-		Points: sr.Reputation.Points, Level: sr.Reputation.Level, Ratings: sr.Reputation.Ratings, RecentReviews: publicReviews(sr.Recent)})
+		Points: sr.Reputation.Points, Level: sr.Reputation.Level, Ratings: sr.Reputation.Ratings, RecentReviews: publicReviews(sr.Recent), RatingWindows: sr.Reputation.Windows})
 	return nil
 }
 

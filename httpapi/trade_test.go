@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ecredit/registry"
+	"ecredit/trade"
 )
 
 // tradeAPI drives every trade route: orders single and in batches (with bad
@@ -136,6 +137,12 @@ func tradeAPI(e *env) {
 		ps.RecentReviews[0].FoldReason == "" || ps.RecentReviews[1].Buyer != "t***a" || ps.Shop.OwnerCode != code {
 		t.Errorf("public shop: %s", r.body)
 	}
+	// The rolling windows: the one counted review (the other is folded)
+	// was written just now, so it is in every window.
+	if w := ps.RatingWindows; w == nil || len(w.Rows) != 5 || w.Row(trade.WindowWeek).Positive != 1 || w.Row(trade.WindowOlder).Counted() != 0 ||
+		w.Row(trade.WindowTotal).Negative != 0 || w.HalfYear.Counted != 1 || w.HalfYear.PositiveRate != 1 || w.Rows[0].Label != "最近1周" {
+		t.Errorf("public shop windows: %s", r.body)
+	}
 	r = e.do("GET", fmt.Sprintf("/api/v1/shops/%d/reviews?limit=1", shop.ID), "", nil, true)
 	e.want(r, 200)
 	if !strings.Contains(string(r.body), `"next_cursor"`) || strings.Contains(string(r.body), "tb_b") {
@@ -152,7 +159,8 @@ func tradeAPI(e *env) {
 	r = e.do("GET", "/api/v1/public/subjects/"+code, "", nil, true)
 	e.want(r, 200)
 	p := r.m(t)
-	if p["points"] != float64(1) || p["level"].(map[string]any)["name"] != "无等级" || p["ratings"] == nil || len(p["evaluations"].([]any)) != 1 {
+	if p["points"] != float64(1) || p["level"].(map[string]any)["name"] != "无等级" || p["ratings"] == nil || len(p["evaluations"].([]any)) != 1 ||
+		p["rating_windows"] == nil || len(p["rating_windows"].(map[string]any)["rows"].([]any)) != 5 {
 		t.Errorf("profile: %s", r.body)
 	}
 	// A subject without shops has no trade fields.

@@ -146,7 +146,9 @@ type Ratings struct {
 	Neutral  int `json:"neutral"`  // 中评
 	Negative int `json:"negative"` // 差评
 	// PositiveRate is 好评 / (好评 + 中评 + 差评) of the counted reviews,
-	// 0–1, four decimals; 0 when none counted.
+	// 0–1, four decimals; 0 when none counted. A 中评 lowers it (reference
+	// domain.md §5.1, see rolling.go). Lifetime; HalfYear has the
+	// six-month rate shown as a shop's headline.
 	PositiveRate float64     `json:"positive_rate"`
 	Description  DetailScore `json:"description"` // 宝贝与描述相符
 	Service      DetailScore `json:"service"`     // 卖家服务态度
@@ -161,6 +163,9 @@ type Reputation struct {
 	Points  int64   `json:"points"`
 	Level   Level   `json:"level"`
 	Ratings Ratings `json:"ratings"`
+	// Windows: the 信用评价 table and the six-month 好评率 and detailed
+	// ratings (rolling.go); nil when not read.
+	Windows *Windows `json:"rating_windows,omitempty"`
 }
 
 // ReputationOf turns a tally into points, level and ratings with the
@@ -172,9 +177,7 @@ func (c Config) ReputationOf(t Tally) Reputation {
 		Negative: t.Negative, PriorMean: c.PriorMean, PriorWeight: c.PriorWeight,
 		Description: c.detail(t.DescriptionSum, t.DSRCount), Service: c.detail(t.ServiceSum, t.DSRCount),
 		Logistics: c.detail(t.LogisticsSum, t.DSRCount)}
-	if counted > 0 {
-		r.PositiveRate = math.Round(float64(t.Positive)/float64(counted)*10000) / 10000
-	}
+	r.PositiveRate = positiveRate(t.Positive, counted)
 	p := t.Points()
 	return Reputation{Points: p, Level: LevelOf(p), Ratings: r}
 }

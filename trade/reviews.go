@@ -332,19 +332,15 @@ func (s *Service) ShopPublic(ctx context.Context, shopID int64) (*ShopReputation
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	ts, err := s.Store.Tallies(ctx, 0, []int64{shopID})
+	rep, err := s.reputationAt(ctx, op, 0, []int64{shopID})
 	if err != nil {
-		return nil, errs.Wrap(op, err)
-	}
-	var t Tally
-	for _, x := range ts {
-		t.Add(x)
+		return nil, err
 	}
 	recent, err := s.Store.ListReviews(ctx, ReviewFilter{ShopID: shopID, Limit: RecentReviews})
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	return &ShopReputation{Shop: sh, Owner: owner, Reputation: s.cfg().ReputationOf(t), Recent: recent}, nil
+	return &ShopReputation{Shop: sh, Owner: owner, Reputation: rep, Recent: recent}, nil
 }
 
 // ShopReviews lists a shop's reviews, newest first, before the cursor.
@@ -377,13 +373,9 @@ func (s *Service) SubjectReputation(ctx context.Context, subjectID int64) (*Subj
 	if len(shops) == 0 {
 		return nil, nil
 	}
-	ts, err := s.Store.Tallies(ctx, subjectID, nil)
+	rep, err := s.reputationAt(ctx, op, subjectID, nil)
 	if err != nil {
-		return nil, errs.Wrap(op, err)
+		return nil, err
 	}
-	var t Tally
-	for _, x := range ts {
-		t.Add(x)
-	}
-	return &SubjectReputation{Reputation: s.cfg().ReputationOf(t), Shops: len(shops)}, nil
+	return &SubjectReputation{Reputation: rep, Shops: len(shops)}, nil
 }

@@ -329,4 +329,16 @@ type Store interface {
 	// ListEvaluations returns a subject's evaluations valid at or after
 	// validAt (zero: all), newest first.
 	ListEvaluations(ctx context.Context, subjectID int64, validAt time.Time, limit int) ([]*Evaluation, error)
+
+	// Rolling windows (rolling.go). ReviewWindows reads in one snapshot
+	// the sum of the tallies of the given shops (or, with shopIDs nil, of
+	// every shop of seller) and their counted, unfolded reviews split by
+	// the instant they were written at the ascending edges: buckets[i]
+	// sums those with edges[i] ≤ created_at < edges[i+1], the last bucket
+	// those from the last edge on; reviews before edges[0] are only in
+	// lifetime. Buckets set only the rating counts and the detailed
+	// ratings' count and sums. Its cost grows with the days after
+	// edges[0] and the reviews of the edges' own days, not with all the
+	// reviews (sqlstore: day sums plus the edge days read exactly).
+	ReviewWindows(ctx context.Context, sellerID int64, shopIDs []int64, edges []time.Time) (lifetime Tally, buckets []Tally, err error)
 }

@@ -73,6 +73,16 @@ func TestShopRatingsPage(t *testing.T) {
 				t.Errorf("shop page lacks %q", want)
 			}
 		}
+		// The 信用评价 table: the one counted review (the other is folded)
+		// was written now, so it is in every window but 6个月前.
+		for _, want := range []string{"好评率（近6个月）", "好评率（累计）", "<caption>店铺动态评分</caption>", `<th scope="col">近6个月</th>`,
+			"<caption>信用评价（截至 ", `<th scope="col">最近1周</th><th scope="col">最近1个月</th><th scope="col">最近6个月</th><th scope="col">6个月前</th><th scope="col">总计</th>`,
+			`<th scope="row">好评</th><td>1</td><td>1</td><td>1</td><td>0</td><td>1</td>`,
+			`<th scope="row">差评</th><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td>`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("shop page lacks %q", want)
+			}
+		}
 		if strings.Contains(body, "tb_buyer1") {
 			t.Error("shop page shows a buyer unmasked")
 		}
