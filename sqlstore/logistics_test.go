@@ -1,12 +1,14 @@
 package sqlstore_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"ecredit/account"
+	"ecredit/audit"
 	"ecredit/errs"
 	"ecredit/logistics"
 	"ecredit/registry"
@@ -241,6 +243,128 @@ func TestLogisticsMetricsAndGrade(t *testing.T) {
 		}
 		if pub, err := w.svc.PublicGrade(ctx, w.courier); err != nil || pub != nil {
 			t.Fatalf("courier grade %+v, %v", pub, err)
+		}
+	})
+}
+
+// racingParcels stores an event of the batch, as a concurrent batch would,
+// after the service has read the parcels the first time.
+type racingParcels struct {
+	*sqlstore.DB
+	race func()
+}
+
+func (r *racingParcels) FindParcels(ctx context.Context, firmID int64, waybills []string) (map[string]*logistics.Parcel, error) {
+	out, err := r.DB.FindParcels(ctx, firmID, waybills)
+	if r.race != nil {
+		r.race()
+		r.race = nil
+	}
+	return out, err
+}
+
+func TestLogisticsEventsConcurrentAndIdempotent(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		if rs, err := w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{
+			{Waybill: "ZT01", Origin: "130802", Dest: "110105"}, {Waybill: "ZT02", Origin: "130802", Dest: "110105"}}); err != nil || statuses(rs) != "created created" {
+			t.Fatalf("parcel: %s %v", statuses(rs), err)
+		}
+		findWB := func(wb string) *logistics.Parcel {
+			ps, err := db.FindParcels(ctx, w.firm.ID, []string{wb})
+			if err != nil || ps[wb] == nil {
+				t.Fatalf("find: %v", err)
+			}
+			return ps[wb]
+		}
+		find := func() *logistics.Parcel { return findWB("ZT01") }
+		base := t0.Truncate(time.Second)
+		at := func(h float64) time.Time { return base.Add(time.Duration(h * float64(time.Hour))).UTC() }
+		entry := &audit.Entry{ActorName: "test", Action: audit.ActCreate, Object: "logistics"}
+
+		// The store refuses an event already stored and a parcel of another
+		// version, and writes nothing.
+		p := find()
+		pick := &logistics.Event{ParcelID: p.ID, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+		if err := logistics.Apply(p, pick); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AppendEvents(ctx, []*logistics.Event{pick}, []*logistics.Parcel{p}, entry); err != nil || pick.ID == 0 || p.Version != 2 {
+			t.Fatalf("append: %v, id %d, version %d", err, pick.ID, p.Version)
+		}
+		again := find()
+		dup := &logistics.Event{ParcelID: p.ID, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+		transit := &logistics.Event{ParcelID: p.ID, Type: logistics.EventInTransit, At: at(-20), RecordedAt: t0}
+		_ = logistics.Apply(again, transit)
+		if err := db.AppendEvents(ctx, []*logistics.Event{transit, dup}, []*logistics.Parcel{again}, entry); !errs.Is(err, errs.Conflict) || transit.ID != 0 {
+			t.Fatalf("stored event: %v (id %d)", err, transit.ID)
+		}
+		stale := find()
+		stale.Version = 1
+		if err := db.AppendEvents(ctx, []*logistics.Event{transit}, []*logistics.Parcel{stale}, entry); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("stale parcel: %v", err)
+		}
+		if evs, err := db.ParcelEvents(ctx, p.ID); err != nil || len(evs) != 1 || find().Version != 2 {
+			t.Fatalf("after refusals: %d events, %v", len(evs), err)
+		}
+		keys, err := db.StoredEvents(ctx, []int64{p.ID, p.ID + 1000})
+		if err != nil || len(keys) != 1 || !keys[pick.Key()] {
+			t.Fatalf("stored keys %v, %v", keys, err)
+		}
+
+		// A concurrent batch stores ZT01's in-transit event and ZT02's
+		// pickup after the service has read the parcels (ZT02 without
+		// events then, so the service did not look its events up): the
+		// service is refused (a stale version, a stored key), judges again
+		// and reports those unchanged, the rest created, nothing twice.
+		rs := &racingParcels{DB: db}
+		svc := *w.svc
+		svc.Store = rs
+		rs.race = func() {
+			q, q2 := find(), findWB("ZT02")
+			ev := &logistics.Event{ParcelID: q.ID, Type: logistics.EventInTransit, At: at(-20), RecordedAt: t0}
+			ev2 := &logistics.Event{ParcelID: q2.ID, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+			_, _ = logistics.Apply(q, ev), logistics.Apply(q2, ev2)
+			if err := db.AppendEvents(ctx, []*logistics.Event{ev, ev2}, []*logistics.Parcel{q, q2}, entry); err != nil {
+				t.Errorf("racing append: %v", err)
+			}
+		}
+		f := func(h float64) string { return at(h).Format(time.RFC3339) }
+		res, err := svc.IngestEvents(firmCtx, "", []logistics.EventInput{
+			{Waybill: "ZT01", Type: "in_transit", At: f(-20)},
+			{Waybill: "ZT01", Type: "picked_up", At: f(-30)},
+			{Waybill: "ZT01", Type: "out_for_delivery", At: f(-3)},
+			{Waybill: "ZT01", Type: "signed", At: f(-1), SignedBy: "proxy"},
+			{Waybill: "ZT02", Type: "picked_up", At: f(-30)},
+			{Waybill: "ZT02", Type: "in_transit", At: f(-25)},
+		})
+		if err != nil || statuses(res) != "unchanged unchanged created created unchanged created" {
+			t.Fatalf("after the race: %s, %v", statuses(res), err)
+		}
+		evs, err := db.ParcelEvents(ctx, p.ID)
+		final := find()
+		if err != nil || len(evs) != 4 || final.Events != 4 || final.Status != logistics.EventSigned || final.SignedBy != "proxy" ||
+			final.Gap || !final.OutAt.Equal(at(-3)) || !final.StartedAt.Equal(at(-30)) || final.Version != 4 {
+			t.Fatalf("final %d events, parcel %+v, %v", len(evs), final, err)
+		}
+		if p2 := findWB("ZT02"); p2.Events != 2 || p2.Status != logistics.EventInTransit || p2.Version != 3 {
+			t.Fatalf("ZT02 %+v", p2)
+		}
+		// An event stored without its parcel's count (written around the
+		// store): the first attempt trips over the key, the retry looks
+		// every parcel's events up.
+		if _, err := w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{{Waybill: "ZT03", Origin: "130802", Dest: "110105"}}); err != nil {
+			t.Fatal(err)
+		}
+		p3 := findWB("ZT03")
+		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind("INSERT INTO parcel_events (parcel_id, type, at, recorded_at) VALUES (?, 'picked_up', ?, 1)"),
+			p3.ID, at(-30).UnixMicro()); err != nil {
+			t.Fatal(err)
+		}
+		res, err = w.svc.IngestEvents(firmCtx, "", []logistics.EventInput{{Waybill: "ZT03", Type: "picked_up", At: f(-30)}, {Waybill: "ZT03", Type: "in_transit", At: f(-29)}})
+		if err != nil || statuses(res) != "unchanged created" {
+			t.Fatalf("uncounted event: %s, %v", statuses(res), err)
 		}
 	})
 }
