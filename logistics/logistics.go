@@ -207,9 +207,11 @@ type Store interface {
 	// AggregateCouriers is Aggregate per courier (CourierID, CourierCode),
 	// couriers with the most parcels first, at most limit.
 	AggregateCouriers(ctx context.Context, firmID int64, w Window, limit int) ([]CourierCounts, error)
-	// CountPenalties counts the active penalty records of a subject
-	// decided on or after the date (YYYY-MM-DD).
-	CountPenalties(ctx context.Context, subjectID int64, since string) (int, error)
+	// CountPenalties counts the active penalty records of each subject
+	// (a firm, or a courier: a person subject, whose records name it by
+	// the HMAC index of the ID number) decided on or after the date
+	// (YYYY-MM-DD); subjects without any are missing from the map.
+	CountPenalties(ctx context.Context, subjectIDs []int64, since string) (map[int64]int, error)
 	// PlatformShipped reports whether the platform has an order with the
 	// waybill carried by the firm (orders of migration 00005).
 	PlatformShipped(ctx context.Context, platformID, firmID int64, waybill string) (bool, error)

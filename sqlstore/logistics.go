@@ -685,13 +685,29 @@ func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.W
 	return out, mapErr(op, rows.Err())
 }
 
-// CountPenalties counts the active penalty records of a subject decided
-// on or after since.
-func (db *DB) CountPenalties(ctx context.Context, subjectID int64, since string) (int, error) {
-	var n int
-	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM records WHERE subject_id = ? AND type = ? AND status = ? AND decision_date >= ?"),
-		subjectID, string(record.TypePenalty), string(record.StatusActive), since).Scan(&n)
-	return n, mapErr("sqlstore.CountPenalties", err)
+// CountPenalties counts the active penalty records of each subject
+// decided on or after since.
+func (db *DB) CountPenalties(ctx context.Context, subjectIDs []int64, since string) (map[int64]int, error) {
+	out := map[int64]int{}
+	const tail = " AND type = ? AND status = ? AND decision_date >= ? GROUP BY subject_id"
+	rest := []any{string(record.TypePenalty), string(record.StatusActive), since}
+	err := db.lookup(ctx, len(subjectIDs), func(start, end int) (string, []any) {
+		if db.d.name == EnginePostgres {
+			return "SELECT subject_id, COUNT(*) FROM records WHERE subject_id = ANY(?::bigint[])" + tail, replanned(append([]any{subjectIDs}, rest...)...)
+		}
+		args := make([]any, 0, end-start+len(rest))
+		for _, id := range subjectIDs[start:end] {
+			args = append(args, id)
+		}
+		return "SELECT subject_id, COUNT(*) FROM records WHERE subject_id IN (?" + strings.Repeat(", ?", end-start-1) + ")" + tail, append(args, rest...)
+	}, func(rows *sql.Rows) error {
+		var id int64
+		var n int
+		err := rows.Scan(&id, &n)
+		out[id] += n
+		return err
+	})
+	return out, mapErr("sqlstore.CountPenalties", err)
 }
 
 // PlatformShipped reports whether the platform has an order with the

@@ -11,6 +11,7 @@ import (
 	"ecredit/audit"
 	"ecredit/errs"
 	"ecredit/logistics"
+	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
 	"ecredit/sqlstore/storetest"
@@ -55,6 +56,18 @@ func newLogistics(t *testing.T, db *sqlstore.DB) *logisticsWorld {
 	}
 	w.svc = &logistics.Service{Store: db, Subjects: db, Keys: testKeys(t), Clock: clk}
 	return w
+}
+
+// ingestAll ingests parcels and then events, every line of which must be
+// stored.
+func (w *logisticsWorld) ingestAll(t *testing.T, c context.Context, ps []logistics.ParcelInput, evs []logistics.EventInput) {
+	t.Helper()
+	if rs, err := w.svc.IngestParcels(c, "", ps); err != nil || strings.Contains(statuses(rs), "error") {
+		t.Fatalf("parcels: %s %v", statuses(rs), err)
+	}
+	if rs, err := w.svc.IngestEvents(c, "", evs); err != nil || strings.Contains(statuses(rs), "error") {
+		t.Fatalf("events: %s %v", statuses(rs), err)
+	}
 }
 
 func statuses(rs []logistics.Result) string {
@@ -201,12 +214,7 @@ func TestLogisticsMetricsAndGrade(t *testing.T) {
 				logistics.EventInput{Waybill: wb, Type: "out_for_delivery", At: deliver.Add(-2 * time.Hour).Format(time.RFC3339)},
 				logistics.EventInput{Waybill: wb, Type: "signed", SignedBy: "recipient", At: deliver.Format(time.RFC3339)})
 		}
-		if rs, err := w.svc.IngestParcels(firmCtx, "", ps); err != nil || strings.Contains(statuses(rs), "error") {
-			t.Fatalf("parcels: %s %v", statuses(rs), err)
-		}
-		if rs, err := w.svc.IngestEvents(firmCtx, "", evs); err != nil || strings.Contains(statuses(rs), "error") {
-			t.Fatalf("events: %s %v", statuses(rs), err)
-		}
+		w.ingestAll(t, firmCtx, ps, evs)
 		rep, err := w.svc.Metrics(firmCtx, w.firm.ID, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -365,6 +373,81 @@ func TestLogisticsEventsConcurrentAndIdempotent(t *testing.T) {
 		res, err = w.svc.IngestEvents(firmCtx, "", []logistics.EventInput{{Waybill: "ZT03", Type: "picked_up", At: f(-30)}, {Waybill: "ZT03", Type: "in_transit", At: f(-29)}})
 		if err != nil || statuses(res) != "unchanged created" {
 			t.Fatalf("uncounted event: %s, %v", statuses(res), err)
+		}
+	})
+}
+
+// A penalty naming a registered courier (by its ID number: the record holds
+// only the HMAC index and masks) counts in that courier's metrics and grade
+// as a firm's penalties count in the firm's; penalties before the window
+// and those of others do not.
+func TestLogisticsCourierPenalties(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		var ps []logistics.ParcelInput
+		var evs []logistics.EventInput
+		for i := range 80 {
+			wb := fmt.Sprintf("PN%04d", i)
+			start := t0.Add(-time.Duration(10*24+i) * time.Hour)
+			in := logistics.ParcelInput{Waybill: wb, Origin: "130802", Dest: "130821", Courier: "C8", PromisedAt: start.Add(48 * time.Hour).Format(time.RFC3339)}
+			if i%2 == 0 {
+				in.Courier, in.CourierIDNumber = "C7", idCourier
+			}
+			ps = append(ps, in)
+			evs = append(evs, logistics.EventInput{Waybill: wb, Type: "picked_up", At: start.Format(time.RFC3339)},
+				logistics.EventInput{Waybill: wb, Type: "out_for_delivery", At: start.Add(20 * time.Hour).Format(time.RFC3339)},
+				logistics.EventInput{Waybill: wb, Type: "signed", SignedBy: "recipient", At: start.Add(22 * time.Hour).Format(time.RFC3339)})
+		}
+		w.ingestAll(t, firmCtx, ps, evs)
+		report := func() (logistics.Grading, logistics.Metrics, map[string]logistics.CourierReport) {
+			rep, err := w.svc.Metrics(firmCtx, w.firm.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs := map[string]logistics.CourierReport{}
+			for _, c := range rep.Couriers {
+				cs[c.CourierCode] = c
+			}
+			if len(cs) != 2 || cs["C7"].CourierID != w.courier.ID || cs["C8"].CourierID != 0 || cs["C7"].CourierName != "李*" {
+				t.Fatalf("couriers %+v", rep.Couriers)
+			}
+			return logistics.Grading{Grade: rep.Grade, Reasons: rep.Reasons}, rep.Metrics, cs
+		}
+		g, m, cs := report()
+		if g.Grade != logistics.GradeA || m.Violations != 0 || cs["C7"].Grade != logistics.GradeA || cs["C7"].Metrics.Violations != 0 {
+			t.Fatalf("before penalties: firm %s %+v, courier %+v", g.Grade, m, cs["C7"])
+		}
+
+		recs := &record.Service{Store: db, Subjects: db, Keys: testKeys(t), Clock: w.svc.Clock}
+		dept := account.With(ctx, samr)
+		person := func(ref, date string) record.Input {
+			in := penaltyInput(ref, "警告", "", date)
+			delete(in.Fields, "CF_XDR_SHXYM")
+			in.Fields["CF_XDR_MC"], in.Fields["id_number"], in.Fields["CF_WFXW"] = "李四", idCourier, "违规收寄"
+			return in
+		}
+		firmPenalty := penaltyInput("承邮罚〔2026〕9号", "罚款", "5000", "2026-02-20")
+		firmPenalty.Fields["CF_XDR_MC"], firmPenalty.Fields["CF_XDR_SHXYM"] = w.firm.Name, w.firm.CreditCode
+		for _, in := range []record.Input{
+			person("承邮罚〔2026〕7号", "2026-02-10"), // in the window
+			person("承邮罚〔2025〕3号", "2025-06-01"), // before the window (90 days)
+			firmPenalty,
+		} {
+			if _, err := recs.Ingest(dept, in); err != nil {
+				t.Fatalf("penalty %s: %v", in.Fields["CF_WSH"], err)
+			}
+		}
+		g, m, cs = report()
+		c7, c8 := cs["C7"], cs["C8"]
+		if m.Violations != 1 || g.Grade != logistics.GradeB {
+			t.Fatalf("firm after its penalty: %s %+v", g.Grade, m)
+		}
+		if c7.Metrics.Violations != 1 || c7.Grade != logistics.GradeB || !strings.Contains(strings.Join(c7.Reasons, ";"), "行政处罚 1 次") {
+			t.Fatalf("courier after its penalty: %+v", c7)
+		}
+		if c8.Metrics.Violations != 0 || c8.Grade != logistics.GradeA {
+			t.Fatalf("courier known by code only: %+v", c8)
 		}
 	})
 }
