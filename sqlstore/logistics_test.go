@@ -374,6 +374,23 @@ func TestLogisticsEventsConcurrentAndIdempotent(t *testing.T) {
 		if err != nil || statuses(res) != "unchanged created" {
 			t.Fatalf("uncounted event: %s, %v", statuses(res), err)
 		}
+
+		// An event of no parcel is refused (the foreign key on SQLite, a
+		// check once a statement on PostgreSQL, 00011), with the good ones
+		// of its statement; parcels are never deleted nor renumbered.
+		orphan := &logistics.Event{ParcelID: p3.ID + 100000, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+		good := &logistics.Event{ParcelID: p3.ID, Type: logistics.EventOutForDelivery, At: at(-28), RecordedAt: t0}
+		if err := db.AppendEvents(ctx, []*logistics.Event{good, orphan}, nil, entry); !errs.Is(err, errs.Invalid) {
+			t.Fatalf("orphan event: %v", err)
+		}
+		if evs, err := db.ParcelEvents(ctx, p3.ID); err != nil || len(evs) != 2 {
+			t.Fatalf("after the orphan: %d events, %v", len(evs), err)
+		}
+		for _, q := range []string{"DELETE FROM parcels WHERE id = ?", "UPDATE parcels SET id = id + 100000 WHERE id = ?"} {
+			if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(q), p3.ID); err == nil {
+				t.Errorf("%s: no error", q)
+			}
+		}
 	})
 }
 
