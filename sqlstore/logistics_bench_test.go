@@ -36,8 +36,9 @@ import (
 // a transaction, into a scratch table with the same columns and no index,
 // key, trigger or audit row, the fastest way each engine takes them:
 // SQLite multi-row INSERTs of ceilingRows rows with one prepared statement
-// (about 1.2–2× one row a statement), PostgreSQL COPY (pgx CopyFrom; about
-// 2× INSERT … SELECT FROM unnest and 8× one row a statement).
+// (1.2–2× one row a statement), PostgreSQL COPY (pgx CopyFrom: on the
+// development server about 2× INSERT … SELECT FROM unnest and 8× one row
+// a statement, 20× in bench/run.sh's throwaway cluster).
 
 const parcelsPerBatch = 250
 
