@@ -209,19 +209,14 @@ func writeParcels(ctx context.Context, store *sqlstore.DB, seed int64, subjects 
 				}
 				e.ParcelID = ps[pi].ID
 			}
-			fold := func(fresh []bool) []*logistics.Parcel {
-				byID := make(map[int64]*logistics.Parcel, len(ps))
-				for _, p := range ps {
-					byID[p.ID] = p
-				}
-				for i, e := range evs {
-					if fresh[i] {
-						_ = logistics.Apply(byID[e.ParcelID], e)
-					}
-				}
-				return ps
+			byID := make(map[int64]*logistics.Parcel, len(ps))
+			for _, p := range ps {
+				byID[p.ID] = p
 			}
-			if err := store.AppendEvents(ctx, evs, fold, entry("演示物流轨迹 (demo tracking events)")); err != nil {
+			for _, e := range evs {
+				_ = logistics.Apply(byID[e.ParcelID], e)
+			}
+			if err := store.AppendEvents(ctx, evs, ps, entry("演示物流轨迹 (demo tracking events)")); err != nil {
 				return pc, err
 			}
 			pc.Parcels += len(ps)

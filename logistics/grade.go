@@ -169,7 +169,7 @@ type Metrics struct {
 	LossDamageRate float64 `json:"loss_damage_rate"` // lost or damaged, per parcel
 	ComplaintRate  float64 `json:"complaint_rate"`   // complaints per parcel
 	ValidityRate   float64 `json:"validity_rate"`    // parcels with a complete, plausible event chain
-	Violations     int     `json:"violations"`       // active penalty records decided in the window (firms only)
+	Violations     int     `json:"violations"`       // active penalty records of the firm or courier decided in the window
 }
 
 // MetricsOf turns counts into rates.

@@ -138,6 +138,19 @@ type Event struct {
 	RecordedAt  time.Time
 }
 
+// EventKey identifies an event of a parcel: no two stored events of a
+// parcel have the same time and type.
+type EventKey struct {
+	ParcelID int64
+	At       int64 // unix microseconds
+	Type     EventType
+}
+
+// Key returns the event's key.
+func (e *Event) Key() EventKey {
+	return EventKey{ParcelID: e.ParcelID, At: e.At.UnixMicro(), Type: e.Type}
+}
+
 // Counts are the aggregates of a set of parcels as the store computes
 // them (see Store.Aggregate).
 type Counts struct {
@@ -175,13 +188,16 @@ type Store interface {
 	// (when their stored version is Version; then Version is incremented),
 	// with the audit entry, in one transaction: all or none.
 	SaveParcels(ctx context.Context, ps []*Parcel, a *audit.Entry) error
-	// AppendEvents stores the events (each ParcelID set) that are not
-	// stored yet — (parcel, at, type) is their key — in one transaction
-	// with the audit entry. For the events that were new (fresh[i]), it
-	// calls fold, which returns the parcels whose state changed; they are
-	// written in the same transaction when their stored version is
-	// Version (else errs.Conflict and nothing is written).
-	AppendEvents(ctx context.Context, evs []*Event, fold func(fresh []bool) []*Parcel, a *audit.Entry) error
+	// StoredEvents returns the keys of the stored events of the parcels.
+	StoredEvents(ctx context.Context, parcelIDs []int64) (map[EventKey]bool, error)
+	// AppendEvents stores the events (each ParcelID set; none stored yet)
+	// and sets their IDs, and writes the state the events gave the parcels
+	// (the columns Apply and derive set, and UpdatedAt) when their stored
+	// version is Version (then Version is incremented), with the audit
+	// entry, in one transaction. An event whose key is stored already or a
+	// parcel of another version is errs.Conflict, and nothing is written:
+	// the caller judges again (see Service.IngestEvents).
+	AppendEvents(ctx context.Context, evs []*Event, ps []*Parcel, a *audit.Entry) error
 	// ParcelEvents returns a parcel's events in time order.
 	ParcelEvents(ctx context.Context, parcelID int64) ([]*Event, error)
 	// Aggregate counts the firm's parcels started in w: Valid counts those
@@ -191,9 +207,11 @@ type Store interface {
 	// AggregateCouriers is Aggregate per courier (CourierID, CourierCode),
 	// couriers with the most parcels first, at most limit.
 	AggregateCouriers(ctx context.Context, firmID int64, w Window, limit int) ([]CourierCounts, error)
-	// CountPenalties counts the active penalty records of a subject
-	// decided on or after the date (YYYY-MM-DD).
-	CountPenalties(ctx context.Context, subjectID int64, since string) (int, error)
+	// CountPenalties counts the active penalty records of each subject
+	// (a firm, or a courier: a person subject, whose records name it by
+	// the HMAC index of the ID number) decided on or after the date
+	// (YYYY-MM-DD); subjects without any are missing from the map.
+	CountPenalties(ctx context.Context, subjectIDs []int64, since string) (map[int64]int, error)
 	// PlatformShipped reports whether the platform has an order with the
 	// waybill carried by the firm (orders of migration 00005).
 	PlatformShipped(ctx context.Context, platformID, firmID int64, waybill string) (bool, error)

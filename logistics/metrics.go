@@ -24,8 +24,10 @@ type Public struct {
 	Reasons    []string  `json:"reasons"`   // why the grade is not better
 }
 
-// CourierReport is one courier's metrics and grade (violations are not
-// counted for couriers).
+// CourierReport is one courier's metrics and grade. Violations are the
+// penalty records of the courier's subject (a registered courier, named in
+// the records by its ID number) graded as a firm's are; a courier the firm
+// names only by its own code has no subject and so no violations.
 type CourierReport struct {
 	CourierID   int64   `json:"courier_id,omitempty"`
 	CourierName string  `json:"courier_name,omitempty"` // masked
@@ -62,18 +64,21 @@ func (s *Service) windowOf(days int) (Policy, Window, error) {
 	return p, p.window(s.now()), nil
 }
 
+// windowSince is the first day of the window in Asia/Shanghai: penalty
+// records decided on or after it count.
+func windowSince(w Window) string { return w.From.In(clock.Shanghai).Format("2006-01-02") }
+
 // grade computes the public grading of a firm over the window.
 func (s *Service) grade(ctx context.Context, f *registry.Subject, p Policy, w Window) (*Public, error) {
 	c, err := s.Store.Aggregate(ctx, f.ID, w)
 	if err != nil {
 		return nil, err
 	}
-	since := w.From.In(clock.Shanghai).Format("2006-01-02")
-	v, err := s.Store.CountPenalties(ctx, f.ID, since)
+	v, err := s.Store.CountPenalties(ctx, []int64{f.ID}, windowSince(w))
 	if err != nil {
 		return nil, err
 	}
-	m := MetricsOf(c, v)
+	m := MetricsOf(c, v[f.ID])
 	g := p.Grade(m)
 	return &Public{Grade: g.Grade, GradeLabel: g.GradeLabel, WindowDays: p.WindowDays, From: w.From,
 		To: w.To.Add(-time.Microsecond), Metrics: m, Treatment: g.Treatment, Reasons: g.Reasons}, nil
@@ -135,8 +140,20 @@ func (s *Service) Metrics(ctx context.Context, id int64, days int) (*Report, err
 	}
 	r := &Report{FirmID: f.ID, FirmName: f.Name, CreditCode: f.CreditCode, Public: *pub, Couriers: []CourierReport{},
 		Rules: p.Rules, DTreatment: p.DTreatment}
+	var ids []int64
 	for _, c := range cs {
-		m := MetricsOf(c.Counts, 0)
+		if c.CourierID != 0 {
+			ids = append(ids, c.CourierID)
+		}
+	}
+	penalties := map[int64]int{}
+	if len(ids) > 0 {
+		if penalties, err = s.Store.CountPenalties(ctx, ids, windowSince(w)); err != nil {
+			return nil, errs.Wrap(op, err)
+		}
+	}
+	for _, c := range cs {
+		m := MetricsOf(c.Counts, penalties[c.CourierID])
 		cr := CourierReport{CourierID: c.CourierID, CourierCode: c.CourierCode, Metrics: m, Grading: p.Grade(m)}
 		if c.CourierID != 0 {
 			if sub, err := s.Subjects.GetSubject(ctx, c.CourierID); err == nil {

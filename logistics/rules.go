@@ -1,7 +1,6 @@
 package logistics
 
 import (
-	"fmt"
 	"time"
 
 	"ecredit/clock"
@@ -16,8 +15,8 @@ func when(t time.Time) string { return t.In(clock.Shanghai).Format("2006-01-02 1
 // signature before the pickup or the last dispatch, transport after the
 // signature or the return, a second signature or pickup at another time.
 // Re-applying an event already folded leaves p as it was only for the
-// time-keyed fields; callers fold only events that are new (see
-// Store.AppendEvents).
+// time-keyed fields; callers fold only events that are not stored yet
+// (see Store.StoredEvents).
 func Apply(p *Parcel, ev *Event) error {
 	at := ev.At
 	before := func(t time.Time) bool { return !t.IsZero() && at.Before(t) }
@@ -105,9 +104,4 @@ func derive(p *Parcel) {
 	if p.Status == "" {
 		p.Status = StatusCreated
 	}
-}
-
-// eventKey identifies an event of a parcel.
-func eventKey(parcelID int64, at time.Time, t EventType) string {
-	return fmt.Sprintf("%d\x00%d\x00%s", parcelID, at.UnixMicro(), t)
 }

@@ -494,7 +494,7 @@ func (s *Service) IngestEvents(ctx context.Context, firm string, ins []EventInpu
 	}
 	entry := a.Audit(audit.ActCreate, fmt.Sprintf("logistics:%d", f.ID), "报送物流轨迹 (tracking events)")
 	for attempt := 0; ; attempt++ {
-		err := s.appendEvents(ctx, f, evs, wbs, out, entry)
+		err := s.appendEvents(ctx, f, evs, wbs, out, entry, attempt > 0)
 		if err == nil {
 			return out, nil
 		}
@@ -521,8 +521,13 @@ func judgedBefore(a, b *Event) bool {
 }
 
 // appendEvents judges the events against the parcels as stored now and
-// stores the good ones.
-func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*Event, wbs []string, out []Result, entry *audit.Entry) error {
+// stores the good ones. An event whose key (parcel, time, type) is stored
+// already, or comes earlier in the batch, is unchanged; the others are
+// judged per parcel in order (judgedBefore) on the parcel's state, and the
+// state they leave is what the store writes, version-checked, with them.
+// all: look up the stored events of every parcel, not only of those whose
+// event count says they have some (a retry after a conflict does).
+func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*Event, wbs []string, out []Result, entry *audit.Entry, all bool) error {
 	var waybills []string
 	seen := map[string]bool{}
 	for i, ev := range evs {
@@ -535,30 +540,50 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 	if err != nil {
 		return err
 	}
-	// Each parcel's events in the order they are judged.
-	byParcel := map[string][]int{}
+	// Each parcel's lines, in batch order of first appearance.
+	byParcel := map[int64][]int{}
+	var order []*Parcel
+	var withEvents []int64
 	for i, ev := range evs {
 		if ev == nil {
 			continue
 		}
 		p := parcels[wbs[i]]
 		if p == nil {
-			out[i].Status, out[i].Err = ResultError, &errs.Error{Code: errs.NotFound, Field: "waybill",
+			out[i].Status, out[i].Err = ResultError, &errs.Error{Code: errs.NotFound, Op: "logistics.IngestEvents", Field: "waybill",
 				Message: fmt.Sprintf("运单「%s」不存在：请先报送运单 (unknown waybill)", wbs[i])}
 			continue
 		}
 		ev.ParcelID = p.ID
-		byParcel[wbs[i]] = append(byParcel[wbs[i]], i)
+		if _, ok := byParcel[p.ID]; !ok {
+			order = append(order, p)
+			// A parcel's event count is that of its stored events: with
+			// none, there is nothing to look up (a concurrent write changes
+			// the version, and the store refuses ours).
+			if p.Events > 0 || all {
+				withEvents = append(withEvents, p.ID)
+			}
+		}
+		byParcel[p.ID] = append(byParcel[p.ID], i)
 	}
-	var keep []int // lines whose events go to the store
-	seenKey := map[string]bool{}
-	for wb, lines := range byParcel {
+	stored := map[EventKey]bool{}
+	if len(withEvents) > 0 {
+		if stored, err = s.Store.StoredEvents(ctx, withEvents); err != nil {
+			return err
+		}
+	}
+	var keep []int        // lines whose events go to the store
+	var changed []*Parcel // the parcels' state after them
+	batchKeys := map[EventKey]bool{}
+	for _, p := range order {
+		lines := byParcel[p.ID]
 		sort.SliceStable(lines, func(x, y int) bool { return judgedBefore(evs[lines[x]], evs[lines[y]]) })
-		work := *parcels[wb]
+		work := *p
+		n := 0
 		for _, i := range lines {
 			ev := evs[i]
-			k := eventKey(ev.ParcelID, ev.At, ev.Type)
-			if _, dup := seenKey[k]; dup {
+			k := ev.Key()
+			if stored[k] || batchKeys[k] {
 				out[i].Status = ResultUnchanged
 				continue
 			}
@@ -566,8 +591,13 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 				out[i].Status, out[i].Err = ResultError, errs.Wrap("logistics.IngestEvents", err)
 				continue
 			}
-			seenKey[k] = true
+			batchKeys[k] = true
 			keep = append(keep, i)
+			n++
+		}
+		if n > 0 {
+			work.UpdatedAt = evs[lines[0]].RecordedAt
+			changed = append(changed, &work)
 		}
 	}
 	if len(keep) == 0 {
@@ -578,41 +608,11 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 	for k, i := range keep {
 		batch[k] = evs[i]
 	}
-	fold := func(fresh []bool) []*Parcel {
-		work := map[int64]*Parcel{}
-		var order []*Parcel
-		// Fresh events, per parcel in time order.
-		idx := make([]int, 0, len(batch))
-		for k := range batch {
-			if fresh[k] {
-				idx = append(idx, k)
-			}
-		}
-		sort.SliceStable(idx, func(x, y int) bool { return judgedBefore(batch[idx[x]], batch[idx[y]]) })
-		for _, k := range idx {
-			ev := batch[k]
-			p := work[ev.ParcelID]
-			if p == nil {
-				c := *parcels[wbs[keep[k]]]
-				p = &c
-				work[ev.ParcelID] = p
-				order = append(order, p)
-			}
-			// Judged above on the same state plus the same events.
-			_ = Apply(p, ev)
-			p.UpdatedAt = ev.RecordedAt
-		}
-		return order
-	}
-	if err := s.Store.AppendEvents(ctx, batch, fold, entry); err != nil {
+	if err := s.Store.AppendEvents(ctx, batch, changed, entry); err != nil {
 		return err
 	}
 	for _, i := range keep {
-		if evs[i].ID != 0 {
-			out[i].Status, out[i].ID = ResultCreated, evs[i].ID
-		} else {
-			out[i].Status = ResultUnchanged
-		}
+		out[i].Status, out[i].ID = ResultCreated, evs[i].ID
 	}
 	return nil
 }

@@ -116,34 +116,106 @@ func valueRows(rows, n int, types []string) string {
 func (db *DB) FindParcels(ctx context.Context, firmID int64, waybills []string) (map[string]*logistics.Parcel, error) {
 	const op = "sqlstore.FindParcels"
 	out := make(map[string]*logistics.Parcel, len(waybills))
-	for start := 0; start < len(waybills); start += 500 {
-		chunk := waybills[start:min(start+500, len(waybills))]
-		args := make([]any, 0, len(chunk)+1)
+	sel := "SELECT id, " + strings.Join(parcelCols, ", ") + " FROM parcels WHERE firm_id = ? AND "
+	err := db.lookup(ctx, len(waybills), func(start, end int) (string, []any) {
+		if db.d.name == EnginePostgres {
+			return "SELECT p.* FROM unnest(?::text[]) AS w (waybill) JOIN LATERAL (" + sel + "waybill = w.waybill OFFSET 0) p ON true",
+				[]any{waybills, firmID}
+		}
+		args := make([]any, 0, end-start+1)
 		args = append(args, firmID)
-		for _, w := range chunk {
+		for _, w := range waybills[start:end] {
 			args = append(args, w)
 		}
-		q := "SELECT id, " + strings.Join(parcelCols, ", ") + " FROM parcels WHERE firm_id = ? AND waybill IN (?" +
-			strings.Repeat(", ?", len(chunk)-1) + ")"
+		return sel + "waybill IN (?" + strings.Repeat(", ?", end-start-1) + ")", args
+	}, func(rows *sql.Rows) error {
+		p, err := scanParcel(rows)
+		if err == nil {
+			out[p.Waybill] = p
+		}
+		return err
+	})
+	return out, mapErr(op, err)
+}
+
+// lookup reads the rows of n keys: on SQLite with IN lists of at most
+// 500 keys (query(start, end) returns the statement and arguments of keys
+// [start, end)), on PostgreSQL with one array parameter (query(0, n)),
+// each key looked up by a LATERAL subquery that OFFSET 0 keeps from being
+// flattened into a join: so PostgreSQL probes the index once a key
+// whatever its statistics say (on a fresh table, without any, it hashed a
+// scan of all the firm's parcels: 29 ms for 250 of 20,000).
+func (db *DB) lookup(ctx context.Context, n int, query func(start, end int) (string, []any), scan func(*sql.Rows) error) error {
+	step := 500
+	if db.d.name == EnginePostgres {
+		step = max(n, 1)
+	}
+	for start := 0; start < n; start += step {
+		q, args := query(start, min(start+step, n))
 		rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
 		if err != nil {
-			return nil, mapErr(op, err)
+			return err
 		}
 		for rows.Next() {
-			p, err := scanParcel(rows)
-			if err != nil {
+			if err := scan(rows); err != nil {
 				rows.Close()
-				return nil, mapErr(op, err)
+				return err
 			}
-			out[p.Waybill] = p
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, mapErr(op, err)
+			return err
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// columnArrays turns rows of int, int64 or string values into one slice
+// per column, []int64 or []string, the arguments of unnest on PostgreSQL.
+func columnArrays(rows [][]any) []any {
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]any, len(rows[0]))
+	for c := range rows[0] {
+		switch rows[0][c].(type) {
+		case string:
+			a := make([]string, len(rows))
+			for r, row := range rows {
+				a[r] = row[c].(string)
+			}
+			out[c] = a
+		default:
+			a := make([]int64, len(rows))
+			for r, row := range rows {
+				switch v := row[c].(type) {
+				case int64:
+					a[r] = v
+				case int:
+					a[r] = int64(v)
+				default:
+					panic(fmt.Sprintf("sqlstore.columnArrays: %T", v))
+				}
+			}
+			out[c] = a
+		}
+	}
+	return out
+}
+
+// unnestOf is "unnest(?::T1[], ?::T2[], …)" for SQL types.
+func unnestOf(types []string) string {
+	var b strings.Builder
+	b.WriteString("unnest(")
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("?::" + t + "[]")
+	}
+	b.WriteByte(')')
+	return b.String()
 }
 
 // rowsPerStatement bounds the rows of one multi-row statement (SQLite
@@ -239,20 +311,10 @@ func (db *DB) updateParcelsTx(ctx context.Context, tx *sql.Tx, ps []*logistics.P
 			return err
 		}
 		defer st.Close()
-		for _, p := range ps {
+		return updateEach(ctx, st, ps, func(p *logistics.Parcel) []any {
 			args := parcelArgs(p)[2:]
-			args = append(args[:len(args)-1], p.ID, p.Version) // version is not set from the row
-			res, err := st.ExecContext(ctx, args...)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n != 1 {
-				return errStaleParcel
-			}
-		}
-		return nil
+			return append(args[:len(args)-1], p.ID, p.Version) // version is not set from the row
+		})
 	}
 	for start := 0; start < len(ps); start += rowsPerStatement {
 		chunk := ps[start:min(start+rowsPerStatement, len(ps))]
@@ -316,78 +378,77 @@ func (db *DB) SaveParcels(ctx context.Context, ps []*logistics.Parcel, a *audit.
 	return nil
 }
 
-// AppendEvents stores the events not stored yet and the parcels fold
-// returns, with the audit entry, in one transaction.
-func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, fold func(fresh []bool) []*logistics.Parcel, a *audit.Entry) error {
+// parcelStateCols are the columns of parcels an event changes (see
+// logistics.Apply) and updated_at, with their SQL types.
+var (
+	parcelStateCols  = []string{"status", "picked_at", "out_at", "signed_at", "signed_by", "returned_at", "lost", "damaged", "exceptions", "complaints", "events", "gap", "last_event_at", "started_at", "updated_at"}
+	parcelStateTypes = []string{"TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
+)
+
+func parcelStateArgs(p *logistics.Parcel) []any {
+	return []any{string(p.Status), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), p.SignedBy, micros(p.ReturnedAt),
+		b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints), int64(p.Events), b2i(p.Gap), micros(p.LastEventAt),
+		micros(p.StartedAt), micros(p.UpdatedAt)}
+}
+
+// parcelEventTypes are the SQL types of parcelEventCols.
+var parcelEventTypes = []string{"BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
+
+// EventRowsPerStatement is how many events one INSERT takes on SQLite
+// (measured: 100–250 rows a statement insert about twice as fast as one
+// row a statement; 1000 is slower again).
+const EventRowsPerStatement = 250
+
+// StoredEvents returns the keys of the stored events of the parcels.
+func (db *DB) StoredEvents(ctx context.Context, parcelIDs []int64) (map[logistics.EventKey]bool, error) {
+	out := map[logistics.EventKey]bool{}
+	sel := "SELECT parcel_id, at, type FROM parcel_events WHERE "
+	err := db.lookup(ctx, len(parcelIDs), func(start, end int) (string, []any) {
+		if db.d.name == EnginePostgres {
+			return "SELECT e.* FROM unnest(?::bigint[]) AS w (id) JOIN LATERAL (" + sel + "parcel_id = w.id OFFSET 0) e ON true", []any{parcelIDs}
+		}
+		args := make([]any, 0, end-start)
+		for _, id := range parcelIDs[start:end] {
+			args = append(args, id)
+		}
+		return sel + "parcel_id IN (?" + strings.Repeat(", ?", end-start-1) + ")", args
+	}, func(rows *sql.Rows) error {
+		var k logistics.EventKey
+		var typ string
+		err := rows.Scan(&k.ParcelID, &k.At, &typ)
+		k.Type = logistics.EventType(typ)
+		out[k] = true
+		return err
+	})
+	return out, mapErr("sqlstore.StoredEvents", err)
+}
+
+// AppendEvents stores new events and the state they gave their parcels,
+// with the audit entry, in one transaction (see logistics.Store). SQLite
+// numbers the events itself (one writer: the largest id + 1 …) and inserts
+// them with multi-row statements; PostgreSQL takes each column as one
+// array (INSERT … SELECT FROM unnest), one statement whatever the batch.
+func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*logistics.Parcel, a *audit.Entry) error {
 	const op = "sqlstore.AppendEvents"
 	for _, e := range evs {
 		norm(&e.At)
 		norm(&e.RecordedAt)
 		e.ID = 0
 	}
-	var updated []*logistics.Parcel
+	for _, p := range ps {
+		normParcel(p)
+	}
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		fresh := make([]bool, len(evs))
-		if db.d.name == EngineSQLite && len(evs) > 0 {
-			st, err := tx.PrepareContext(ctx, "INSERT INTO parcel_events ("+strings.Join(parcelEventCols, ", ")+") VALUES "+
-				valueRows(1, len(parcelEventCols), nil)+" ON CONFLICT (parcel_id, at, type) DO NOTHING")
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			// Exec, not a query with RETURNING: half the cost a row on
-			// SQLite. No row affected: stored before.
-			for i, e := range evs {
-				res, err := st.ExecContext(ctx, eventArgs(e)...)
-				if err != nil {
-					return err
-				}
-				if n, err := res.RowsAffected(); err != nil {
-					return err
-				} else if n == 1 {
-					if e.ID, err = res.LastInsertId(); err != nil {
-						return err
-					}
-					fresh[i] = true
-				}
-			}
+		var err error
+		if db.d.name == EnginePostgres {
+			err = db.insertEventsPG(ctx, tx, evs)
+		} else {
+			err = db.insertEventsSQLite(ctx, tx, evs)
 		}
-		for start := 0; start < len(evs) && db.d.name != EngineSQLite; start += rowsPerStatement {
-			chunk := evs[start:min(start+rowsPerStatement, len(evs))]
-			args := make([]any, 0, len(chunk)*len(parcelEventCols))
-			byKey := make(map[string]int, len(chunk))
-			for i, e := range chunk {
-				args = append(args, eventArgs(e)...)
-				byKey[evKey(e.ParcelID, micros(e.At), string(e.Type))] = start + i
-			}
-			q := "INSERT INTO parcel_events (" + strings.Join(parcelEventCols, ", ") + ") VALUES " + valueRows(len(chunk), len(parcelEventCols), nil) +
-				" ON CONFLICT (parcel_id, at, type) DO NOTHING RETURNING id, parcel_id, at, type"
-			rows, err := tx.QueryContext(ctx, db.d.Rebind(q), args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id, parcel, at int64
-				var typ string
-				if err := rows.Scan(&id, &parcel, &at, &typ); err != nil {
-					rows.Close()
-					return err
-				}
-				if i, ok := byKey[evKey(parcel, at, typ)]; ok {
-					evs[i].ID, fresh[i] = id, true
-				}
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return err
-			}
+		if err != nil {
+			return err
 		}
-		updated = fold(fresh)
-		for _, p := range updated {
-			normParcel(p)
-		}
-		if err := db.updateParcelsTx(ctx, tx, updated); err != nil {
+		if err := db.updateParcelStateTx(ctx, tx, ps); err != nil {
 			return err
 		}
 		return db.appendAudit(ctx, tx, a, "", 0)
@@ -396,15 +457,161 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, fold fun
 		for _, e := range evs {
 			e.ID = 0
 		}
+		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
+			return &errs.Error{Code: errs.Conflict, Op: op, Message: "物流轨迹已被同时报送，请重试 (tracking events written concurrently)", Err: err}
+		}
 		return err
 	}
-	for _, p := range updated {
+	for _, p := range ps {
 		p.Version++
 	}
 	return nil
 }
 
-func evKey(parcel, at int64, typ string) string { return fmt.Sprint(parcel, "\x00", at, "\x00", typ) }
+func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, evs []*logistics.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM parcel_events").Scan(&last); err != nil {
+		return err
+	}
+	head := "INSERT INTO parcel_events (id, " + strings.Join(parcelEventCols, ", ") + ") VALUES "
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, EventRowsPerStatement*(len(parcelEventCols)+1))
+	for start := 0; start < len(evs); start += EventRowsPerStatement {
+		chunk := evs[start:min(start+EventRowsPerStatement, len(evs))]
+		args = args[:0]
+		for i, e := range chunk {
+			e.ID = last + int64(start+i) + 1
+			args = append(args, e.ID)
+			args = append(args, eventArgs(e)...)
+		}
+		var err error
+		if len(chunk) == EventRowsPerStatement {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, head+valueRows(len(chunk), len(parcelEventCols)+1, nil)); err != nil {
+					return err
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, head+valueRows(len(chunk), len(parcelEventCols)+1, nil), args...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) insertEventsPG(ctx context.Context, tx *sql.Tx, evs []*logistics.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(evs))
+	byKey := make(map[logistics.EventKey]*logistics.Event, len(evs))
+	for i, e := range evs {
+		rows[i] = eventArgs(e)
+		byKey[e.Key()] = e
+	}
+	q := "INSERT INTO parcel_events (" + strings.Join(parcelEventCols, ", ") + ") SELECT * FROM " + unnestOf(parcelEventTypes) +
+		" RETURNING id, parcel_id, at, type"
+	res, err := tx.QueryContext(ctx, db.d.Rebind(q), columnArrays(rows)...)
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	n := 0
+	for res.Next() {
+		var id int64
+		var k logistics.EventKey
+		var typ string
+		if err := res.Scan(&id, &k.ParcelID, &k.At, &typ); err != nil {
+			return err
+		}
+		k.Type = logistics.EventType(typ)
+		if e := byKey[k]; e != nil && e.ID == 0 {
+			e.ID = id
+			n++
+		}
+	}
+	if err := res.Err(); err != nil {
+		return err
+	}
+	if n != len(evs) {
+		return &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("inserted %d events, got %d ids", len(evs), n)}
+	}
+	return nil
+}
+
+// updateParcelStateTx writes the state columns of parcels whose stored
+// version is p.Version and increments the stored version; a stale one is
+// a Conflict. SQLite: one prepared statement a row (in process, cheaper
+// than parsing a large statement, and than UPDATE … FROM VALUES, which
+// measured 2–3× slower); PostgreSQL: one UPDATE … FROM unnest.
+func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	if db.d.name == EnginePostgres {
+		rows := make([][]any, len(ps))
+		set := make([]string, 0, len(parcelStateCols)+1)
+		for _, c := range parcelStateCols {
+			set = append(set, c+" = v."+c)
+		}
+		set = append(set, "version = parcels.version + 1")
+		for i, p := range ps {
+			rows[i] = append([]any{p.ID, int64(p.Version)}, parcelStateArgs(p)...)
+		}
+		q := "UPDATE parcels SET " + strings.Join(set, ", ") + " FROM " + unnestOf(append([]string{"BIGINT", "BIGINT"}, parcelStateTypes...)) +
+			" AS v (id, version, " + strings.Join(parcelStateCols, ", ") + ") WHERE parcels.id = v.id AND parcels.version = v.version"
+		// Index probes, whatever the statistics say (see lookup), for this
+		// transaction only (SET LOCAL).
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), "+
+			"set_config('enable_mergejoin', 'off', true)"); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, db.d.Rebind(q), columnArrays(rows)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if int(n) != len(ps) {
+			return errStaleParcel
+		}
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+" = ?, version = version + 1 WHERE id = ? AND version = ?")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return updateEach(ctx, st, ps, func(p *logistics.Parcel) []any { return append(parcelStateArgs(p), p.ID, p.Version) })
+}
+
+// updateEach runs the prepared UPDATE st once a parcel, with args(p), and
+// requires one row changed each time; else the parcel is stale.
+func updateEach(ctx context.Context, st *sql.Stmt, ps []*logistics.Parcel, args func(*logistics.Parcel) []any) error {
+	for _, p := range ps {
+		res, err := st.ExecContext(ctx, args(p)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return errStaleParcel
+		}
+	}
+	return nil
+}
 
 // ParcelEvents returns a parcel's events in time order.
 func (db *DB) ParcelEvents(ctx context.Context, parcelID int64) ([]*logistics.Event, error) {
@@ -480,13 +687,30 @@ func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.W
 	return out, mapErr(op, rows.Err())
 }
 
-// CountPenalties counts the active penalty records of a subject decided
-// on or after since.
-func (db *DB) CountPenalties(ctx context.Context, subjectID int64, since string) (int, error) {
-	var n int
-	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM records WHERE subject_id = ? AND type = ? AND status = ? AND decision_date >= ?"),
-		subjectID, string(record.TypePenalty), string(record.StatusActive), since).Scan(&n)
-	return n, mapErr("sqlstore.CountPenalties", err)
+// CountPenalties counts the active penalty records of each subject
+// decided on or after since.
+func (db *DB) CountPenalties(ctx context.Context, subjectIDs []int64, since string) (map[int64]int, error) {
+	out := map[int64]int{}
+	const tail = " AND type = ? AND status = ? AND decision_date >= ? GROUP BY subject_id"
+	rest := []any{string(record.TypePenalty), string(record.StatusActive), since}
+	err := db.lookup(ctx, len(subjectIDs), func(start, end int) (string, []any) {
+		if db.d.name == EnginePostgres {
+			return "SELECT r.* FROM unnest(?::bigint[]) AS w (id) JOIN LATERAL (SELECT subject_id, COUNT(*) FROM records WHERE subject_id = w.id" +
+				tail + " OFFSET 0) r ON true", append([]any{subjectIDs}, rest...)
+		}
+		args := make([]any, 0, end-start+len(rest))
+		for _, id := range subjectIDs[start:end] {
+			args = append(args, id)
+		}
+		return "SELECT subject_id, COUNT(*) FROM records WHERE subject_id IN (?" + strings.Repeat(", ?", end-start-1) + ")" + tail, append(args, rest...)
+	}, func(rows *sql.Rows) error {
+		var id int64
+		var n int
+		err := rows.Scan(&id, &n)
+		out[id] = n
+		return err
+	})
+	return out, mapErr("sqlstore.CountPenalties", err)
 }
 
 // PlatformShipped reports whether the platform has an order with the

@@ -1,14 +1,17 @@
 package sqlstore_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"ecredit/account"
+	"ecredit/audit"
 	"ecredit/errs"
 	"ecredit/logistics"
+	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
 	"ecredit/sqlstore/storetest"
@@ -53,6 +56,18 @@ func newLogistics(t *testing.T, db *sqlstore.DB) *logisticsWorld {
 	}
 	w.svc = &logistics.Service{Store: db, Subjects: db, Keys: testKeys(t), Clock: clk}
 	return w
+}
+
+// ingestAll ingests parcels and then events, every line of which must be
+// stored.
+func (w *logisticsWorld) ingestAll(t *testing.T, c context.Context, ps []logistics.ParcelInput, evs []logistics.EventInput) {
+	t.Helper()
+	if rs, err := w.svc.IngestParcels(c, "", ps); err != nil || strings.Contains(statuses(rs), "error") {
+		t.Fatalf("parcels: %s %v", statuses(rs), err)
+	}
+	if rs, err := w.svc.IngestEvents(c, "", evs); err != nil || strings.Contains(statuses(rs), "error") {
+		t.Fatalf("events: %s %v", statuses(rs), err)
+	}
 }
 
 func statuses(rs []logistics.Result) string {
@@ -199,12 +214,7 @@ func TestLogisticsMetricsAndGrade(t *testing.T) {
 				logistics.EventInput{Waybill: wb, Type: "out_for_delivery", At: deliver.Add(-2 * time.Hour).Format(time.RFC3339)},
 				logistics.EventInput{Waybill: wb, Type: "signed", SignedBy: "recipient", At: deliver.Format(time.RFC3339)})
 		}
-		if rs, err := w.svc.IngestParcels(firmCtx, "", ps); err != nil || strings.Contains(statuses(rs), "error") {
-			t.Fatalf("parcels: %s %v", statuses(rs), err)
-		}
-		if rs, err := w.svc.IngestEvents(firmCtx, "", evs); err != nil || strings.Contains(statuses(rs), "error") {
-			t.Fatalf("events: %s %v", statuses(rs), err)
-		}
+		w.ingestAll(t, firmCtx, ps, evs)
 		rep, err := w.svc.Metrics(firmCtx, w.firm.ID, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -241,6 +251,220 @@ func TestLogisticsMetricsAndGrade(t *testing.T) {
 		}
 		if pub, err := w.svc.PublicGrade(ctx, w.courier); err != nil || pub != nil {
 			t.Fatalf("courier grade %+v, %v", pub, err)
+		}
+	})
+}
+
+// racingParcels stores an event of the batch, as a concurrent batch would,
+// after the service has read the parcels the first time.
+type racingParcels struct {
+	*sqlstore.DB
+	race func()
+}
+
+func (r *racingParcels) FindParcels(ctx context.Context, firmID int64, waybills []string) (map[string]*logistics.Parcel, error) {
+	out, err := r.DB.FindParcels(ctx, firmID, waybills)
+	if r.race != nil {
+		r.race()
+		r.race = nil
+	}
+	return out, err
+}
+
+func TestLogisticsEventsConcurrentAndIdempotent(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		if rs, err := w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{
+			{Waybill: "ZT01", Origin: "130802", Dest: "110105"}, {Waybill: "ZT02", Origin: "130802", Dest: "110105"}}); err != nil || statuses(rs) != "created created" {
+			t.Fatalf("parcel: %s %v", statuses(rs), err)
+		}
+		findWB := func(wb string) *logistics.Parcel {
+			ps, err := db.FindParcels(ctx, w.firm.ID, []string{wb})
+			if err != nil || ps[wb] == nil {
+				t.Fatalf("find: %v", err)
+			}
+			return ps[wb]
+		}
+		find := func() *logistics.Parcel { return findWB("ZT01") }
+		base := t0.Truncate(time.Second)
+		at := func(h float64) time.Time { return base.Add(time.Duration(h * float64(time.Hour))).UTC() }
+		entry := &audit.Entry{ActorName: "test", Action: audit.ActCreate, Object: "logistics"}
+
+		// The store refuses an event already stored and a parcel of another
+		// version, and writes nothing.
+		p := find()
+		pick := &logistics.Event{ParcelID: p.ID, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+		if err := logistics.Apply(p, pick); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AppendEvents(ctx, []*logistics.Event{pick}, []*logistics.Parcel{p}, entry); err != nil || pick.ID == 0 || p.Version != 2 {
+			t.Fatalf("append: %v, id %d, version %d", err, pick.ID, p.Version)
+		}
+		again := find()
+		dup := &logistics.Event{ParcelID: p.ID, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+		transit := &logistics.Event{ParcelID: p.ID, Type: logistics.EventInTransit, At: at(-20), RecordedAt: t0}
+		_ = logistics.Apply(again, transit)
+		if err := db.AppendEvents(ctx, []*logistics.Event{transit, dup}, []*logistics.Parcel{again}, entry); !errs.Is(err, errs.Conflict) || transit.ID != 0 {
+			t.Fatalf("stored event: %v (id %d)", err, transit.ID)
+		}
+		stale := find()
+		stale.Version = 1
+		if err := db.AppendEvents(ctx, []*logistics.Event{transit}, []*logistics.Parcel{stale}, entry); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("stale parcel: %v", err)
+		}
+		if evs, err := db.ParcelEvents(ctx, p.ID); err != nil || len(evs) != 1 || find().Version != 2 {
+			t.Fatalf("after refusals: %d events, %v", len(evs), err)
+		}
+		keys, err := db.StoredEvents(ctx, []int64{p.ID, p.ID + 1000})
+		if err != nil || len(keys) != 1 || !keys[pick.Key()] {
+			t.Fatalf("stored keys %v, %v", keys, err)
+		}
+
+		// A concurrent batch stores ZT01's in-transit event and ZT02's
+		// pickup after the service has read the parcels (ZT02 without
+		// events then, so the service did not look its events up): the
+		// service is refused (a stale version, a stored key), judges again
+		// and reports those unchanged, the rest created, nothing twice.
+		rs := &racingParcels{DB: db}
+		svc := *w.svc
+		svc.Store = rs
+		rs.race = func() {
+			q, q2 := find(), findWB("ZT02")
+			ev := &logistics.Event{ParcelID: q.ID, Type: logistics.EventInTransit, At: at(-20), RecordedAt: t0}
+			ev2 := &logistics.Event{ParcelID: q2.ID, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+			_, _ = logistics.Apply(q, ev), logistics.Apply(q2, ev2)
+			if err := db.AppendEvents(ctx, []*logistics.Event{ev, ev2}, []*logistics.Parcel{q, q2}, entry); err != nil {
+				t.Errorf("racing append: %v", err)
+			}
+		}
+		f := func(h float64) string { return at(h).Format(time.RFC3339) }
+		res, err := svc.IngestEvents(firmCtx, "", []logistics.EventInput{
+			{Waybill: "ZT01", Type: "in_transit", At: f(-20)},
+			{Waybill: "ZT01", Type: "picked_up", At: f(-30)},
+			{Waybill: "ZT01", Type: "out_for_delivery", At: f(-3)},
+			{Waybill: "ZT01", Type: "signed", At: f(-1), SignedBy: "proxy"},
+			{Waybill: "ZT02", Type: "picked_up", At: f(-30)},
+			{Waybill: "ZT02", Type: "in_transit", At: f(-25)},
+		})
+		if err != nil || statuses(res) != "unchanged unchanged created created unchanged created" {
+			t.Fatalf("after the race: %s, %v", statuses(res), err)
+		}
+		evs, err := db.ParcelEvents(ctx, p.ID)
+		final := find()
+		if err != nil || len(evs) != 4 || final.Events != 4 || final.Status != logistics.EventSigned || final.SignedBy != "proxy" ||
+			final.Gap || !final.OutAt.Equal(at(-3)) || !final.StartedAt.Equal(at(-30)) || final.Version != 4 {
+			t.Fatalf("final %d events, parcel %+v, %v", len(evs), final, err)
+		}
+		if p2 := findWB("ZT02"); p2.Events != 2 || p2.Status != logistics.EventInTransit || p2.Version != 3 {
+			t.Fatalf("ZT02 %+v", p2)
+		}
+		// An event stored without its parcel's count (written around the
+		// store): the first attempt trips over the key, the retry looks
+		// every parcel's events up.
+		if _, err := w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{{Waybill: "ZT03", Origin: "130802", Dest: "110105"}}); err != nil {
+			t.Fatal(err)
+		}
+		p3 := findWB("ZT03")
+		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind("INSERT INTO parcel_events (parcel_id, type, at, recorded_at) VALUES (?, 'picked_up', ?, 1)"),
+			p3.ID, at(-30).UnixMicro()); err != nil {
+			t.Fatal(err)
+		}
+		res, err = w.svc.IngestEvents(firmCtx, "", []logistics.EventInput{{Waybill: "ZT03", Type: "picked_up", At: f(-30)}, {Waybill: "ZT03", Type: "in_transit", At: f(-29)}})
+		if err != nil || statuses(res) != "unchanged created" {
+			t.Fatalf("uncounted event: %s, %v", statuses(res), err)
+		}
+
+		// An event of no parcel is refused (the foreign key on SQLite, a
+		// check once a statement on PostgreSQL, 00011), with the good ones
+		// of its statement; parcels are never deleted nor renumbered.
+		orphan := &logistics.Event{ParcelID: p3.ID + 100000, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+		good := &logistics.Event{ParcelID: p3.ID, Type: logistics.EventOutForDelivery, At: at(-28), RecordedAt: t0}
+		if err := db.AppendEvents(ctx, []*logistics.Event{good, orphan}, nil, entry); !errs.Is(err, errs.Invalid) {
+			t.Fatalf("orphan event: %v", err)
+		}
+		if evs, err := db.ParcelEvents(ctx, p3.ID); err != nil || len(evs) != 2 {
+			t.Fatalf("after the orphan: %d events, %v", len(evs), err)
+		}
+		for _, q := range []string{"DELETE FROM parcels WHERE id = ?", "UPDATE parcels SET id = id + 100000 WHERE id = ?"} {
+			if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(q), p3.ID); err == nil {
+				t.Errorf("%s: no error", q)
+			}
+		}
+	})
+}
+
+// A penalty naming a registered courier (by its ID number: the record holds
+// only the HMAC index and masks) counts in that courier's metrics and grade
+// as a firm's penalties count in the firm's; penalties before the window
+// and those of others do not.
+func TestLogisticsCourierPenalties(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		var ps []logistics.ParcelInput
+		var evs []logistics.EventInput
+		for i := range 80 {
+			wb := fmt.Sprintf("PN%04d", i)
+			start := t0.Add(-time.Duration(10*24+i) * time.Hour)
+			in := logistics.ParcelInput{Waybill: wb, Origin: "130802", Dest: "130821", Courier: "C8", PromisedAt: start.Add(48 * time.Hour).Format(time.RFC3339)}
+			if i%2 == 0 {
+				in.Courier, in.CourierIDNumber = "C7", idCourier
+			}
+			ps = append(ps, in)
+			evs = append(evs, logistics.EventInput{Waybill: wb, Type: "picked_up", At: start.Format(time.RFC3339)},
+				logistics.EventInput{Waybill: wb, Type: "out_for_delivery", At: start.Add(20 * time.Hour).Format(time.RFC3339)},
+				logistics.EventInput{Waybill: wb, Type: "signed", SignedBy: "recipient", At: start.Add(22 * time.Hour).Format(time.RFC3339)})
+		}
+		w.ingestAll(t, firmCtx, ps, evs)
+		report := func() (logistics.Grading, logistics.Metrics, map[string]logistics.CourierReport) {
+			rep, err := w.svc.Metrics(firmCtx, w.firm.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs := map[string]logistics.CourierReport{}
+			for _, c := range rep.Couriers {
+				cs[c.CourierCode] = c
+			}
+			if len(cs) != 2 || cs["C7"].CourierID != w.courier.ID || cs["C8"].CourierID != 0 || cs["C7"].CourierName != "李*" {
+				t.Fatalf("couriers %+v", rep.Couriers)
+			}
+			return logistics.Grading{Grade: rep.Grade, Reasons: rep.Reasons}, rep.Metrics, cs
+		}
+		g, m, cs := report()
+		if g.Grade != logistics.GradeA || m.Violations != 0 || cs["C7"].Grade != logistics.GradeA || cs["C7"].Metrics.Violations != 0 {
+			t.Fatalf("before penalties: firm %s %+v, courier %+v", g.Grade, m, cs["C7"])
+		}
+
+		recs := &record.Service{Store: db, Subjects: db, Keys: testKeys(t), Clock: w.svc.Clock}
+		dept := account.With(ctx, samr)
+		person := func(ref, date string) record.Input {
+			in := penaltyInput(ref, "警告", "", date)
+			delete(in.Fields, "CF_XDR_SHXYM")
+			in.Fields["CF_XDR_MC"], in.Fields["id_number"], in.Fields["CF_WFXW"] = "李四", idCourier, "违规收寄"
+			return in
+		}
+		firmPenalty := penaltyInput("承邮罚〔2026〕9号", "罚款", "5000", "2026-02-20")
+		firmPenalty.Fields["CF_XDR_MC"], firmPenalty.Fields["CF_XDR_SHXYM"] = w.firm.Name, w.firm.CreditCode
+		for _, in := range []record.Input{
+			person("承邮罚〔2026〕7号", "2026-02-10"), // in the window
+			person("承邮罚〔2025〕3号", "2025-06-01"), // before the window (90 days)
+			firmPenalty,
+		} {
+			if _, err := recs.Ingest(dept, in); err != nil {
+				t.Fatalf("penalty %s: %v", in.Fields["CF_WSH"], err)
+			}
+		}
+		g, m, cs = report()
+		c7, c8 := cs["C7"], cs["C8"]
+		if m.Violations != 1 || g.Grade != logistics.GradeB {
+			t.Fatalf("firm after its penalty: %s %+v", g.Grade, m)
+		}
+		if c7.Metrics.Violations != 1 || c7.Grade != logistics.GradeB || !strings.Contains(strings.Join(c7.Reasons, ";"), "行政处罚 1 次") {
+			t.Fatalf("courier after its penalty: %+v", c7)
+		}
+		if c8.Metrics.Violations != 0 || c8.Grade != logistics.GradeA {
+			t.Fatalf("courier known by code only: %+v", c8)
 		}
 	})
 }
