@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"ecredit/errs"
-	"ecredit/imports"
 	"ecredit/logistics"
 )
 
@@ -22,32 +20,6 @@ func runLogisticsImport(ctx context.Context, sf *storeFlags, kind, firm, name, e
 		fmt.Fprintln(stderr, "错误 (error): 导入运单或轨迹需要 --firm 物流企业的统一社会信用代码 (--firm is required)")
 		return 2
 	}
-	var in io.Reader = stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "错误 (error): 无法打开文件 %s：%v (cannot open file)\n", name, err)
-			return 2
-		}
-		defer f.Close()
-		in = f
-	}
-	tb, err := imports.OpenTable(in, name)
-	if err != nil {
-		fail(stderr, err)
-		return 2
-	}
-	defer tb.Close()
-	header, _, err := tb.Next()
-	if err != nil {
-		fail(stderr, errs.Field("file", "无法读取表头 (cannot read the header)"))
-		return 2
-	}
-	fields, err := logistics.Columns(kind, header)
-	if err != nil {
-		fail(stderr, err)
-		return 2
-	}
 	a, cctx, err := openStore(ctx, sf, stderr)
 	if err != nil {
 		fail(stderr, err)
@@ -56,8 +28,8 @@ func runLogisticsImport(ctx context.Context, sf *storeFlags, kind, firm, name, e
 	defer a.Store.Close()
 	svc := a.Logistics
 
-	var report []imports.CellError
-	var rows, created, updated, unchanged, failed int
+	var c tableCounts
+	var fields []string
 	var lines []int
 	var parcels []logistics.ParcelInput
 	var events []logistics.EventInput
@@ -76,80 +48,30 @@ func runLogisticsImport(ctx context.Context, sf *storeFlags, kind, firm, name, e
 			return err
 		}
 		for i, r := range rs {
-			switch r.Status {
-			case logistics.ResultCreated:
-				created++
-			case logistics.ResultUpdated:
-				updated++
-			case logistics.ResultUnchanged:
-				unchanged++
-			default:
-				failed++
-				report = append(report, imports.CellError{Row: lines[i], Column: logistics.FieldHeader(errs.FieldOf(r.Err)), Message: errs.MessageOf(r.Err)})
-			}
+			c.tally(r.Status, lines[i], logistics.FieldHeader(errs.FieldOf(r.Err)), r.Err)
 		}
 		lines, parcels, events = lines[:0], parcels[:0], events[:0]
 		return nil
 	}
-	for {
-		cells, line, err := tb.Next()
-		if err == io.EOF {
-			break
-		}
-		rows++
-		if err != nil {
-			if !errs.Is(err, errs.Invalid) {
-				fail(stderr, err)
-				return 2
+	return importTable(name, errFile, stdin, stdout, stderr, &c,
+		func(header []string) (err error) {
+			fields, err = logistics.Columns(kind, header)
+			return err
+		},
+		func(line int, cells []string) error {
+			if kind == "parcels" {
+				p, err := logistics.ParcelRow(fields, cells)
+				if err != nil {
+					c.fault(line, logistics.FieldHeader(errs.FieldOf(err)), err)
+					return nil
+				}
+				parcels = append(parcels, p)
+			} else {
+				events = append(events, logistics.EventRow(fields, cells))
 			}
-			failed++
-			report = append(report, imports.CellError{Row: line, Message: errs.MessageOf(err)})
-			continue
-		}
-		if kind == "parcels" {
-			p, err := logistics.ParcelRow(fields, cells)
-			if err != nil {
-				failed++
-				report = append(report, imports.CellError{Row: line, Column: logistics.FieldHeader(errs.FieldOf(err)), Message: errs.MessageOf(err)})
-				continue
+			if lines = append(lines, line); len(lines) == logistics.MaxBatch {
+				return flush()
 			}
-			parcels = append(parcels, p)
-		} else {
-			events = append(events, logistics.EventRow(fields, cells))
-		}
-		lines = append(lines, line)
-		if len(lines) == logistics.MaxBatch {
-			if err := flush(); err != nil {
-				fail(stderr, err)
-				return 2
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		fail(stderr, err)
-		return 2
-	}
-	var out io.Writer = stdout
-	if errFile != "" {
-		f, err := os.Create(errFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "错误 (error): 无法写入错误报告 %s：%v\n", errFile, err)
-			return 2
-		}
-		defer f.Close()
-		f.WriteString("\ufeff")
-		out = f
-	}
-	if len(report) > 0 || errFile != "" {
-		if err := writeErrorReport(out, report); err != nil {
-			fmt.Fprintf(stderr, "错误 (error): 写入错误报告失败：%v\n", err)
-			return 2
-		}
-	}
-	fmt.Fprintf(stderr, "导入完成：文件 %s（%s，%s），共 %d 行：新增 %d，更新 %d，未变 %d，失败 %d\n",
-		name, tb.Format, tb.Encoding, rows, created, updated, unchanged, failed)
-	if failed > 0 {
-		return 1
-	}
-	return 0
+			return nil
+		}, flush)
 }
