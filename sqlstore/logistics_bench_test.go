@@ -219,6 +219,19 @@ func BenchmarkParcelRawInsertCeiling(b *testing.B) {
 // copyRows copies rows into a PostgreSQL table in one transaction with
 // COPY FROM STDIN (pgx CopyFrom).
 func copyRows(db *sqlstore.DB, table string, cols []string, rows [][]any) error {
+	return copyTables(db, []copyTable{{table, cols, rows}})
+}
+
+// copyTable is the rows to copy into one table.
+type copyTable struct {
+	name string
+	cols []string
+	rows [][]any
+}
+
+// copyTables copies into each table in turn, in one transaction, with
+// COPY FROM STDIN (pgx CopyFrom).
+func copyTables(db *sqlstore.DB, tables []copyTable) error {
 	conn, err := db.WriterDB().Conn(ctx)
 	if err != nil {
 		return err
@@ -230,9 +243,11 @@ func copyRows(db *sqlstore.DB, table string, cols []string, rows [][]any) error 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
-			tx.Rollback(ctx)
-			return err
+		for _, t := range tables {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
+				tx.Rollback(ctx)
+				return err
+			}
 		}
 		return tx.Commit(ctx)
 	})

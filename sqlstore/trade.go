@@ -41,14 +41,24 @@ func (db *DB) eachRow(ctx context.Context, q querier, query string, args []any, 
 // inList returns "(?, ?, …)" for n values.
 func inList(n int) string { return "(?" + strings.Repeat(", ?", n-1) + ")" }
 
-// multiInsert inserts rows (each of the same length) into table with
-// multi-row INSERT … VALUES (…), (…) statements of at most perStmt rows,
-// preparing the full-size statement once. tail, when not "", is appended
-// to each statement (an ON CONFLICT and/or RETURNING clause); when scan is
-// not nil every returned row goes to it.
-func (db *DB) multiInsert(ctx context.Context, tx *sql.Tx, table, cols string, rows [][]any, perStmt int, tail string, scan func(*sql.Rows) error) error {
+// multiInsert inserts rows (each of the same length) into table: on
+// PostgreSQL with one INSERT … SELECT FROM unnest of one array per column
+// (types are the columns' SQL types), on SQLite with multi-row
+// INSERT … VALUES (…), (…) statements of at most perStmt rows, preparing
+// the full-size statement once. tail, when not "", is appended to each
+// statement (an ON CONFLICT and/or RETURNING clause); when scan is not nil
+// every returned row goes to it.
+func (db *DB) multiInsert(ctx context.Context, tx *sql.Tx, table, cols string, types []string, rows [][]any, perStmt int, tail string, scan func(*sql.Rows) error) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if db.d.Name() == EnginePostgres {
+		q := "INSERT INTO " + table + " (" + cols + ") SELECT * FROM " + unnestOf(types) + " " + tail
+		if scan == nil {
+			_, err := tx.ExecContext(ctx, db.d.Rebind(q), columnArrays(rows)...)
+			return err
+		}
+		return db.eachRow(ctx, tx, q, columnArrays(rows), scan)
 	}
 	n := len(rows[0])
 	tuple := "(?" + strings.Repeat(", ?", n-1) + ")"
@@ -194,6 +204,13 @@ const orderInsertCols = `platform_id, shop_id, seller_id, order_no, buyer, amoun
 
 // itemCols are the columns of order_items, in itemArgs order.
 const itemCols = `order_id, line, gtin, batch, name, category, quantity, price_fen`
+
+// The SQL types of orderInsertCols and itemCols, for unnest.
+var (
+	orderInsertTypes = []string{"BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT",
+		"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
+	itemTypes = []string{"BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
+)
 
 // OrderArgs are the values of orderInsertCols for o (the order benchmark
 // writes its ceiling table with them).
@@ -348,7 +365,7 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 		clear(ids)
 		// Multi-row RETURNING gives no guaranteed order: rows are matched
 		// back by (platform, order_no), which is unique.
-		err := db.multiInsert(ctx, tx, "orders", orderInsertCols, rows, ordersPerInsert,
+		err := db.multiInsert(ctx, tx, "orders", orderInsertCols, orderInsertTypes, rows, ordersPerInsert,
 			"ON CONFLICT (platform_id, order_no) DO NOTHING RETURNING id, platform_id, order_no", func(r *sql.Rows) error {
 				var id, platform int64
 				var no string
@@ -376,7 +393,7 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 				items = append(items, ItemArgs(id, it))
 			}
 		}
-		if err := db.multiInsert(ctx, tx, "order_items", itemCols, items, itemsPerInsert, "", nil); err != nil {
+		if err := db.multiInsert(ctx, tx, "order_items", itemCols, itemTypes, items, itemsPerInsert, "", nil); err != nil {
 			return err
 		}
 		if len(created) == 0 || entry == nil {
