@@ -318,11 +318,15 @@ type Store interface {
 	CreateRecall(ctx context.Context, rc *Recall, ev *Event, a *audit.Entry) error
 	GetRecall(ctx context.Context, gtin, batch string) (*Recall, error)
 
-	// Reach sums the orders holding the batch (any of gtins, the forms
-	// of one GTIN), only of platformID when it is not 0, in one pass over
-	// the batch's order items.
-	Reach(ctx context.Context, gtins []string, batch string, platformID int64) (*Reach, error)
-	// ReachOrders pages through those orders by ascending order id.
+	// ReachGroups sums the orders holding the batch (any of gtins, the
+	// forms of one GTIN) with an id above after, by platform, region,
+	// shop and seller, in one pass over the batch's order items.
+	ReachGroups(ctx context.Context, gtins []string, batch string, after int64) ([]ReachGroup, error)
+	// CountBatchLines counts the order items of the batch whose order id
+	// is at most upto.
+	CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error)
+	// ReachOrders pages through those orders by ascending order id,
+	// reading no more of the batch than the page needs.
 	ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]OrderLine, error)
 	// ShopNames returns the names of the shops among ids, by id.
 	ShopNames(ctx context.Context, ids []int64) (map[int64]string, error)
