@@ -25,12 +25,12 @@ func init() {
 	)
 }
 
-const productCols = `id, gtin, name, category, brand, spec, producer_id, created_by, created_at, updated_at`
+const productCols = `id, gtin, name, category, brand, spec, producer_id, created_by, created_at, updated_at, version`
 
 func scanProduct(r scanner) (*trace.Product, error) {
 	var p trace.Product
 	var c, u int64
-	if err := r.Scan(&p.ID, &p.GTIN, &p.Name, &p.Category, &p.Brand, &p.Spec, &p.ProducerID, &p.CreatedBy, &c, &u); err != nil {
+	if err := r.Scan(&p.ID, &p.GTIN, &p.Name, &p.Category, &p.Brand, &p.Spec, &p.ProducerID, &p.CreatedBy, &c, &u, &p.Version); err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(c), fromMicros(u)
@@ -48,7 +48,7 @@ func (db *DB) CreateProduct(ctx context.Context, p *trace.Product, a *audit.Entr
 		if err != nil {
 			return err
 		}
-		p.ID = id
+		p.ID, p.Version = id, 1
 		return db.appendAudit(ctx, tx, a, "trace_product", id)
 	})
 }
@@ -63,12 +63,12 @@ func (db *DB) GetProduct(ctx context.Context, gtin string) (*trace.Product, erro
 	return p, mapErr(op, err)
 }
 
-const batchCols = `id, product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_by, created_at, updated_at`
+const batchCols = `id, product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_by, created_at, updated_at, version`
 
 func scanBatch(r scanner) (*trace.Batch, error) {
 	var b trace.Batch
 	var c, u int64
-	if err := r.Scan(&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u); err != nil {
+	if err := r.Scan(&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u, &b.Version); err != nil {
 		return nil, err
 	}
 	b.CreatedAt, b.UpdatedAt = fromMicros(c), fromMicros(u)
@@ -87,7 +87,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, a *audit.Entry) e
 		if err != nil {
 			return err
 		}
-		b.ID = id
+		b.ID, b.Version = id, 1
 		return db.appendAudit(ctx, tx, a, "trace_batch", id)
 	})
 }
@@ -100,6 +100,50 @@ func (db *DB) GetBatch(ctx context.Context, gtin, batch string) (*trace.Batch, e
 		return nil, errs.Wrap(op, notFound("批次", "batch", gtin+"/"+batch))
 	}
 	return b, mapErr(op, err)
+}
+
+// UpdateProduct writes a product's own fields over the version read, with
+// its audit entry.
+func (db *DB) UpdateProduct(ctx context.Context, p *trace.Product, a *audit.Entry) error {
+	const op = "sqlstore.UpdateProduct"
+	norm(&p.UpdatedAt)
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, `UPDATE trace_products SET name = ?, category = ?, brand = ?, spec = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ?`, p.Name, p.Category, p.Brand, p.Spec, micros(p.UpdatedAt), p.ID, p.Version)
+		if err != nil {
+			return err
+		}
+		if err := db.staleOrMissing(ctx, tx, res, "trace_products", p.ID, "产品", "product"); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, a, "trace_product", p.ID)
+	})
+	if err == nil {
+		p.Version++
+	}
+	return err
+}
+
+// UpdateBatch writes a batch's dates and quantity over the version read,
+// while it is not recalled, with its audit entry.
+func (db *DB) UpdateBatch(ctx context.Context, b *trace.Batch, a *audit.Entry) error {
+	const op = "sqlstore.UpdateBatch"
+	norm(&b.UpdatedAt)
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, `UPDATE trace_batches SET produced_on = ?, expires_on = ?, quantity = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status <> ?`, b.ProducedOn, b.ExpiresOn, b.Quantity, micros(b.UpdatedAt), b.ID, b.Version, trace.BatchRecalled)
+		if err != nil {
+			return err
+		}
+		if err := db.staleOrMissing(ctx, tx, res, "trace_batches", b.ID, "批次", "batch"); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, a, "trace_batch", b.ID)
+	})
+	if err == nil {
+		b.Version++
+	}
+	return err
 }
 
 const traceEventCols = `id, source_key, event_id, type, gtin, batch, at, region, subject_id, shop_id, biz_step, disposition, ref_type, ref,
@@ -231,7 +275,7 @@ func (db *DB) CreateRecall(ctx context.Context, rc *trace.Recall, ev *trace.Even
 		return errs.Wrap(op, err)
 	}
 	return db.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, "UPDATE trace_batches SET status = ?, updated_at = ? WHERE id = ? AND status <> ?",
+		res, err := db.exec(ctx, tx, "UPDATE trace_batches SET status = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status <> ?",
 			trace.BatchRecalled, micros(rc.At), rc.BatchID, trace.BatchRecalled)
 		if err != nil {
 			return err
