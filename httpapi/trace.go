@@ -22,6 +22,8 @@ var traceRoutes = []Route{
 	{"GET", "/api/v1/public/trace/{gtin}/{batch}", (*API).publicTrace},
 	{"GET", "/api/v1/orders/{id}/trace", (*API).backwardTrace},
 	{"GET", "/api/v1/licence-flags", (*API).licenceFlags},
+	{"PATCH", "/api/v1/products/{gtin}", (*API).patchProduct},
+	{"PATCH", "/api/v1/batches/{gtin}/{batch}", (*API).patchBatch},
 }
 
 func (a *API) trace() (*trace.Service, error) {
@@ -81,6 +83,47 @@ func (a *API) getProduct(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// patchProduct changes a product's name, category, brand or spec (the
+// producer itself, departments, the credit office).
+func (a *API) patchProduct(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	var in trace.ProductPatch
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	p, err := svc.UpdateProduct(r.Context(), clip(r.PathValue("gtin"), 40), in)
+	if err != nil {
+		return err
+	}
+	v, err := svc.ProductView(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// patchBatch changes a batch's production and expiry dates or quantity.
+func (a *API) patchBatch(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	var in trace.BatchPatch
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	b, err := svc.UpdateBatch(r.Context(), clip(r.PathValue("gtin"), 40), clip(r.PathValue("batch"), 40), in)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, b.View())
 	return nil
 }
 

@@ -49,6 +49,28 @@ func traceFlow(e *env) {
 	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L1", "produced_on": "2026-05-01", "quantity": 1000}, true), 201)
 	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L2", "produced_on": "2026-05-02"}, true), 201)
 
+	// Updates: the GTIN is not a field; strict decoding, field errors,
+	// versions; platforms may not.
+	e.want(e.do("PATCH", "/api/v1/products/"+g, "", map[string]any{"name": "x"}, true), 401)
+	e.want(e.do("PATCH", "/api/v1/products/"+g, "platA", map[string]any{"name": "x"}, true), 403)
+	e.want(e.do("PATCH", "/api/v1/products/"+g, "dept", map[string]any{"gtin": g}, false), 400, "gtin")
+	e.want(e.do("PATCH", "/api/v1/products/"+g, "dept", map[string]any{"category": "玩具"}, true), 400, "category")
+	r = e.do("PATCH", "/api/v1/products/"+g, "dept", map[string]any{"spec": "500g", "version": 1}, true)
+	e.want(r, 200)
+	if m := r.m(t); m["version"] != 2.0 || m["spec"] != "500g" || m["gtin"] != g {
+		t.Errorf("product update: %s", r.body)
+	}
+	e.want(e.do("PATCH", "/api/v1/products/"+g, "dept", map[string]any{"spec": "1kg", "version": 1}, true), 409, "version")
+	e.want(e.do("PATCH", "/api/v1/batches/"+g+"/L2", "platA", map[string]any{"quantity": 5}, true), 403)
+	e.want(e.do("PATCH", "/api/v1/batches/"+g+"/L2", "dept", map[string]any{"quantity": "many"}, false), 400, "quantity")
+	e.want(e.do("PATCH", "/api/v1/batches/"+g+"/L2", "dept", map[string]any{"expires_on": "2026-04-01"}, true), 400, "expires_on")
+	e.want(e.do("PATCH", "/api/v1/batches/"+g+"/L9", "dept", map[string]any{"quantity": 5}, true), 404)
+	r = e.do("PATCH", "/api/v1/batches/"+g+"/L2", "dept", map[string]any{"quantity": 500, "expires_on": "2026-11-02", "version": 1}, true)
+	e.want(r, 200)
+	if m := r.m(t); m["version"] != 2.0 || m["quantity"] != 500.0 || m["expires_on"] != "2026-11-02" {
+		t.Errorf("batch update: %s", r.body)
+	}
+
 	// Events: one, then an NDJSON batch with a good, a bad and a broken line.
 	insp := map[string]any{"event_id": "JC-1", "type": "inspected", "gtin": g, "batch": "L1", "time": "2026-05-02T10:00:00+08:00",
 		"disposition": "conformant", "ref": "JC2026-0502-01", "subject_code": producer.CreditCode}

@@ -539,6 +539,9 @@ var legitFields = map[string][]string{
 	// any); a platform naming another is refused (TestOrderPlatformOfAnother).
 	"POST /api/v1/orders":       {"platform_id"},
 	"POST /api/v1/orders/batch": {"platform_id"},
+	// trace: products and batches are changed over their version.
+	"PATCH /api/v1/products/{gtin}":        {"version"},
+	"PATCH /api/v1/batches/{gtin}/{batch}": {"version"},
 }
 
 // TestMassAssignment adds each of massFields to a valid JSON body of

@@ -163,7 +163,19 @@ var tradeAPICases = []accessCase{
 		req: func(e *env, _ role) req { return get("/api/v1/orders/" + id(e.tr.order.ID) + "/trace") }},
 	{pattern: "GET /api/v1/licence-flags", want: "401 ok 404 403 ok 403 ok",
 		req: func(e *env, _ role) req { return get("/api/v1/licence-flags?seller=" + id(e.merchantA.ID)) }},
+	// Changing a product or a batch: the producer itself (no column
+	// here), departments and the credit office.
+	{pattern: "PATCH /api/v1/products/{gtin}", want: "401 403 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("PATCH", "/api/v1/products/"+e.tr.gtin, trace.ProductPatch{Spec: ptrTo(fmt.Sprintf("%d g", e.next()))})
+		}},
+	{pattern: "PATCH /api/v1/batches/{gtin}/{batch}", want: "401 403 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("PATCH", "/api/v1/batches/"+e.tr.gtin+"/"+e.freshBatch(), trace.BatchPatch{Quantity: ptrTo(int64(e.next()))})
+		}},
 }
+
+func ptrTo[T any](v T) *T { return &v }
 
 // throwaway is a fresh console account with the role (and subject) of r,
 // signed in: for the second-factor rows, whose effect is permanent.

@@ -26,12 +26,12 @@ func init() {
 	)
 }
 
-const productCols = `id, gtin, name, category, brand, spec, producer_id, created_by, created_at, updated_at`
+const productCols = `id, gtin, name, category, brand, spec, producer_id, created_by, created_at, updated_at, version`
 
 func scanProduct(r scanner) (*trace.Product, error) {
 	var p trace.Product
 	var c, u int64
-	if err := r.Scan(&p.ID, &p.GTIN, &p.Name, &p.Category, &p.Brand, &p.Spec, &p.ProducerID, &p.CreatedBy, &c, &u); err != nil {
+	if err := r.Scan(&p.ID, &p.GTIN, &p.Name, &p.Category, &p.Brand, &p.Spec, &p.ProducerID, &p.CreatedBy, &c, &u, &p.Version); err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(c), fromMicros(u)
@@ -49,7 +49,7 @@ func (db *DB) CreateProduct(ctx context.Context, p *trace.Product, a *audit.Entr
 		if err != nil {
 			return err
 		}
-		p.ID = id
+		p.ID, p.Version = id, 1
 		return db.appendAudit(ctx, tx, a, "trace_product", id)
 	})
 }
@@ -64,12 +64,12 @@ func (db *DB) GetProduct(ctx context.Context, gtin string) (*trace.Product, erro
 	return p, mapErr(op, err)
 }
 
-const batchCols = `id, product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_by, created_at, updated_at`
+const batchCols = `id, product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_by, created_at, updated_at, version`
 
 func scanBatch(r scanner) (*trace.Batch, error) {
 	var b trace.Batch
 	var c, u int64
-	if err := r.Scan(&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u); err != nil {
+	if err := r.Scan(&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u, &b.Version); err != nil {
 		return nil, err
 	}
 	b.CreatedAt, b.UpdatedAt = fromMicros(c), fromMicros(u)
@@ -88,7 +88,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, a *audit.Entry) e
 		if err != nil {
 			return err
 		}
-		b.ID = id
+		b.ID, b.Version = id, 1
 		return db.appendAudit(ctx, tx, a, "trace_batch", id)
 	})
 }
@@ -101,6 +101,50 @@ func (db *DB) GetBatch(ctx context.Context, gtin, batch string) (*trace.Batch, e
 		return nil, errs.Wrap(op, notFound("批次", "batch", gtin+"/"+batch))
 	}
 	return b, mapErr(op, err)
+}
+
+// UpdateProduct writes a product's own fields over the version read, with
+// its audit entry.
+func (db *DB) UpdateProduct(ctx context.Context, p *trace.Product, a *audit.Entry) error {
+	const op = "sqlstore.UpdateProduct"
+	norm(&p.UpdatedAt)
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, `UPDATE trace_products SET name = ?, category = ?, brand = ?, spec = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ?`, p.Name, p.Category, p.Brand, p.Spec, micros(p.UpdatedAt), p.ID, p.Version)
+		if err != nil {
+			return err
+		}
+		if err := db.staleOrMissing(ctx, tx, res, "trace_products", p.ID, "产品", "product"); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, a, "trace_product", p.ID)
+	})
+	if err == nil {
+		p.Version++
+	}
+	return err
+}
+
+// UpdateBatch writes a batch's dates and quantity over the version read,
+// while it is not recalled, with its audit entry.
+func (db *DB) UpdateBatch(ctx context.Context, b *trace.Batch, a *audit.Entry) error {
+	const op = "sqlstore.UpdateBatch"
+	norm(&b.UpdatedAt)
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, `UPDATE trace_batches SET produced_on = ?, expires_on = ?, quantity = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status <> ?`, b.ProducedOn, b.ExpiresOn, b.Quantity, micros(b.UpdatedAt), b.ID, b.Version, trace.BatchRecalled)
+		if err != nil {
+			return err
+		}
+		if err := db.staleOrMissing(ctx, tx, res, "trace_batches", b.ID, "批次", "batch"); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, a, "trace_batch", b.ID)
+	})
+	if err == nil {
+		b.Version++
+	}
+	return err
 }
 
 const traceEventCols = `id, source_key, event_id, type, gtin, batch, at, region, subject_id, shop_id, biz_step, disposition, ref_type, ref,
@@ -232,7 +276,7 @@ func (db *DB) CreateRecall(ctx context.Context, rc *trace.Recall, ev *trace.Even
 		return errs.Wrap(op, err)
 	}
 	return db.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, "UPDATE trace_batches SET status = ?, updated_at = ? WHERE id = ? AND status <> ?",
+		res, err := db.exec(ctx, tx, "UPDATE trace_batches SET status = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status <> ?",
 			trace.BatchRecalled, micros(rc.At), rc.BatchID, trace.BatchRecalled)
 		if err != nil {
 			return err
@@ -278,121 +322,107 @@ func (db *DB) GetRecall(ctx context.Context, gtin, batch string) (*trace.Recall,
 	return &rc, nil
 }
 
-// The forward trace reads order_items through its (gtin, batch) index and
-// each order by its primary key: the cost grows with the orders of the
-// batch, not with the size of the orders table.
+// The forward trace reads order_items through order_items_batch_idx
+// (gtin, batch, order_id, quantity, migration 00010) alone and each order
+// by its primary key: the cost grows with the orders of the batch (for
+// the reach) or with the page (for the order list), never with the size
+// of the orders table.
 
-// itemsOf is the FROM/WHERE of the orders holding a batch.
-func itemsOf(gtins []string, platformID int64) string {
-	q := " FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.gtin IN (" + qmarks(len(gtins)) + ") AND i.batch = ?"
-	if platformID != 0 {
-		q += " AND o.platform_id = ?"
-	}
-	return q
-}
-
-func itemArgs(gtins []string, batch string, platformID int64, more ...any) []any {
-	args := make([]any, 0, len(gtins)+2+len(more))
+// gtinsIn is "gtin IN (?, …)" for the forms of a GTIN, with their args.
+func gtinsIn(gtins []string, batch string, more ...any) (string, []any) {
+	args := make([]any, 0, len(gtins)+1+len(more))
 	for _, g := range gtins {
 		args = append(args, g)
 	}
 	args = append(args, batch)
-	if platformID != 0 {
-		args = append(args, platformID)
-	}
-	return append(args, more...)
+	return "gtin IN (" + qmarks(len(gtins)) + ") AND batch = ?", append(args, more...)
 }
 
-// Reach sums the orders holding the batch, by platform, region and shop,
-// in one scan: the rows grouped by (platform, region, shop, seller) are
-// added up here. An order has one platform, region, shop and seller, so
-// the distinct orders of the groups add up exactly.
-func (db *DB) Reach(ctx context.Context, gtins []string, batch string, platformID int64) (*trace.Reach, error) {
-	const op = "sqlstore.Reach"
-	from := itemsOf(gtins, platformID)
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT o.platform_id, o.region, o.shop_id, o.seller_id, COUNT(DISTINCT o.id), SUM(i.quantity)`+from+
-		` GROUP BY o.platform_id, o.region, o.shop_id, o.seller_id`), itemArgs(gtins, batch, platformID)...)
+// ReachGroups sums the orders holding the batch with an id above after by
+// platform, region, shop and seller. The inner query sums each order's
+// items of the batch from the index (an order may hold the batch in two
+// lines or under two GTIN forms); the outer one reads each order once.
+func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, after int64) ([]trace.ReachGroup, error) {
+	const op = "sqlstore.ReachGroups"
+	where, args := gtinsIn(gtins, batch, after)
+	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT o.platform_id, o.region, o.shop_id, o.seller_id, COUNT(*), SUM(x.q), SUM(x.n), MAX(x.order_id)
+		FROM (SELECT order_id, SUM(quantity) AS q, COUNT(*) AS n FROM order_items WHERE `+where+` AND order_id > ? GROUP BY order_id) x
+		JOIN orders o ON o.id = x.order_id
+		GROUP BY o.platform_id, o.region, o.shop_id, o.seller_id`), args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
 	defer rows.Close()
-	r := &trace.Reach{Platforms: []trace.PlatformReach{}, Regions: []trace.RegionReach{}, TopShops: []trace.ShopReach{}}
-	platforms, regions, shops, sellers := map[int64]int{}, map[string]int{}, map[int64]int{}, map[int64]bool{}
+	out := []trace.ReachGroup{}
 	for rows.Next() {
-		var p, shop, seller, n, q int64
-		var region string
-		if err := rows.Scan(&p, &region, &shop, &seller, &n, &q); err != nil {
+		var g trace.ReachGroup
+		if err := rows.Scan(&g.PlatformID, &g.Region, &g.ShopID, &g.SellerID, &g.Orders, &g.Quantity, &g.Lines, &g.MaxOrderID); err != nil {
 			return nil, mapErr(op, err)
 		}
-		r.Orders += n
-		r.Quantity += q
-		sellers[seller] = true
-		if k, ok := platforms[p]; ok {
-			r.Platforms[k].Orders += n
-			r.Platforms[k].Quantity += q
-		} else {
-			platforms[p] = len(r.Platforms)
-			r.Platforms = append(r.Platforms, trace.PlatformReach{PlatformID: p, Orders: n, Quantity: q})
-		}
-		if k, ok := regions[region]; ok {
-			r.Regions[k].Orders += n
-			r.Regions[k].Quantity += q
-		} else {
-			regions[region] = len(r.Regions)
-			r.Regions = append(r.Regions, trace.RegionReach{Region: region, Orders: n, Quantity: q})
-		}
-		if k, ok := shops[shop]; ok {
-			r.TopShops[k].Orders += n
-			r.TopShops[k].Quantity += q
-		} else {
-			shops[shop] = len(r.TopShops)
-			r.TopShops = append(r.TopShops, trace.ShopReach{ShopID: shop, SellerID: seller, Orders: n, Quantity: q})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(op, err)
-	}
-	r.Shops, r.Sellers = int64(len(r.TopShops)), int64(len(sellers))
-	slices.SortFunc(r.Platforms, func(a, b trace.PlatformReach) int {
-		return cmp.Or(cmp.Compare(b.Orders, a.Orders), cmp.Compare(a.PlatformID, b.PlatformID))
-	})
-	slices.SortFunc(r.Regions, func(a, b trace.RegionReach) int {
-		return cmp.Or(cmp.Compare(b.Orders, a.Orders), strings.Compare(a.Region, b.Region))
-	})
-	slices.SortFunc(r.TopShops, func(a, b trace.ShopReach) int {
-		return cmp.Or(cmp.Compare(b.Orders, a.Orders), cmp.Compare(a.ShopID, b.ShopID))
-	})
-	if len(r.Regions) > 500 {
-		r.Regions = r.Regions[:500]
-	}
-	if len(r.TopShops) > trace.MaxReachShops {
-		r.TopShops = r.TopShops[:trace.MaxReachShops]
-	}
-	return r, nil
-}
-
-// ReachOrders pages through the orders holding the batch by order id.
-func (db *DB) ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]trace.OrderLine, error) {
-	const op = "sqlstore.ReachOrders"
-	from := itemsOf(gtins, platformID)
-	q := `SELECT o.id, o.order_no, o.platform_id, o.shop_id, o.seller_id, o.region, o.status, o.paid_at, SUM(i.quantity)` + from +
-		` AND i.order_id > ? GROUP BY o.id, o.order_no, o.platform_id, o.shop_id, o.seller_id, o.region, o.status, o.paid_at ORDER BY o.id LIMIT ?`
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), itemArgs(gtins, batch, platformID, after, clampLimit(limit, 100, trace.MaxPage))...)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	out := []trace.OrderLine{}
-	for rows.Next() {
-		var o trace.OrderLine
-		var paid int64
-		if err := rows.Scan(&o.OrderID, &o.OrderNo, &o.PlatformID, &o.ShopID, &o.SellerID, &o.Region, &o.Status, &paid, &o.Quantity); err != nil {
-			return nil, mapErr(op, err)
-		}
-		o.PaidAt = fromMicros(paid)
-		out = append(out, o)
+		out = append(out, g)
 	}
 	return out, mapErr(op, rows.Err())
+}
+
+// CountBatchLines counts the batch's order items up to an order id, from
+// the index alone.
+func (db *DB) CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error) {
+	const op = "sqlstore.CountBatchLines"
+	where, args := gtinsIn(gtins, batch, upto)
+	var n int64
+	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM order_items WHERE "+where+" AND order_id <= ?"), args...).Scan(&n)
+	return n, mapErr(op, err)
+}
+
+// ReachOrders pages through the orders holding the batch by order id. Each
+// GTIN form is read on its own, in the index's order-id order, so the
+// query stops after the page; the forms' pages are merged here (an order
+// holding the batch under two forms adds up).
+func (db *DB) ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]trace.OrderLine, error) {
+	const op = "sqlstore.ReachOrders"
+	limit = clampLimit(limit, 100, trace.MaxPage)
+	// Grouped by i.order_id alone (the order's columns are one row's:
+	// MIN picks it), so that the rows come grouped in index order and
+	// the query stops after the page instead of sorting the batch.
+	q := `SELECT i.order_id, MIN(o.order_no), MIN(o.platform_id), MIN(o.shop_id), MIN(o.seller_id), MIN(o.region), MIN(o.status),
+		MIN(o.paid_at), SUM(i.quantity) FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.gtin = ? AND i.batch = ? AND i.order_id > ?`
+	if platformID != 0 {
+		q += " AND o.platform_id = ?"
+	}
+	q = db.d.Rebind(q + ` GROUP BY i.order_id ORDER BY i.order_id LIMIT ?`)
+	out := []trace.OrderLine{}
+	at := map[int64]int{}
+	for _, g := range gtins {
+		args := []any{g, batch, after}
+		if platformID != 0 {
+			args = append(args, platformID)
+		}
+		rows, err := db.r.QueryContext(ctx, q, append(args, limit)...)
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+		for rows.Next() {
+			var o trace.OrderLine
+			var paid int64
+			if err := rows.Scan(&o.OrderID, &o.OrderNo, &o.PlatformID, &o.ShopID, &o.SellerID, &o.Region, &o.Status, &paid, &o.Quantity); err != nil {
+				rows.Close()
+				return nil, mapErr(op, err)
+			}
+			o.PaidAt = fromMicros(paid)
+			if k, ok := at[o.OrderID]; ok {
+				out[k].Quantity += o.Quantity
+				continue
+			}
+			at[o.OrderID] = len(out)
+			out = append(out, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, mapErr(op, err)
+		}
+	}
+	slices.SortFunc(out, func(a, b trace.OrderLine) int { return cmp.Compare(a.OrderID, b.OrderID) })
+	return out[:min(len(out), limit)], nil
 }
 
 // ShopNames returns the names of the shops among ids, by id.

@@ -96,13 +96,13 @@ func mayPost(a account.Actor, t EventType, producerID int64) (shopOwned bool, er
 	return false, forbidden(a, "不能报送「"+t.Label()+"」事件 (role may not submit this event type for this batch)")
 }
 
-// mayManage says whether the actor may register products and batches of
-// producerID.
+// mayManage says whether the actor may register and change products and
+// batches of producerID.
 func mayManage(a account.Actor, producerID int64) error {
 	if Can(a, ScopeTraceWrite) || isProducer(a, producerID) {
 		return nil
 	}
-	return forbidden(a, "只能登记本主体生产的产品和批次 (only the producer, a department or the credit office may register products and batches)")
+	return forbidden(a, "只能登记或修改本主体生产的产品和批次 (only the producer, a department or the credit office may register or change products and batches)")
 }
 
 // SourceKey is the key event ids are scoped to: the account, or the

@@ -169,7 +169,7 @@ func (s *Service) Forward(ctx context.Context, gtin, batch string, after int64, 
 		return nil, errs.Wrap(op, err)
 	}
 	forms := gtinForms(b.GTIN)
-	r, err := s.Store.Reach(ctx, forms, b.Batch, platform)
+	r, err := s.reach(ctx, forms, b.Batch, platform)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
@@ -272,7 +272,7 @@ func (s *Service) Public(ctx context.Context, gtin, batch string) (*PublicTrace,
 		}
 	}
 	forms := gtinForms(b.GTIN)
-	r, err := s.Store.Reach(ctx, forms, b.Batch, 0)
+	r, err := s.reach(ctx, forms, b.Batch, 0)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}

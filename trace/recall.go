@@ -67,7 +67,7 @@ func (s *Service) Recall(ctx context.Context, gtin, batch string, in RecallInput
 	if producer == nil || producer.CreditCode == "" {
 		return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "gtin", Message: "该产品的生产者没有统一社会信用代码，无法记入信用记录 (producer has no credit code)"}
 	}
-	r, err := s.Store.Reach(ctx, gtinForms(b.GTIN), b.Batch, 0)
+	r, err := s.reach(ctx, gtinForms(b.GTIN), b.Batch, 0)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}

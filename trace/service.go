@@ -33,6 +33,9 @@ type Service struct {
 	// Recorder writes a recall's credit record.
 	Recorder Recorder
 	Clock    clock.Clock
+
+	// reachKept keeps the reach groups of big batches (reach.go).
+	reachKept reachCache
 }
 
 // Result statuses.

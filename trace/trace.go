@@ -149,6 +149,7 @@ type Product struct {
 	CreatedBy  int64
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	Version    int // optimistic lock; bumped by every update
 }
 
 // Batch is a production lot of a product (GS1 AI 10).
@@ -165,6 +166,7 @@ type Batch struct {
 	CreatedBy  int64
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	Version    int // optimistic lock; bumped by every update and the recall
 }
 
 // Event is one trace event. Events are never changed or deleted.
@@ -302,6 +304,13 @@ type Store interface {
 	GetProduct(ctx context.Context, gtin string) (*Product, error)
 	CreateBatch(ctx context.Context, b *Batch, a *audit.Entry) error // sets ID
 	GetBatch(ctx context.Context, gtin, batch string) (*Batch, error)
+	// UpdateProduct writes the product's name, category, brand and spec
+	// if the stored version equals p.Version, then bumps it (p.Version
+	// too); Conflict on field version when it does not.
+	UpdateProduct(ctx context.Context, p *Product, a *audit.Entry) error
+	// UpdateBatch writes the batch's dates and quantity likewise, only
+	// while it is not recalled.
+	UpdateBatch(ctx context.Context, b *Batch, a *audit.Entry) error
 	// FindEvents returns the stored events of a source among ids, by id.
 	FindEvents(ctx context.Context, sourceKey string, ids []string) (map[string]*Event, error)
 	// CreateEvents inserts events (all or nothing) with one audit entry;
@@ -318,11 +327,15 @@ type Store interface {
 	CreateRecall(ctx context.Context, rc *Recall, ev *Event, a *audit.Entry) error
 	GetRecall(ctx context.Context, gtin, batch string) (*Recall, error)
 
-	// Reach sums the orders holding the batch (any of gtins, the forms
-	// of one GTIN), only of platformID when it is not 0, in one pass over
-	// the batch's order items.
-	Reach(ctx context.Context, gtins []string, batch string, platformID int64) (*Reach, error)
-	// ReachOrders pages through those orders by ascending order id.
+	// ReachGroups sums the orders holding the batch (any of gtins, the
+	// forms of one GTIN) with an id above after, by platform, region,
+	// shop and seller, in one pass over the batch's order items.
+	ReachGroups(ctx context.Context, gtins []string, batch string, after int64) ([]ReachGroup, error)
+	// CountBatchLines counts the order items of the batch whose order id
+	// is at most upto.
+	CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error)
+	// ReachOrders pages through those orders by ascending order id,
+	// reading no more of the batch than the page needs.
 	ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]OrderLine, error)
 	// ShopNames returns the names of the shops among ids, by id.
 	ShopNames(ctx context.Context, ids []int64) (map[int64]string, error)

@@ -37,6 +37,8 @@ type ProductView struct {
 	Spec            string      `json:"spec,omitempty"`
 	Producer        *SubjectRef `json:"producer"`
 	CreatedAt       time.Time   `json:"created_at"`
+	UpdatedAt       time.Time   `json:"updated_at"`
+	Version         int         `json:"version"`
 }
 
 // ProductView returns a product's API form with its producer.
@@ -55,7 +57,7 @@ func (s *Service) productView(p *Product, producer *registry.Subject) ProductVie
 		ref = &SubjectRef{ID: p.ProducerID}
 	}
 	return ProductView{GTIN: p.GTIN, Name: p.Name, Category: p.Category, CategoryLabel: CategoryLabel(p.Category), LicenceRequired: lic,
-		Brand: p.Brand, Spec: p.Spec, Producer: ref, CreatedAt: p.CreatedAt}
+		Brand: p.Brand, Spec: p.Spec, Producer: ref, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Version: p.Version}
 }
 
 // BatchView is a batch as the API shows it.
@@ -68,6 +70,8 @@ type BatchView struct {
 	Status      string    `json:"status"`
 	StatusLabel string    `json:"status_label"`
 	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Version     int       `json:"version"`
 }
 
 // View returns the batch's API form.
@@ -77,7 +81,7 @@ func (b *Batch) View() BatchView {
 		label = "已召回"
 	}
 	return BatchView{GTIN: b.GTIN, Batch: b.Batch, ProducedOn: b.ProducedOn, ExpiresOn: b.ExpiresOn, Quantity: b.Quantity,
-		Status: b.Status, StatusLabel: label, CreatedAt: b.CreatedAt}
+		Status: b.Status, StatusLabel: label, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Version: b.Version}
 }
 
 // EventView is an event as the API shows it. The public sees no event id,

@@ -1,0 +1,159 @@
+package sqlstore_test
+
+import (
+	"testing"
+
+	"ecredit/account"
+	"ecredit/errs"
+	"ecredit/sqlstore"
+	"ecredit/sqlstore/storetest"
+	"ecredit/trace"
+)
+
+func TestTraceUpdateProductAndBatch(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTraceWorld(t, db)
+		g := gtin13(t, "690123456789")
+		p, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂糕", Category: "food", ProducerCode: w.producer.CreditCode})
+		if err != nil || p.Version != 1 {
+			t.Fatalf("create: %v %+v", err, p)
+		}
+		other := actor(account.RoleAgency, 16, w.seller1.ID, "双桥区好味食品店")
+
+		// Products: who may, what is checked.
+		_, err = w.svc.UpdateProduct(w.public, g, trace.ProductPatch{Name: ptr("x")})
+		wantCode(t, err, errs.Unauthorized, "-")
+		_, err = w.svc.UpdateProduct(w.platformA, g, trace.ProductPatch{Name: ptr("x")})
+		wantCode(t, err, errs.Forbidden, "-")
+		_, err = w.svc.UpdateProduct(other, g, trace.ProductPatch{Name: ptr("x")})
+		wantCode(t, err, errs.Forbidden, "-")
+		_, err = w.svc.UpdateProduct(w.produce, g[:12]+"0", trace.ProductPatch{Name: ptr("x")})
+		if g[12] != '0' {
+			wantCode(t, err, errs.Invalid, "gtin")
+		}
+		_, err = w.svc.UpdateProduct(w.produce, gtin13(t, "690123456788"), trace.ProductPatch{Name: ptr("x")})
+		wantCode(t, err, errs.NotFound, "-")
+		_, err = w.svc.UpdateProduct(w.produce, g, trace.ProductPatch{Name: ptr("  "), Category: ptr("玩具")})
+		if l := errs.All(err); len(l) != 2 || errs.FieldOf(l[0]) != "name" || errs.FieldOf(l[1]) != "category" {
+			t.Fatalf("bad name and category: %v", err)
+		}
+		_, err = w.svc.UpdateProduct(w.produce, g, trace.ProductPatch{})
+		wantCode(t, err, errs.Invalid, "")
+		before := auditCount(t, db)
+		up, err := w.svc.UpdateProduct(w.produce, g, trace.ProductPatch{Name: ptr("山楂糕（礼盒）"), Category: ptr("农产品"), Spec: ptr("1kg"), Version: 1})
+		if err != nil || up.Version != 2 || up.Category != "agricultural" {
+			t.Fatalf("update: %v %+v", err, up)
+		}
+		if n := auditCount(t, db); n != before+1 {
+			t.Errorf("audit entries: %d, want %d", n, before+1)
+		}
+		got, err := db.GetProduct(ctx, g)
+		if err != nil || got.Name != "山楂糕（礼盒）" || got.Spec != "1kg" || got.Version != 2 || got.ProducerID != w.producer.ID {
+			t.Fatalf("stored: %v %+v", err, got)
+		}
+		_, err = w.svc.UpdateProduct(w.dept, g, trace.ProductPatch{Brand: ptr("山庄"), Version: 1})
+		wantCode(t, err, errs.Conflict, "version")
+		// The store refuses a write over a version it no longer has.
+		got.Version = 1
+		wantCode(t, db.UpdateProduct(ctx, got, nil), errs.Conflict, "version")
+
+		// Batches.
+		b, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: "L1", ProducedOn: "2026-02-01", ExpiresOn: "2026-08-01", Quantity: 100})
+		if err != nil || b.Version != 1 {
+			t.Fatalf("batch: %v %+v", err, b)
+		}
+		if _, err := w.svc.IngestEvent(w.dept, trace.EventInput{EventID: "p1", Type: trace.EventProduced, GTIN: g, Batch: "L1",
+			Time: "2026-02-02T10:00:00+08:00"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.svc.UpdateBatch(w.platformA, g, "L1", trace.BatchPatch{Quantity: ptr[int64](5)})
+		wantCode(t, err, errs.Forbidden, "-")
+		_, err = w.svc.UpdateBatch(w.produce, g, "NOPE", trace.BatchPatch{Quantity: ptr[int64](5)})
+		wantCode(t, err, errs.NotFound, "-")
+		_, err = w.svc.UpdateBatch(w.produce, g, "L1", trace.BatchPatch{Quantity: ptr[int64](-1)})
+		wantCode(t, err, errs.Invalid, "quantity")
+		_, err = w.svc.UpdateBatch(w.produce, g, "L1", trace.BatchPatch{ProducedOn: ptr("2099-01-01")})
+		wantCode(t, err, errs.Invalid, "produced_on")
+		_, err = w.svc.UpdateBatch(w.produce, g, "L1", trace.BatchPatch{ExpiresOn: ptr("2026-01-01")})
+		wantCode(t, err, errs.Invalid, "expires_on")
+		_, err = w.svc.UpdateBatch(w.produce, g, "L1", trace.BatchPatch{ExpiresOn: ptr("2026-13-01")})
+		wantCode(t, err, errs.Invalid, "expires_on")
+		// The produced event is on 2 February: production cannot move after it.
+		_, err = w.svc.UpdateBatch(w.produce, g, "L1", trace.BatchPatch{ProducedOn: ptr("2026-02-03")})
+		wantCode(t, err, errs.Invalid, "produced_on")
+		nb, err := w.svc.UpdateBatch(w.produce, g, "L1", trace.BatchPatch{ProducedOn: ptr("2026-01-30"), ExpiresOn: ptr(""), Quantity: ptr[int64](120), Version: 1})
+		if err != nil || nb.Version != 2 || nb.ProducedOn != "2026-01-30" || nb.ExpiresOn != "" || nb.Quantity != 120 {
+			t.Fatalf("update batch: %v %+v", err, nb)
+		}
+		if sb, err := db.GetBatch(ctx, g, "L1"); err != nil || sb.Version != 2 || sb.Quantity != 120 || sb.ExpiresOn != "" {
+			t.Fatalf("stored batch: %v %+v", err, sb)
+		}
+		_, err = w.svc.UpdateBatch(w.dept, g, "L1", trace.BatchPatch{Quantity: ptr[int64](1), Version: 1})
+		wantCode(t, err, errs.Conflict, "version")
+		// A recall bumps the version and freezes the batch.
+		if _, err := w.svc.Recall(w.dept, g, "L1", trace.RecallInput{Reason: "标签错误"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.svc.UpdateBatch(w.dept, g, "L1", trace.BatchPatch{Quantity: ptr[int64](1), Version: 3})
+		wantCode(t, err, errs.Conflict, "batch")
+		sb, _ := db.GetBatch(ctx, g, "L1")
+		wantCode(t, db.UpdateBatch(ctx, sb, nil), errs.Conflict, "version")
+	})
+}
+
+// TestTraceReachKept: the reach of a big batch is kept between traces and
+// stays exact as orders come in, also when an order is committed late
+// with a lower id than the last one summed.
+func TestTraceReachKept(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTraceWorld(t, db)
+		g := gtin13(t, "690123456789")
+		if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂糕", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: "HOT", ProducedOn: "2026-01-01"}); err != nil {
+			t.Fatal(err)
+		}
+		seedBatchOrders(t, db, w, g, "HOT", 800) // 1 200 orders, 1 201 lines: kept
+		want := func(name string, orders, platformA int64) {
+			t.Helper()
+			ft, err := w.svc.Forward(w.dept, g, "HOT", 0, 10)
+			if err != nil || ft.Reach.Orders != orders {
+				t.Fatalf("%s: %v orders %d, want %d", name, err, ft.Reach.Orders, orders)
+			}
+			fa, err := w.svc.Forward(w.platformA, g, "HOT", 0, 10)
+			if err != nil || fa.Reach.Orders != platformA || len(fa.Reach.Platforms) != 1 {
+				t.Fatalf("%s: platform A %v %+v, want %d", name, err, fa.Reach, platformA)
+			}
+			// A fresh service sums from scratch: the same answer.
+			fresh := &trace.Service{Store: db, Subjects: db, Records: db, Clock: w.clk}
+			ff, err := fresh.Forward(w.dept, g, "HOT", 0, 10)
+			if err != nil || ff.Reach.Orders != ft.Reach.Orders || ff.Reach.Quantity != ft.Reach.Quantity || len(ff.Reach.Regions) != len(ft.Reach.Regions) {
+				t.Fatalf("%s: kept %+v, fresh %+v", name, ft.Reach, ff.Reach)
+			}
+			for i, r := range ft.Reach.Regions {
+				if ff.Reach.Regions[i] != r {
+					t.Fatalf("%s: region %d kept %+v fresh %+v", name, i, r, ff.Reach.Regions[i])
+				}
+			}
+		}
+		want("seeded", 1200, 800)
+		// More orders of platform A, one to a new region.
+		last := storetest.InsertOrders(t, db, 3, func(i int) storetest.Order {
+			return storetest.Order{PlatformID: w.platA.ID, ShopID: w.shopA1.ID, SellerID: w.seller1.ID, Region: []string{"130802", "130803", "130802"}[i],
+				PaidAt: t0, Items: []storetest.Item{{GTIN: g, Batch: "HOT", Quantity: 2, PriceFen: 100}}}
+		}) + 2
+		want("three more", 1203, 803)
+		// An order committed late under a lower id than the last summed
+		// (as a PostgreSQL sequence allows): it must be counted too.
+		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`DELETE FROM order_items WHERE order_id = ?`), last-1); err != nil {
+			t.Fatal(err)
+		}
+		want("one line gone", 1202, 802)
+		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`INSERT INTO order_items (order_id, line, gtin, batch, quantity, price_fen)
+			VALUES (?, 1, ?, 'HOT', 1, 100)`), last-1, g); err != nil {
+			t.Fatal(err)
+		}
+		want("late line", 1203, 803)
+	})
+}

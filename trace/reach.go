@@ -1,0 +1,241 @@
+package trace
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// ReachGroup is the orders holding a batch that share a platform, a
+// destination region, a shop and a seller. An order has one of each, so
+// the groups of a batch partition its orders and their sums add up
+// exactly.
+type ReachGroup struct {
+	PlatformID int64
+	Region     string
+	ShopID     int64
+	SellerID   int64
+	Orders     int64
+	Quantity   int64 // units of the batch
+	Lines      int64 // order items of the batch
+	MaxOrderID int64
+}
+
+// The forward reach of a batch is summed from its groups. Summing the
+// groups needs every order of the batch joined to its platform, region
+// and shop: one primary-key read per order, the whole cost of a hot
+// batch's trace. Order items and those four columns of an order never
+// change after the order is stored, so the groups of the orders up to an
+// id stay right as more orders come in; the service keeps them per batch
+// and reads only the orders after the last id it has seen.
+//
+// A kept entry is checked on every use: the items of the batch up to its
+// last order id are counted (from the index alone) and must still be the
+// number it was summed from. An order committed late with a lower id (on
+// PostgreSQL ids are taken before commit) changes that number, and the
+// groups are summed again from scratch. So every answer is exact; a kept
+// entry only saves reading the orders it already summed.
+
+const (
+	// cacheMinLines is the fewest order items of a batch whose groups are
+	// kept: smaller batches are summed afresh in a few milliseconds.
+	cacheMinLines = 1000
+	// cacheMaxGroups bounds the groups kept over all batches (about
+	// 100 bytes each); the least recently used batches go first.
+	cacheMaxGroups = 200_000
+	// cacheMaxBatches bounds the batches kept.
+	cacheMaxBatches = 1024
+)
+
+type reachEntry struct {
+	groups []ReachGroup // never changed once stored: readers share it
+	lines  int64        // order items of the batch summed in groups
+	upto   int64        // the largest order id summed
+	used   uint64
+}
+
+// reachCache keeps the groups of big batches. The zero value is ready.
+type reachCache struct {
+	mu     sync.Mutex
+	m      map[string]*reachEntry
+	groups int
+	tick   uint64
+}
+
+func (c *reachCache) get(key string) *reachEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[key]
+	if e != nil {
+		c.tick++
+		e.used = c.tick
+	}
+	return e
+}
+
+func (c *reachCache) put(key string, e *reachEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*reachEntry{}
+	}
+	if old := c.m[key]; old != nil {
+		if old.upto > e.upto && old.lines > e.lines {
+			return // a concurrent call stored a later sum
+		}
+		c.groups -= len(old.groups)
+		delete(c.m, key)
+	}
+	if e.lines < cacheMinLines || len(e.groups) > cacheMaxGroups/4 {
+		return
+	}
+	for len(c.m) >= cacheMaxBatches || c.groups+len(e.groups) > cacheMaxGroups {
+		var lk string
+		var lu uint64
+		for k, x := range c.m {
+			if lk == "" || x.used < lu {
+				lk, lu = k, x.used
+			}
+		}
+		c.groups -= len(c.m[lk].groups)
+		delete(c.m, lk)
+	}
+	c.tick++
+	e.used = c.tick
+	c.m[key] = e
+	c.groups += len(e.groups)
+}
+
+// reachGroups returns the groups of the orders holding the batch (any of
+// gtins, the forms of one GTIN).
+func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string) ([]ReachGroup, error) {
+	key := strings.Join(gtins, ",") + "/" + batch
+	if e := s.reachKept.get(key); e != nil {
+		n, err := s.Store.CountBatchLines(ctx, gtins, batch, e.upto)
+		if err != nil {
+			return nil, err
+		}
+		if n == e.lines {
+			delta, err := s.Store.ReachGroups(ctx, gtins, batch, e.upto)
+			if err != nil {
+				return nil, err
+			}
+			if len(delta) == 0 {
+				return e.groups, nil
+			}
+			merged := mergeGroups(e.groups, delta)
+			s.reachKept.put(key, entryOf(merged))
+			return merged, nil
+		}
+	}
+	gs, err := s.Store.ReachGroups(ctx, gtins, batch, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.reachKept.put(key, entryOf(gs))
+	return gs, nil
+}
+
+func entryOf(gs []ReachGroup) *reachEntry {
+	e := &reachEntry{groups: gs}
+	for _, g := range gs {
+		e.lines += g.Lines
+		e.upto = max(e.upto, g.MaxOrderID)
+	}
+	return e
+}
+
+// mergeGroups adds the groups of later orders to kept ones, in a new
+// slice.
+func mergeGroups(kept, delta []ReachGroup) []ReachGroup {
+	type k struct {
+		p, shop, seller int64
+		region          string
+	}
+	out := slices.Clone(kept)
+	at := make(map[k]int, len(out))
+	for i, g := range out {
+		at[k{g.PlatformID, g.ShopID, g.SellerID, g.Region}] = i
+	}
+	for _, d := range delta {
+		key := k{d.PlatformID, d.ShopID, d.SellerID, d.Region}
+		i, ok := at[key]
+		if !ok {
+			at[key] = len(out)
+			out = append(out, d)
+			continue
+		}
+		g := &out[i]
+		g.Orders += d.Orders
+		g.Quantity += d.Quantity
+		g.Lines += d.Lines
+		g.MaxOrderID = max(g.MaxOrderID, d.MaxOrderID)
+	}
+	return out
+}
+
+// reach sums the orders holding the batch, only those of platformID when
+// it is not 0, by platform, region and shop.
+func (s *Service) reach(ctx context.Context, gtins []string, batch string, platformID int64) (*Reach, error) {
+	gs, err := s.reachGroups(ctx, gtins, batch)
+	if err != nil {
+		return nil, err
+	}
+	return sumReach(gs, platformID), nil
+}
+
+// sumReach adds up groups into a Reach: platforms, regions (at most 500)
+// and shops (at most MaxReachShops) by orders, descending.
+func sumReach(gs []ReachGroup, platformID int64) *Reach {
+	r := &Reach{Platforms: []PlatformReach{}, Regions: []RegionReach{}, TopShops: []ShopReach{}}
+	platforms, regions, shops, sellers := map[int64]int{}, map[string]int{}, map[int64]int{}, map[int64]bool{}
+	for _, g := range gs {
+		if platformID != 0 && g.PlatformID != platformID {
+			continue
+		}
+		n, q := g.Orders, g.Quantity
+		r.Orders += n
+		r.Quantity += q
+		sellers[g.SellerID] = true
+		if k, ok := platforms[g.PlatformID]; ok {
+			r.Platforms[k].Orders += n
+			r.Platforms[k].Quantity += q
+		} else {
+			platforms[g.PlatformID] = len(r.Platforms)
+			r.Platforms = append(r.Platforms, PlatformReach{PlatformID: g.PlatformID, Orders: n, Quantity: q})
+		}
+		if k, ok := regions[g.Region]; ok {
+			r.Regions[k].Orders += n
+			r.Regions[k].Quantity += q
+		} else {
+			regions[g.Region] = len(r.Regions)
+			r.Regions = append(r.Regions, RegionReach{Region: g.Region, Orders: n, Quantity: q})
+		}
+		if k, ok := shops[g.ShopID]; ok {
+			r.TopShops[k].Orders += n
+			r.TopShops[k].Quantity += q
+		} else {
+			shops[g.ShopID] = len(r.TopShops)
+			r.TopShops = append(r.TopShops, ShopReach{ShopID: g.ShopID, SellerID: g.SellerID, Orders: n, Quantity: q})
+		}
+	}
+	r.Shops, r.Sellers = int64(len(r.TopShops)), int64(len(sellers))
+	slices.SortFunc(r.Platforms, func(a, b PlatformReach) int {
+		return cmp.Or(cmp.Compare(b.Orders, a.Orders), cmp.Compare(a.PlatformID, b.PlatformID))
+	})
+	slices.SortFunc(r.Regions, func(a, b RegionReach) int {
+		return cmp.Or(cmp.Compare(b.Orders, a.Orders), strings.Compare(a.Region, b.Region))
+	})
+	slices.SortFunc(r.TopShops, func(a, b ShopReach) int {
+		return cmp.Or(cmp.Compare(b.Orders, a.Orders), cmp.Compare(a.ShopID, b.ShopID))
+	})
+	if len(r.Regions) > 500 {
+		r.Regions = r.Regions[:500]
+	}
+	if len(r.TopShops) > MaxReachShops {
+		r.TopShops = r.TopShops[:MaxReachShops]
+	}
+	return r
+}
