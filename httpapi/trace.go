@@ -67,37 +67,34 @@ func (a *API) createProduct(w http.ResponseWriter, r *http.Request) error {
 
 // getProduct is public: a product's name, category and producer.
 func (a *API) getProduct(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.trace()
-	if err != nil {
-		return err
-	}
-	if err := newParams(r).err(); err != nil {
-		return err
-	}
-	p, err := svc.GetProduct(r.Context(), clip(r.PathValue("gtin"), 40))
-	if err != nil {
-		return err
-	}
-	v, err := svc.ProductView(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, v)
-	return nil
+	return a.productOut(w, r, func(svc *trace.Service, gtin string) (*trace.Product, error) {
+		if err := newParams(r).err(); err != nil {
+			return nil, err
+		}
+		return svc.GetProduct(r.Context(), gtin)
+	})
 }
 
 // patchProduct changes a product's name, category, brand or spec (the
 // producer itself, departments, the credit office).
 func (a *API) patchProduct(w http.ResponseWriter, r *http.Request) error {
+	return a.productOut(w, r, func(svc *trace.Service, gtin string) (*trace.Product, error) {
+		var in trace.ProductPatch
+		if err := httpx.DecodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		return svc.UpdateProduct(r.Context(), gtin, in)
+	})
+}
+
+// productOut answers with the view of the product of the path's GTIN that
+// get returns.
+func (a *API) productOut(w http.ResponseWriter, r *http.Request, get func(svc *trace.Service, gtin string) (*trace.Product, error)) error {
 	svc, err := a.trace()
 	if err != nil {
 		return err
 	}
-	var in trace.ProductPatch
-	if err := httpx.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	p, err := svc.UpdateProduct(r.Context(), clip(r.PathValue("gtin"), 40), in)
+	p, err := get(svc, clip(r.PathValue("gtin"), 40))
 	if err != nil {
 		return err
 	}
