@@ -20,7 +20,7 @@ records) pattern='^BenchmarkRecord(IngestBatch|FileImport|RawInsertCeiling)$' ;;
 ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
 parcels) pattern='^BenchmarkParcel(EventIngest|EventStore|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
 trace) pattern='^BenchmarkTrace$' ;;
-orders) pattern='^BenchmarkOrder(IngestBatch|RawInsertCeiling)$' ;; # trade (M5)
+orders) pattern='^BenchmarkOrder(IngestBatch|SchemaInsert|RawInsertCeiling)$' ;; # trade (M5)
 windows) pattern='^BenchmarkReviewWindows$' ;; # trade (M5): rolling windows of a shop with ECREDIT_BENCH_REVIEWS reviews (default 100000)
 all) pattern='.' ;;
 *) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, orders, parcels, trace, windows, all)" >&2; exit 2 ;;
