@@ -18,7 +18,7 @@ case "$suite" in
 subjects) pattern='^Benchmark(CreateSubject|CreateSubjectBatch|RawInsertCeiling)$' ;;
 records) pattern='^BenchmarkRecord(IngestBatch|FileImport|RawInsertCeiling)$' ;;
 ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
-parcels) pattern='^BenchmarkParcel(EventIngest|EventStore|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
+parcels) pattern='^BenchmarkParcel(EventIngest|EventStore|SchemaInsert|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
 trace) pattern='^BenchmarkTrace$' ;;
 orders) pattern='^BenchmarkOrder(IngestBatch|SchemaInsert|RawInsertCeiling)$' ;; # trade (M5)
 windows) pattern='^BenchmarkReviewWindows$' ;; # trade (M5): rolling windows of a shop with ECREDIT_BENCH_REVIEWS reviews (default 100000)

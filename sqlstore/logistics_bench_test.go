@@ -148,25 +148,39 @@ func BenchmarkParcelEventStore(b *testing.B) {
 // (the fastest of 1, 50, 100, 250, 500 and 1000 measured).
 const ceilingRows = 250
 
-func BenchmarkParcelRawInsertCeiling(b *testing.B) {
+func BenchmarkParcelRawInsertCeiling(b *testing.B) { rawEventInsert(b, false) }
+
+// BenchmarkParcelSchemaInsert writes the same events the same raw way as
+// the ceiling, but into the real parcel_events table with its keys, index
+// and parcel check (00007, 00011): what the schema alone costs, without
+// judging the events, the parcels' state or the audit entry.
+func BenchmarkParcelSchemaInsert(b *testing.B) { rawEventInsert(b, true) }
+
+// rawEventInsert is the event ceiling (schema false: a bare scratch table)
+// or the schema insert (schema true: parcel_events).
+func rawEventInsert(b *testing.B, schema bool) {
 	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
 		firm := benchFirm(b, db)
 		d := db.Dialect()
 		cols := sqlstore.ParcelEventColumns()
-		defs := []string{"id " + d.AutoID()}
-		for _, c := range cols {
-			typ := "BIGINT"
-			switch c {
-			case "type", "region", "detail", "courier_code", "note":
-				typ = "TEXT"
+		table := "parcel_events"
+		if !schema {
+			table = "bench_raw_events"
+			defs := []string{"id " + d.AutoID()}
+			for _, c := range cols {
+				typ := "BIGINT"
+				switch c {
+				case "type", "region", "detail", "courier_code", "note":
+					typ = "TEXT"
+				}
+				defs = append(defs, c+" "+typ)
 			}
-			defs = append(defs, c+" "+typ)
-		}
-		if _, err := db.WriterDB().ExecContext(ctx, "CREATE TABLE bench_raw_events ("+strings.Join(defs, ", ")+")"); err != nil {
-			b.Fatal(err)
+			if _, err := db.WriterDB().ExecContext(ctx, "CREATE TABLE bench_raw_events ("+strings.Join(defs, ", ")+")"); err != nil {
+				b.Fatal(err)
+			}
 		}
 		tuple := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
-		ins := "INSERT INTO bench_raw_events (" + strings.Join(cols, ", ") + ") VALUES " + tuple + strings.Repeat(", "+tuple, ceilingRows-1)
+		ins := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + tuple + strings.Repeat(", "+tuple, ceilingRows-1)
 		seq := 0
 		start := time.Now().UTC().Add(-48 * time.Hour)
 		b.ResetTimer()
@@ -181,7 +195,7 @@ func BenchmarkParcelRawInsertCeiling(b *testing.B) {
 			b.StartTimer()
 			var err error
 			if d.Name() == sqlstore.EnginePostgres {
-				err = copyRows(db, "bench_raw_events", cols, rows)
+				err = copyRows(db, table, cols, rows)
 			} else {
 				err = db.WriteTx(ctx, "bench", func(tx *sql.Tx) error {
 					st, err := tx.PrepareContext(ctx, ins)
@@ -198,7 +212,7 @@ func BenchmarkParcelRawInsertCeiling(b *testing.B) {
 						if len(args) == cap(args) {
 							_, err = st.ExecContext(ctx, args...)
 						} else {
-							_, err = tx.ExecContext(ctx, "INSERT INTO bench_raw_events ("+strings.Join(cols, ", ")+") VALUES "+
+							_, err = tx.ExecContext(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES "+
 								tuple+strings.Repeat(", "+tuple, len(args)/len(cols)-1), args...)
 						}
 						if err != nil {
