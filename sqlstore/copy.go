@@ -1,0 +1,72 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// CopyFunc writes rows into the named columns of a table with COPY FROM
+// STDIN on the connection of the transaction it was handed with, and
+// returns how many rows it wrote. COPY is all or nothing: on an error no
+// row of that call is written, and (as every failed statement on
+// PostgreSQL) the transaction can only continue after ROLLBACK TO a
+// savepoint taken before the call.
+type CopyFunc func(table string, cols []string, rows [][]any) (int64, error)
+
+// writeCopy is write for PostgreSQL paths that bulk-load with COPY: fn
+// runs in one transaction on one pinned connection and gets, next to the
+// transaction, a CopyFunc on that same connection, so the rows it copies
+// commit or roll back with everything else fn does (audit entry
+// included). COPY fires the tables' statement-level triggers, with their
+// transition tables, like INSERT does. Only for PostgreSQL.
+func (db *DB) writeCopy(ctx context.Context, op string, fn func(tx *sql.Tx, copyIn CopyFunc) error) error {
+	if db.d.Name() != EnginePostgres {
+		return fmt.Errorf("%s: COPY is PostgreSQL only", op)
+	}
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	copyIn := func(table string, cols []string, rows [][]any) (int64, error) {
+		if len(rows) == 0 {
+			return 0, nil
+		}
+		var n int64
+		err := conn.Raw(func(dc any) error {
+			c, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("%s: COPY needs a pgx connection, not %T", op, dc)
+			}
+			var err error
+			n, err = c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+			return err
+		})
+		return n, err
+	}
+	if err := fn(tx, copyIn); err != nil {
+		tx.Rollback()
+		return mapErr(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr(op, err)
+	}
+	return nil
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation
+// (23505) on the named constraint (any constraint if name is "").
+func isUniqueViolation(err error, name string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && (name == "" || pe.ConstraintName == name)
+}
