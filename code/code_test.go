@@ -372,6 +372,11 @@ func TestParseGTIN(t *testing.T) {
 		if !tt.valid && len(r.Errors) == 0 {
 			t.Errorf("%q: invalid without an error", tt.in)
 		}
+		// The fast test agrees with ParseGTIN on normalized input and
+		// sends everything else to it.
+		if got, want := ValidGTIN(tt.in), r.Valid && r.Normalized == tt.in; got != want {
+			t.Errorf("ValidGTIN(%q) = %v, want %v", tt.in, got, want)
+		}
 	}
 }
 

@@ -21,6 +21,23 @@ func GTINCheck(digitsWithoutCheck string) (byte, error) {
 	return byte('0' + (10-sum%10)%10), nil
 }
 
+// ValidGTIN reports whether s is already a valid GTIN in normalized form
+// (8, 12, 13 or 14 ASCII digits with the right check digit): the cheap
+// test bulk ingest makes before falling back to ParseGTIN, which also
+// normalizes and explains what is wrong.
+func ValidGTIN(s string) bool {
+	switch len(s) {
+	case 8, 12, 13, 14:
+	default:
+		return false
+	}
+	if !allDigits(s) {
+		return false
+	}
+	want, err := GTINCheck(s[:len(s)-1])
+	return err == nil && s[len(s)-1] == want
+}
+
 // ParseGTIN parses a GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14
 // and checks its check digit.
 func ParseGTIN(s string) Result {

@@ -24,8 +24,8 @@ import (
 // benchBatch (1000) orders of two items each per call: validation (GTIN,
 // region, times, pseudonym), the shops of the batch looked up in one
 // query, then one transaction that inserts the orders not yet stored
-// (ON CONFLICT DO NOTHING RETURNING their ids) and their items — multi-row
-// INSERTs on SQLite, INSERT … SELECT FROM unnest on PostgreSQL — with the
+// and their items — on SQLite multi-row INSERTs (ON CONFLICT DO NOTHING
+// RETURNING their ids), on PostgreSQL COPY with ids drawn beforehand — with the
 // indexes and reference checks of 00005 and 00013, and one audit entry.
 // BenchmarkOrderRawInsertCeiling writes the same column values into
 // scratch tables without index, foreign key or audit row, one transaction

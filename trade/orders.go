@@ -218,7 +218,9 @@ func (s *Service) normalize(in *OrderInput, now time.Time) (*pending, error) {
 		f := "items." + strconv.Itoa(i+1) + "."
 		item := Item{Line: i + 1, Batch: strings.TrimSpace(it.Batch), Name: strings.TrimSpace(it.Name), Category: it.Category,
 			Quantity: it.Quantity, PriceFen: it.PriceFen}
-		if r := code.ParseGTIN(it.GTIN); !r.Valid {
+		if code.ValidGTIN(it.GTIN) {
+			item.GTIN = it.GTIN
+		} else if r := code.ParseGTIN(it.GTIN); !r.Valid {
 			l.Add(f+"gtin", "商品条码「%s」无效：%s (invalid GTIN)", clip(it.GTIN, 20), strings.Join(r.Errors, "；"))
 		} else {
 			item.GTIN = r.Normalized
