@@ -527,3 +527,28 @@ func (db *DB) SellerCategories(ctx context.Context, sellerID int64, recent int) 
 	}
 	return out, mapErr(op, rows.Err())
 }
+
+// LoadReach returns the reach kept for a batch key (trace_reach, 00014),
+// or nil.
+func (db *DB) LoadReach(ctx context.Context, key string) (*trace.KeptReach, error) {
+	const op = "sqlstore.LoadReach"
+	var k trace.KeptReach
+	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT upto, lines, sums FROM trace_reach WHERE batch_key = ?"), key).Scan(&k.Upto, &k.Lines, &k.Sums)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	return &k, nil
+}
+
+// SaveReach keeps a batch's reach, replacing the kept one unless that
+// was summed over more orders (a larger upto).
+func (db *DB) SaveReach(ctx context.Context, key string, k *trace.KeptReach) error {
+	const op = "sqlstore.SaveReach"
+	_, err := db.w.ExecContext(ctx, db.d.Rebind(`INSERT INTO trace_reach (batch_key, upto, lines, sums, saved_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (batch_key) DO UPDATE SET upto = excluded.upto, lines = excluded.lines, sums = excluded.sums, saved_at = excluded.saved_at
+		WHERE excluded.upto >= trace_reach.upto`), key, k.Upto, k.Lines, k.Sums, micros(db.now()))
+	return mapErr(op, err)
+}

@@ -125,19 +125,88 @@ func TestTraceReachKept(t *testing.T) {
 			if err != nil || fa.Reach.Orders != platformA || len(fa.Reach.Platforms) != 1 {
 				t.Fatalf("%s: platform A %v %+v, want %d", name, err, fa.Reach, platformA)
 			}
-			// A fresh service sums from scratch: the same answer.
-			fresh := &trace.Service{Store: db, Subjects: db, Records: db, Clock: w.clk}
-			ff, err := fresh.Forward(w.dept, g, "HOT", 0, 10)
-			if err != nil || ff.Reach.Orders != ft.Reach.Orders || ff.Reach.Quantity != ft.Reach.Quantity || len(ff.Reach.Regions) != len(ft.Reach.Regions) {
-				t.Fatalf("%s: kept %+v, fresh %+v", name, ft.Reach, ff.Reach)
-			}
-			for i, r := range ft.Reach.Regions {
-				if ff.Reach.Regions[i] != r {
-					t.Fatalf("%s: region %d kept %+v fresh %+v", name, i, r, ff.Reach.Regions[i])
+			// A restarted service starts from the reach kept in the store;
+			// one with nothing kept anywhere sums from scratch: the same
+			// answer all three ways.
+			for _, how := range []string{"restarted", "scratch"} {
+				if how == "scratch" {
+					if _, err := db.WriterDB().ExecContext(ctx, "DELETE FROM trace_reach"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				fresh := &trace.Service{Store: db, Subjects: db, Records: db, Clock: w.clk}
+				ff, err := fresh.Forward(w.dept, g, "HOT", 0, 10)
+				if err != nil || ff.Reach.Orders != ft.Reach.Orders || ff.Reach.Quantity != ft.Reach.Quantity || len(ff.Reach.Regions) != len(ft.Reach.Regions) {
+					t.Fatalf("%s: kept %+v, %s %+v", name, ft.Reach, how, ff.Reach)
+				}
+				for i, r := range ft.Reach.Regions {
+					if ff.Reach.Regions[i] != r {
+						t.Fatalf("%s: region %d kept %+v %s %+v", name, i, r, how, ff.Reach.Regions[i])
+					}
 				}
 			}
 		}
+		kept := func() (lines int64) {
+			t.Helper()
+			err := db.WriterDB().QueryRowContext(ctx, "SELECT lines FROM trace_reach").Scan(&lines)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return lines
+		}
 		want("seeded", 1200, 800)
+		if n := kept(); n != 1201 {
+			t.Fatalf("kept in the store: %d lines, want 1201", n)
+		}
+		// The kept reach is what a restarted service starts from: an
+		// order's region changed behind the store's back (no path of the
+		// application changes it) is not seen until the batch is summed
+		// again from scratch.
+		var first int64
+		if err := db.WriterDB().QueryRowContext(ctx, "SELECT MIN(id) FROM orders").Scan(&first); err != nil {
+			t.Fatal(err)
+		}
+		region := func() string {
+			var r string
+			if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT region FROM orders WHERE id = ?"), first).Scan(&r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		was := region()
+		setRegion := func(r string) {
+			t.Helper()
+			if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind("UPDATE orders SET region = ? WHERE id = ?"), r, first); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setRegion("130804")
+		has804 := func(svc *trace.Service) bool {
+			ft, err := svc.Forward(w.dept, g, "HOT", 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range ft.Reach.Regions {
+				if r.Region == "130804" {
+					return true
+				}
+			}
+			return false
+		}
+		if has804(&trace.Service{Store: db, Subjects: db, Records: db, Clock: w.clk}) {
+			t.Error("a restarted service summed the batch again instead of starting from the kept reach")
+		}
+		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind("UPDATE trace_reach SET sums = ?"), []byte{9, 9}); err != nil {
+			t.Fatal(err)
+		}
+		if !has804(&trace.Service{Store: db, Subjects: db, Records: db, Clock: w.clk}) {
+			t.Error("a kept reach that does not decode was used")
+		}
+		setRegion(was)
+		if _, err := db.WriterDB().ExecContext(ctx, "DELETE FROM trace_reach"); err != nil {
+			t.Fatal(err)
+		}
+		want("region back", 1200, 800)
 		// More orders of platform A, one to a new region.
 		last := storetest.InsertOrders(t, db, 3, func(i int) storetest.Order {
 			return storetest.Order{PlatformID: w.platA.ID, ShopID: w.shopA1.ID, SellerID: w.seller1.ID, Region: []string{"130802", "130803", "130802"}[i],
@@ -155,5 +224,27 @@ func TestTraceReachKept(t *testing.T) {
 			t.Fatal(err)
 		}
 		want("late line", 1203, 803)
+		// An early order loses its second line of the batch: the count up
+		// to the kept reach's last order changes, in memory and in the
+		// store, and both are summed again.
+		if n := kept(); n != 1204 {
+			t.Fatalf("kept in the store: %d lines, want 1204", n)
+		}
+		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`DELETE FROM order_items WHERE order_id = ? AND line = 2`), first); err != nil {
+			t.Fatal(err)
+		}
+		var orders, quantity int64
+		if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind(`SELECT COUNT(DISTINCT order_id), SUM(quantity) FROM order_items
+			WHERE gtin = ? AND batch = 'HOT'`), g).Scan(&orders, &quantity); err != nil {
+			t.Fatal(err)
+		}
+		restarted := &trace.Service{Store: db, Subjects: db, Records: db, Clock: w.clk}
+		if ft, err := restarted.Forward(w.dept, g, "HOT", 0, 10); err != nil || ft.Reach.Orders != orders || ft.Reach.Quantity != quantity {
+			t.Fatalf("restarted after an early line went: %v %+v, want %d orders, %d units", err, ft.Reach, orders, quantity)
+		}
+		want("early line gone", 1203, 803)
+		if n := kept(); n != 1203 {
+			t.Fatalf("kept in the store after the recount: %d lines, want 1203", n)
+		}
 	})
 }

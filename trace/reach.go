@@ -3,9 +3,13 @@ package trace
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ReachGroup is the orders holding a batch that share a platform, a
@@ -37,6 +41,12 @@ type ReachGroup struct {
 // PostgreSQL ids are taken before commit) changes that number, and the
 // groups are summed again from scratch. So every answer is exact; a kept
 // entry only saves reading the orders it already summed.
+//
+// The entries live in process memory and, so that a restart or another
+// instance does not read a hot batch's every order again, in the store
+// (trace_reach, migration 00014): an entry is saved when it is first
+// summed and again whenever it has grown by a tenth since it was saved.
+// A saved entry is only a starting point, checked like a kept one.
 
 const (
 	// cacheMinLines is the fewest order items of a batch whose groups are
@@ -53,8 +63,86 @@ type reachEntry struct {
 	groups []ReachGroup // never changed once stored: readers share it
 	lines  int64        // order items of the batch summed in groups
 	upto   int64        // the largest order id summed
+	saved  atomic.Int64 // lines of the sum last saved in the store, 0 for none
 	used   uint64
 }
+
+// KeptReach is a batch's reach as the store keeps it: the groups encoded
+// by EncodeReach, the order items they were summed from and the largest
+// order id summed.
+type KeptReach struct {
+	Upto, Lines int64
+	Sums        []byte
+}
+
+// reachFormat is the first byte of an encoded reach.
+const reachFormat = 1
+
+// EncodeReach encodes groups compactly (unsigned varints; the region with
+// its length): a hot batch's tens of thousands of groups stay a few
+// hundred kilobytes.
+func EncodeReach(gs []ReachGroup) []byte {
+	b := make([]byte, 0, 1+len(gs)*24)
+	b = append(b, reachFormat)
+	b = binary.AppendUvarint(b, uint64(len(gs)))
+	for _, g := range gs {
+		b = binary.AppendUvarint(b, uint64(g.PlatformID))
+		b = binary.AppendUvarint(b, uint64(len(g.Region)))
+		b = append(b, g.Region...)
+		for _, v := range []int64{g.ShopID, g.SellerID, g.Orders, g.Quantity, g.Lines, g.MaxOrderID} {
+			b = binary.AppendUvarint(b, uint64(v))
+		}
+	}
+	return b
+}
+
+// DecodeReach decodes what EncodeReach wrote, and checks it against the
+// lines and largest order id it was kept with.
+func DecodeReach(k *KeptReach) ([]ReachGroup, error) {
+	b := k.Sums
+	bad := func(what string) error { return fmt.Errorf("trace.DecodeReach: %s", what) }
+	if len(b) == 0 || b[0] != reachFormat {
+		return nil, bad("unknown format")
+	}
+	b = b[1:]
+	next := func() (int64, bool) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 || v > math.MaxInt64 {
+			return 0, false
+		}
+		b = b[n:]
+		return int64(v), true
+	}
+	count, ok := next()
+	if !ok || count > cacheMaxGroups {
+		return nil, bad("group count")
+	}
+	gs := make([]ReachGroup, count)
+	var lines, upto int64
+	for i := range gs {
+		g := &gs[i]
+		var rl int64
+		if g.PlatformID, ok = next(); !ok {
+			return nil, bad("platform")
+		}
+		if rl, ok = next(); !ok || rl > int64(len(b)) {
+			return nil, bad("region")
+		}
+		g.Region, b = string(b[:rl]), b[rl:]
+		for _, v := range []*int64{&g.ShopID, &g.SellerID, &g.Orders, &g.Quantity, &g.Lines, &g.MaxOrderID} {
+			if *v, ok = next(); !ok {
+				return nil, bad("sums")
+			}
+		}
+		lines += g.Lines
+		upto = max(upto, g.MaxOrderID)
+	}
+	if len(b) != 0 || lines != k.Lines || upto != k.Upto {
+		return nil, bad("does not add up")
+	}
+	return gs, nil
+}
+
 
 // reachCache keeps the groups of big batches. The zero value is ready.
 type reachCache struct {
@@ -112,7 +200,14 @@ func (c *reachCache) put(key string, e *reachEntry) {
 // gtins, the forms of one GTIN).
 func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string) ([]ReachGroup, error) {
 	key := strings.Join(gtins, ",") + "/" + batch
-	if e := s.reachKept.get(key); e != nil {
+	e := s.reachKept.get(key)
+	if e == nil {
+		var err error
+		if e, err = s.loadReach(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+	if e != nil {
 		n, err := s.Store.CountBatchLines(ctx, gtins, batch, e.upto)
 		if err != nil {
 			return nil, err
@@ -123,19 +218,53 @@ func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string)
 				return nil, err
 			}
 			if len(delta) == 0 {
+				s.keepReach(ctx, key, e)
 				return e.groups, nil
 			}
-			merged := mergeGroups(e.groups, delta)
-			s.reachKept.put(key, entryOf(merged))
-			return merged, nil
+			merged := entryOf(mergeGroups(e.groups, delta))
+			merged.saved.Store(e.saved.Load())
+			s.keepReach(ctx, key, merged)
+			return merged.groups, nil
 		}
 	}
 	gs, err := s.Store.ReachGroups(ctx, gtins, batch, 0)
 	if err != nil {
 		return nil, err
 	}
-	s.reachKept.put(key, entryOf(gs))
+	s.keepReach(ctx, key, entryOf(gs))
 	return gs, nil
+}
+
+// loadReach reads the entry the store keeps for key, nil when there is
+// none or it does not decode (it is then summed again and replaced).
+func (s *Service) loadReach(ctx context.Context, key string) (*reachEntry, error) {
+	k, err := s.Store.LoadReach(ctx, key)
+	if err != nil || k == nil {
+		return nil, err
+	}
+	gs, err := DecodeReach(k)
+	if err != nil {
+		return nil, nil
+	}
+	e := &reachEntry{groups: gs, lines: k.Lines, upto: k.Upto}
+	e.saved.Store(k.Lines)
+	return e, nil
+}
+
+// keepReach keeps e in memory and, when it is big enough to keep and has
+// grown by a tenth since it was last saved (or was never saved), in the
+// store. Saving is best effort: the entry is a cache, and a trace must
+// not fail because, say, SQLite's writer is busy with an ingest; the
+// next trace of the batch tries again.
+func (s *Service) keepReach(ctx context.Context, key string, e *reachEntry) {
+	s.reachKept.put(key, e)
+	saved := e.saved.Load()
+	if e.lines < cacheMinLines || len(e.groups) > cacheMaxGroups/4 || (saved > 0 && e.lines-saved < saved/10) {
+		return
+	}
+	if s.Store.SaveReach(ctx, key, &KeptReach{Upto: e.upto, Lines: e.lines, Sums: EncodeReach(e.groups)}) == nil {
+		e.saved.Store(e.lines)
+	}
 }
 
 func entryOf(gs []ReachGroup) *reachEntry {

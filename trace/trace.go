@@ -337,6 +337,12 @@ type Store interface {
 	// ReachOrders pages through those orders by ascending order id,
 	// reading no more of the batch than the page needs.
 	ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]OrderLine, error)
+	// LoadReach returns the reach kept for a batch key (see reach.go),
+	// or nil when none is kept.
+	LoadReach(ctx context.Context, key string) (*KeptReach, error)
+	// SaveReach keeps a batch's reach unless a sum over more orders (a
+	// larger Upto) is kept already.
+	SaveReach(ctx context.Context, key string, k *KeptReach) error
 	// ShopNames returns the names of the shops among ids, by id.
 	ShopNames(ctx context.Context, ids []int64) (map[int64]string, error)
 	// TraceOrder returns an order with its items.
