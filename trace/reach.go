@@ -143,7 +143,6 @@ func DecodeReach(k *KeptReach) ([]ReachGroup, error) {
 	return gs, nil
 }
 
-
 // reachCache keeps the groups of big batches. The zero value is ready.
 type reachCache struct {
 	mu     sync.Mutex
