@@ -34,8 +34,11 @@ import (
 //     regions and the first 100 orders) of the most popular batch, the
 //     100th and the 5 000th, asked again and again of one service (which
 //     keeps a big batch's reach and checks it against the index each
-//     time); Forward/{hot,mid,tail}-cold asks a fresh service each time,
-//     so every order of the batch is read;
+//     time); Forward/{hot,mid,tail}-cold asks a fresh service each time
+//     with no reach kept in the store, so every order of the batch is
+//     read (a batch's first trace ever); Forward/{hot,mid,tail}-restart
+//     asks a fresh service that starts from the reach kept in the store
+//     (trace_reach) as a restarted or second instance does;
 //   - Public/mid, Public/mid-cold: the public trace (timeline, reach by
 //     city, licence check of the top 20 shops' sellers), likewise;
 //   - Backward: trace.Service.Backward of a random order (order, items,
@@ -163,6 +166,13 @@ func traceRanks() [][2]string {
 	return ranks
 }
 
+// forgetReach deletes the reach the trace services kept in the store.
+func forgetReach(b *testing.B, db *sqlstore.DB) {
+	if _, err := db.WriterDB().ExecContext(ctx, "DELETE FROM trace_reach"); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // traceBenchCases runs the trace queries on a seeded city whose orders
 // have the ids first … first+orders-1.
 func traceBenchCases(b *testing.B, db *sqlstore.DB, first int64, orders int) {
@@ -176,19 +186,37 @@ func traceBenchCases(b *testing.B, db *sqlstore.DB, first int64, orders int) {
 		rank int
 	}{{"hot", 0}, {"mid", 100}, {"tail", 5000}} {
 		g, bn := ranks[c.rank][0], ranks[c.rank][1]
-		// cold: a fresh service each time, so the batch's reach is
-		// summed from every order; warm: the same service, which keeps
-		// a big batch's reach and reads only the orders added since.
+		// cold: a fresh service each time and no reach kept in the
+		// store, so the batch's reach is summed from every order (its
+		// first trace ever); restart: a fresh service each time, which
+		// starts from the reach kept in the store; warm: the same
+		// service, which keeps a big batch's reach in memory. Restart
+		// and warm read only the orders added since.
 		b.Run("Forward/"+c.name+"-cold", func(b *testing.B) {
 			var ft *trace.ForwardTrace
 			var err error
 			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				forgetReach(b, db)
+				b.StartTimer()
 				if ft, err = newService().Forward(dept, g, bn, 0, 100); err != nil {
 					b.Fatal(err)
 				}
 			}
 			report(b)
 			b.ReportMetric(float64(ft.Reach.Orders), "batch_orders")
+		})
+		b.Run("Forward/"+c.name+"-restart", func(b *testing.B) {
+			if _, err := newService().Forward(dept, g, bn, 0, 100); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := newService().Forward(dept, g, bn, 0, 100); err != nil {
+					b.Fatal(err)
+				}
+			}
+			report(b)
 		})
 		b.Run("Forward/"+c.name, func(b *testing.B) {
 			ft, err := svc.Forward(dept, g, bn, 0, 100)
@@ -208,6 +236,9 @@ func traceBenchCases(b *testing.B, db *sqlstore.DB, first int64, orders int) {
 	g, bn := ranks[100][0], ranks[100][1]
 	b.Run("Public/mid-cold", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			forgetReach(b, db)
+			b.StartTimer()
 			if _, err := newService().Public(dept, g, bn); err != nil {
 				b.Fatal(err)
 			}
