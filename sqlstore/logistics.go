@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"ecredit/audit"
@@ -424,10 +427,17 @@ func (db *DB) StoredEvents(ctx context.Context, parcelIDs []int64) (map[logistic
 }
 
 // AppendEvents stores new events and the state they gave their parcels,
-// with the audit entry, in one transaction (see logistics.Store). SQLite
-// numbers the events itself (one writer: the largest id + 1 …) and inserts
-// them with multi-row statements; PostgreSQL takes each column as one
-// array (INSERT … SELECT FROM unnest), one statement whatever the batch.
+// with the audit entry, in one transaction (see logistics.Store).
+//
+// SQLite numbers the events itself (one writer: the largest id + 1 …) and
+// inserts them with multi-row statements, the parcels' state with one
+// UPDATE a parcel, every statement prepared once per store and reused
+// (cachedStmt). PostgreSQL takes ids from the column's sequence in one
+// query, copies the events in with COPY (writeCopy) and writes the state
+// with one UPDATE … FROM unnest; when the COPY trips over the unique key
+// (an event a concurrent batch stored meanwhile), the transaction rolls
+// back to before it and inserts with INSERT … SELECT FROM unnest, which
+// reports the clash as the Conflict the service judges again on.
 func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*logistics.Parcel, a *audit.Entry) error {
 	const op = "sqlstore.AppendEvents"
 	for _, e := range evs {
@@ -438,21 +448,32 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 	for _, p := range ps {
 		normParcel(p)
 	}
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		var err error
-		if db.d.name == EnginePostgres {
-			err = db.insertEventsPG(ctx, tx, evs)
-		} else {
-			err = db.insertEventsSQLite(ctx, tx, evs)
+	var err error
+	if db.d.name == EnginePostgres {
+		err = db.writeCopy(ctx, op, func(tx *sql.Tx, copyIn CopyFunc) error {
+			if err := db.copyEventsPG(ctx, tx, copyIn, evs); err != nil {
+				return err
+			}
+			if err := db.updateParcelStateTx(ctx, tx, ps, nil); err != nil {
+				return err
+			}
+			return db.appendAudit(ctx, tx, a, "", 0)
+		})
+	} else {
+		var st *sqliteEventStmts
+		if st, err = db.sqliteEventStatements(ctx); err != nil {
+			return mapErr(op, err)
 		}
-		if err != nil {
-			return err
-		}
-		if err := db.updateParcelStateTx(ctx, tx, ps); err != nil {
-			return err
-		}
-		return db.appendAudit(ctx, tx, a, "", 0)
-	})
+		err = db.write(ctx, op, func(tx *sql.Tx) error {
+			if err := db.insertEventsSQLite(ctx, tx, st, evs); err != nil {
+				return err
+			}
+			if err := db.updateParcelStateTx(ctx, tx, ps, st.update); err != nil {
+				return err
+			}
+			return db.appendAudit(ctx, tx, a, "", 0)
+		})
+	}
 	if err != nil {
 		for _, e := range evs {
 			e.ID = 0
@@ -468,44 +489,120 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 	return nil
 }
 
-func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, evs []*logistics.Event) error {
+// eventChunks are the row counts of the SQLite event INSERTs: a batch is
+// written with as many statements of the largest count as fit, the rest
+// with the smaller ones, so that every statement is one of four cached.
+var eventChunks = []int{EventRowsPerStatement, 50, 10, 1}
+
+// sqliteEventStmts are the cached statements of AppendEvents on SQLite.
+type sqliteEventStmts struct {
+	insert map[int]*sql.Stmt // by row count (eventChunks)
+	maxID  *sql.Stmt
+	update *sql.Stmt // one parcel's state (updateParcelStateTx)
+}
+
+// sqliteEventStatements returns the statements of AppendEvents on SQLite,
+// prepared on first use (call outside the write transaction).
+func (db *DB) sqliteEventStatements(ctx context.Context) (*sqliteEventStmts, error) {
+	out := &sqliteEventStmts{insert: make(map[int]*sql.Stmt, len(eventChunks))}
+	head := "INSERT INTO parcel_events (id, " + strings.Join(parcelEventCols, ", ") + ") VALUES "
+	for _, n := range eventChunks {
+		st, err := db.cachedStmt(ctx, head+valueRows(n, len(parcelEventCols)+1, nil))
+		if err != nil {
+			return nil, err
+		}
+		out.insert[n] = st
+	}
+	var err error
+	if out.maxID, err = db.cachedStmt(ctx, "SELECT COALESCE(MAX(id), 0) FROM parcel_events"); err != nil {
+		return nil, err
+	}
+	out.update, err = db.cachedStmt(ctx, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+
+		" = ?, version = version + 1 WHERE id = ? AND version = ?")
+	return out, err
+}
+
+func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteEventStmts, evs []*logistics.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	var last int64
-	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM parcel_events").Scan(&last); err != nil {
+	if err := tx.StmtContext(ctx, st.maxID).QueryRowContext(ctx).Scan(&last); err != nil {
 		return err
 	}
-	head := "INSERT INTO parcel_events (id, " + strings.Join(parcelEventCols, ", ") + ") VALUES "
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	args := make([]any, 0, EventRowsPerStatement*(len(parcelEventCols)+1))
-	for start := 0; start < len(evs); start += EventRowsPerStatement {
-		chunk := evs[start:min(start+EventRowsPerStatement, len(evs))]
-		args = args[:0]
-		for i, e := range chunk {
-			e.ID = last + int64(start+i) + 1
-			args = append(args, e.ID)
-			args = append(args, eventArgs(e)...)
-		}
-		var err error
-		if len(chunk) == EventRowsPerStatement {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, head+valueRows(len(chunk), len(parcelEventCols)+1, nil)); err != nil {
-					return err
-				}
+	width := len(parcelEventCols) + 1
+	args := make([]any, 0, min(len(evs), EventRowsPerStatement)*width)
+	for start := 0; start < len(evs); {
+		n := 1
+		for _, c := range eventChunks {
+			if len(evs)-start >= c {
+				n = c
+				break
 			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, head+valueRows(len(chunk), len(parcelEventCols)+1, nil), args...)
 		}
-		if err != nil {
+		args = args[:0]
+		for i, e := range evs[start : start+n] {
+			e.ID = last + int64(start+i) + 1
+			args = append(args, e.ID, e.ParcelID, string(e.Type), micros(e.At), e.Region, e.Detail, e.CourierCode, e.Note,
+				e.AccountID, micros(e.RecordedAt))
+		}
+		if _, err := tx.StmtContext(ctx, st.insert[n]).ExecContext(ctx, args...); err != nil {
 			return err
 		}
+		start += n
+	}
+	return nil
+}
+
+// copyEventsPG numbers the events from the id column's sequence (one
+// query) and writes them with COPY. A COPY that clashes with a stored
+// event's key (a concurrent batch) is rolled back to the savepoint before
+// it, and the events go through insertEventsPG instead, whose error names
+// the clash (a Conflict: the service judges the batch again).
+func (db *DB) copyEventsPG(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, evs []*logistics.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT nextval(s) FROM (SELECT pg_get_serial_sequence('parcel_events', 'id')::regclass AS s) q, "+
+		"generate_series(1, $1)", len(evs))
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(evs))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) != len(evs) {
+		return &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("asked for %d event ids, got %d", len(evs), len(ids))}
+	}
+	slices.Sort(ids)
+	data := make([][]any, len(evs))
+	for i, e := range evs {
+		data[i] = []any{ids[i], e.ParcelID, string(e.Type), micros(e.At), e.Region, e.Detail, e.CourierCode, e.Note, e.AccountID, micros(e.RecordedAt)}
+	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT parcel_events_copy"); err != nil {
+		return err
+	}
+	if _, err := copyIn("parcel_events", append([]string{"id"}, parcelEventCols...), data); err != nil {
+		if !isUniqueViolation(err, "parcel_events_key") {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT parcel_events_copy"); err != nil {
+			return err
+		}
+		return db.insertEventsPG(ctx, tx, evs)
+	}
+	for i, e := range evs {
+		e.ID = ids[i]
 	}
 	return nil
 }
@@ -555,7 +652,7 @@ func (db *DB) insertEventsPG(ctx context.Context, tx *sql.Tx, evs []*logistics.E
 // a Conflict. SQLite: one prepared statement a row (in process, cheaper
 // than parsing a large statement, and than UPDATE … FROM VALUES, which
 // measured 2–3× slower); PostgreSQL: one UPDATE … FROM unnest.
-func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel) error {
+func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel, one *sql.Stmt) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -588,12 +685,15 @@ func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logisti
 		}
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+" = ?, version = version + 1 WHERE id = ? AND version = ?")
-	if err != nil {
-		return err
-	}
+	st := tx.StmtContext(ctx, one)
 	defer st.Close()
-	return updateEach(ctx, st, ps, func(p *logistics.Parcel) []any { return append(parcelStateArgs(p), p.ID, p.Version) })
+	args := make([]any, 0, len(parcelStateCols)+2)
+	return updateEach(ctx, st, ps, func(p *logistics.Parcel) []any {
+		args = append(args[:0], string(p.Status), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), p.SignedBy, micros(p.ReturnedAt),
+			b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints), int64(p.Events), b2i(p.Gap), micros(p.LastEventAt),
+			micros(p.StartedAt), micros(p.UpdatedAt), p.ID, p.Version)
+		return args
+	})
 }
 
 // updateEach runs the prepared UPDATE st once a parcel, with args(p), and
@@ -720,4 +820,41 @@ func (db *DB) PlatformShipped(ctx context.Context, platformID, firmID int64, way
 	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM orders WHERE waybill = ? AND platform_id = ? AND carrier_id = ?"),
 		waybill, platformID, firmID).Scan(&n)
 	return n > 0, mapErr("sqlstore.PlatformShipped", err)
+}
+
+// stmtCaches holds, per SQLite writer pool, the statements prepared once
+// and reused by the event ingest: parsing a 250-row INSERT costs about as
+// much as a third of inserting its rows. The entry of a store goes when
+// the *DB is garbage-collected.
+var stmtCaches sync.Map // *sql.DB (the writer) → *stmtCache
+
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// cachedStmt returns the statement q prepared on the SQLite writer pool,
+// preparing it the first time. Call it outside a write transaction (it
+// may need the pool's one connection); inside, tx.StmtContext binds it to
+// the transaction, on that same connection, without preparing it again.
+func (db *DB) cachedStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	v, ok := stmtCaches.Load(db.w)
+	if !ok {
+		var loaded bool
+		if v, loaded = stmtCaches.LoadOrStore(db.w, &stmtCache{m: map[string]*sql.Stmt{}}); !loaded {
+			runtime.AddCleanup(db, func(w *sql.DB) { stmtCaches.Delete(w) }, db.w)
+		}
+	}
+	c := v.(*stmtCache)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.m[q]; st != nil {
+		return st, nil
+	}
+	st, err := db.w.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
 }
