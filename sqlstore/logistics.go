@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -563,23 +564,20 @@ func (db *DB) copyEventsPG(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, evs
 	if len(evs) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT nextval(s) FROM (SELECT pg_get_serial_sequence('parcel_events', 'id')::regclass AS s) q, "+
-		"generate_series(1, $1)", len(evs))
-	if err != nil {
+	// One row: the sequence looked up once (MATERIALIZED: not once an id,
+	// which cost 2 ms a batch), the ids as one text value, not 1000 rows.
+	var list string
+	if err := tx.QueryRowContext(ctx, "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('parcel_events', 'id')::regclass AS seq) "+
+		"SELECT array_to_string(array_agg(nextval(s.seq)), ',') FROM s, generate_series(1, $1)", len(evs)).Scan(&list); err != nil {
 		return err
 	}
 	ids := make([]int64, 0, len(evs))
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	for v := range strings.SplitSeq(list, ",") {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
 			return err
 		}
 		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	if len(ids) != len(evs) {
 		return &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("asked for %d event ids, got %d", len(evs), len(ids))}
