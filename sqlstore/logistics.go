@@ -532,6 +532,7 @@ func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteEven
 		return err
 	}
 	width := len(parcelEventCols) + 1
+	bx := newBoxes()
 	args := make([]any, 0, min(len(evs), EventRowsPerStatement)*width)
 	for start := 0; start < len(evs); {
 		n := 1
@@ -544,8 +545,8 @@ func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteEven
 		args = args[:0]
 		for i, e := range evs[start : start+n] {
 			e.ID = last + int64(start+i) + 1
-			args = append(args, e.ID, e.ParcelID, string(e.Type), micros(e.At), e.Region, e.Detail, e.CourierCode, e.Note,
-				e.AccountID, micros(e.RecordedAt))
+			args = append(args, e.ID, bx.int(0, e.ParcelID), bx.str(string(e.Type)), micros(e.At), bx.str(e.Region), bx.str(e.Detail),
+				bx.str(e.CourierCode), bx.str(e.Note), bx.int(1, e.AccountID), bx.int(2, micros(e.RecordedAt)))
 		}
 		if _, err := tx.StmtContext(ctx, st.insert[n]).ExecContext(ctx, args...); err != nil {
 			return err
@@ -686,10 +687,11 @@ func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logisti
 	st := tx.StmtContext(ctx, one)
 	defer st.Close()
 	args := make([]any, 0, len(parcelStateCols)+2)
+	bx := newBoxes()
 	return updateEach(ctx, st, ps, func(p *logistics.Parcel) []any {
-		args = append(args[:0], string(p.Status), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), p.SignedBy, micros(p.ReturnedAt),
-			b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints), int64(p.Events), b2i(p.Gap), micros(p.LastEventAt),
-			micros(p.StartedAt), micros(p.UpdatedAt), p.ID, p.Version)
+		args = append(args[:0], bx.str(string(p.Status)), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), bx.str(p.SignedBy),
+			micros(p.ReturnedAt), b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints), int64(p.Events), b2i(p.Gap),
+			micros(p.LastEventAt), micros(p.StartedAt), bx.int(0, micros(p.UpdatedAt)), p.ID, p.Version)
 		return args
 	})
 }
@@ -855,4 +857,41 @@ func (db *DB) cachedStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	}
 	c.m[q] = st
 	return st, nil
+}
+
+// boxes turns the repeated values of a batch's rows into the interface
+// values database/sql takes without allocating each anew: a string seen
+// before is boxed once, and an int64 column (slot) repeating its previous
+// value reuses that box (the events of one parcel, one account, one
+// recording time). Thousands of allocations a batch less.
+type boxes struct {
+	strs map[string]any
+	ints [3]struct {
+		v   int64
+		box any
+	}
+}
+
+func newBoxes() *boxes { return &boxes{strs: make(map[string]any, 16)} }
+
+func (b *boxes) str(s string) any {
+	if s == "" {
+		return s // boxing "" does not allocate
+	}
+	v, ok := b.strs[s]
+	if !ok {
+		v = s
+		if len(b.strs) < 256 {
+			b.strs[s] = v
+		}
+	}
+	return v
+}
+
+func (b *boxes) int(slot int, n int64) any {
+	c := &b.ints[slot]
+	if c.box == nil || c.v != n {
+		c.v, c.box = n, n
+	}
+	return c.box
 }
