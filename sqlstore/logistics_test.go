@@ -468,3 +468,193 @@ func TestLogisticsCourierPenalties(t *testing.T) {
 		}
 	})
 }
+
+// Batches of events of every size the store writes in pieces (SQLite: the
+// cached INSERTs of 250, 50, 10 and 1 rows; PostgreSQL: ids from the
+// sequence, then COPY), a clash with a stored key deep in a large batch
+// (PostgreSQL: the COPY fails, rolls back to its savepoint and the INSERT
+// names the clash) and a stale parcel among many: all or nothing, every
+// line reported right.
+func TestLogisticsEventBatchWrites(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		const n = 120
+		var pin []logistics.ParcelInput
+		var wbs []string
+		for i := range n {
+			wbs = append(wbs, fmt.Sprintf("BW%04d", i))
+			pin = append(pin, logistics.ParcelInput{Waybill: wbs[i], Origin: "130802", Dest: "110105"})
+		}
+		if rs, err := w.svc.IngestParcels(firmCtx, "", pin); err != nil || strings.Contains(statuses(rs), "error") {
+			t.Fatalf("parcels: %v", err)
+		}
+		at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
+		ingest := func(ins []logistics.EventInput, want int) []logistics.Result {
+			t.Helper()
+			rs, err := w.svc.IngestEvents(firmCtx, "", ins)
+			if err != nil || strings.Count(statuses(rs), "created") != want {
+				t.Fatalf("events: %d lines, %d created, want %d: %v", len(ins), strings.Count(statuses(rs), "created"), want, err)
+			}
+			return rs
+		}
+		// 263 events (250 + 10 + 3 × 1 on SQLite), then 37 (3 × 10 + 7 × 1):
+		// every one stored once, numbered in line order, after the last.
+		var ins []logistics.EventInput
+		for i := range n {
+			ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "picked_up", At: at(-40)},
+				logistics.EventInput{Waybill: wbs[i], Type: "in_transit", At: at(-30)})
+		}
+		for i := range 23 {
+			ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "out_for_delivery", At: at(-20)})
+		}
+		rs := ingest(ins, 263)
+		var last int64
+		for _, r := range rs {
+			if r.ID <= last {
+				t.Fatalf("line %d: id %d after %d", r.Line, r.ID, last)
+			}
+			last = r.ID
+		}
+		ins = ins[:0]
+		for i := range 37 {
+			if i < 23 {
+				ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "signed", At: at(-10), SignedBy: "recipient"})
+			} else {
+				ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "out_for_delivery", At: at(-20)})
+			}
+		}
+		for _, r := range ingest(ins, 37) {
+			if r.ID <= last {
+				t.Fatalf("second batch line %d: id %d after %d", r.Line, r.ID, last)
+			}
+			last = r.ID
+		}
+		if evs, err := db.ParcelEvents(ctx, mustParcel(t, db, w.firm.ID, wbs[0]).ID); err != nil || len(evs) != 4 {
+			t.Fatalf("%s: %d events, %v", wbs[0], len(evs), err)
+		}
+
+		// 300 events of 100 parcels, the 250th already stored: refused as a
+		// whole (nothing stored, no version moved, no audit entry), and the
+		// service, judging again, reports that line unchanged and stores
+		// the others.
+		found, err := db.FindParcels(ctx, w.firm.ID, wbs[:100])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []*logistics.Event
+		var ps []*logistics.Parcel
+		ins = ins[:0]
+		for i := range 100 {
+			p := found[wbs[i]]
+			for k, kind := range []string{"delayed", "address", "other"} {
+				h := -9 + float64(k)/10
+				ev := &logistics.Event{ParcelID: p.ID, Type: logistics.EventException, Detail: kind, RecordedAt: t0}
+				ev.At, _ = time.Parse(time.RFC3339, at(h))
+				ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "exception", Exception: kind, At: at(h)})
+				if len(evs) == 249 { // the pickup of parcel 83, stored above
+					ev.Type, ev.Detail, ev.At = logistics.EventPickedUp, "", mustTime(t, at(-40))
+					ins[len(ins)-1] = logistics.EventInput{Waybill: wbs[i], Type: "picked_up", At: at(-40)}
+				}
+				evs = append(evs, ev)
+				if err := logistics.Apply(p, ev); err != nil && ev.Type != logistics.EventPickedUp {
+					t.Fatal(err)
+				}
+			}
+			ps = append(ps, p)
+		}
+		countEvents := func() int {
+			var c int
+			if err := db.ReaderDB().QueryRowContext(ctx, "SELECT COUNT(*) FROM parcel_events").Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		events, audits := countEvents(), auditCount(t, db)
+		entry := &audit.Entry{ActorName: "test", Action: audit.ActCreate, Object: "logistics"}
+		if err := db.AppendEvents(ctx, evs, ps, entry); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("batch with a stored key: %v", err)
+		}
+		for _, e := range evs {
+			if e.ID != 0 {
+				t.Fatalf("event id %d after a refused batch", e.ID)
+			}
+		}
+		if countEvents() != events || auditCount(t, db) != audits || mustParcel(t, db, w.firm.ID, wbs[5]).Version != ps[5].Version {
+			t.Fatalf("refused batch wrote something: %d → %d events, %d → %d audit entries", events, countEvents(), audits, auditCount(t, db))
+		}
+		rs = ingest(ins, 299)
+		if rs[249].Status != logistics.ResultUnchanged || countEvents() != events+299 || auditCount(t, db) != audits+1 {
+			t.Fatalf("line 250 %+v; %d events, %d audit entries", rs[249], countEvents()-events, auditCount(t, db)-audits)
+		}
+
+		// A stale parcel among several: nothing written.
+		found, err = db.FindParcels(ctx, w.firm.ID, wbs[100:103])
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, ps = nil, nil
+		for i, wb := range wbs[100:103] {
+			p := found[wb]
+			ev := &logistics.Event{ParcelID: p.ID, Type: logistics.EventOutForDelivery, At: mustTime(t, at(-20)), RecordedAt: t0}
+			if err := logistics.Apply(p, ev); err != nil {
+				t.Fatal(err)
+			}
+			if i == 1 {
+				p.Version--
+			}
+			evs, ps = append(evs, ev), append(ps, p)
+		}
+		events = countEvents()
+		if err := db.AppendEvents(ctx, evs, ps, entry); !errs.Is(err, errs.Conflict) || countEvents() != events ||
+			mustParcel(t, db, w.firm.ID, wbs[100]).Version != ps[0].Version {
+			t.Fatalf("stale parcel: %v, %d events more", err, countEvents()-events)
+		}
+	})
+}
+
+// Two SQLite stores open at once each number and write their own events
+// (the statements the store reuses are those of its own database).
+func TestLogisticsEventsTwoStores(t *testing.T) {
+	a, b := storetest.Open(t, sqlstore.EngineSQLite), storetest.Open(t, sqlstore.EngineSQLite)
+	for round := range 2 {
+		for k, db := range []*sqlstore.DB{a, b} {
+			firm := mustCreate(t, db, org(t, 95000+10*round+k, registry.KindLogistics, "承德快运有限公司", "130802"))
+			p := &logistics.Parcel{FirmID: firm.ID, Waybill: "TS01", Origin: "130802", Dest: "110105", Status: logistics.StatusCreated,
+				CreatedAt: t0, UpdatedAt: t0, Version: 1}
+			if err := db.SaveParcels(ctx, []*logistics.Parcel{p}, nil); err != nil {
+				t.Fatal(err)
+			}
+			var evs []*logistics.Event
+			for h := range 3 + k*60 {
+				ev := &logistics.Event{ParcelID: p.ID, Type: logistics.EventInTransit, At: t0.Add(time.Duration(h) * time.Minute), RecordedAt: t0}
+				_ = logistics.Apply(p, ev)
+				evs = append(evs, ev)
+			}
+			if err := db.AppendEvents(ctx, evs, []*logistics.Parcel{p}, nil); err != nil {
+				t.Fatalf("store %d round %d: %v", k, round, err)
+			}
+			if want := int64(round*(3+k*60) + len(evs)); evs[len(evs)-1].ID != want {
+				t.Fatalf("store %d round %d: last id %d, want %d", k, round, evs[len(evs)-1].ID, want)
+			}
+		}
+	}
+}
+
+func mustParcel(t *testing.T, db *sqlstore.DB, firmID int64, wb string) *logistics.Parcel {
+	t.Helper()
+	ps, err := db.FindParcels(ctx, firmID, []string{wb})
+	if err != nil || ps[wb] == nil {
+		t.Fatalf("parcel %s: %v", wb, err)
+	}
+	return ps[wb]
+}
+
+func mustTime(t *testing.T, v string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
