@@ -539,6 +539,27 @@ func (s *Service) IngestEvents(ctx context.Context, firm string, ins []EventInpu
 	}
 }
 
+// mayClash reports whether an event of lines (p's) may have the key of a
+// stored event of p, judging by p's row alone: with no stored events
+// (their count) none can, nor can an event later than every stored one
+// (LastEventAt is the latest time of p's events but complaints; a
+// complaint can only clash with a stored complaint, which p's count of
+// them rules out). The row is as read before the write: a concurrent
+// batch changes p's version and the store refuses ours; an event stored
+// around the store (without its count) trips over the key, and the retry
+// looks every parcel up (see appendEvents' all).
+func mayClash(p *Parcel, evs []*Event, lines []int) bool {
+	if p.Events == 0 {
+		return false
+	}
+	for _, i := range lines {
+		if ev := evs[i]; ev.Type == EventComplaint && p.Complaints > 0 || ev.Type != EventComplaint && !ev.At.After(p.LastEventAt) {
+			return true
+		}
+	}
+	return false
+}
+
 // judgedBefore orders a parcel's events for judging: the pickup first
 // (it anchors the chain: a signature before it is the wrong line, not the
 // pickup), then by time.
@@ -555,7 +576,8 @@ func judgedBefore(a, b *Event) bool {
 // judged per parcel in order (judgedBefore) on the parcel's state, and the
 // state they leave is what the store writes, version-checked, with them.
 // all: look up the stored events of every parcel, not only of those whose
-// event count says they have some (a retry after a conflict does).
+// row says an event of the batch may be stored (mayClash; a retry after a
+// conflict does).
 func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*Event, wbs []string, out []Result, entry *audit.Entry, all bool) error {
 	var waybills []string
 	seen := map[string]bool{}
@@ -595,12 +617,6 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 			rankOf[p.ID] = r
 			order = append(order, p)
 			count = append(count, 0)
-			// A parcel's event count is that of its stored events: with
-			// none, there is nothing to look up (a concurrent write changes
-			// the version, and the store refuses ours).
-			if p.Events > 0 || all {
-				withEvents = append(withEvents, p.ID)
-			}
 		}
 		rank[i] = r
 		count[r]++
@@ -615,6 +631,11 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 		if r >= 0 {
 			lines[next[r]] = i
 			next[r]++
+		}
+	}
+	for r, p := range order {
+		if all || mayClash(p, evs, lines[first[r]:first[r+1]]) {
+			withEvents = append(withEvents, p.ID)
 		}
 	}
 	stored := map[EventKey]bool{}

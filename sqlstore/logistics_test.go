@@ -658,3 +658,52 @@ func mustTime(t *testing.T, v string) time.Time {
 	}
 	return at
 }
+
+// lookupCounter records which parcels' stored events the service looks up.
+type lookupCounter struct {
+	*sqlstore.DB
+	looked []int64
+}
+
+func (c *lookupCounter) StoredEvents(ctx context.Context, ids []int64) (map[logistics.EventKey]bool, error) {
+	c.looked = append(c.looked, ids...)
+	return c.DB.StoredEvents(ctx, ids)
+}
+
+// The service looks a parcel's stored events up only when its row says an
+// event of the batch may be one of them (one at or before its latest
+// event, or a complaint when it has some), and still reports resent
+// events unchanged.
+func TestLogisticsEventsLookupOnlyWhenTheyMayClash(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		if _, err := w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{{Waybill: "LK01", Origin: "130802", Dest: "110105"}}); err != nil {
+			t.Fatal(err)
+		}
+		c := &lookupCounter{DB: db}
+		svc := *w.svc
+		svc.Store = c
+		at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
+		for _, step := range []struct {
+			ins    []logistics.EventInput
+			want   string
+			looked bool
+		}{
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "picked_up", At: at(-30)}, {Waybill: "LK01", Type: "in_transit", At: at(-20)}}, "created created", false},
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "out_for_delivery", At: at(-5)}, {Waybill: "LK01", Type: "complaint", At: at(-4)}}, "created created", false},
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "signed", At: at(-2), SignedBy: "proxy"}, {Waybill: "LK01", Type: "in_transit", At: at(-20)}}, "created unchanged", true},
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "complaint", At: at(-4)}}, "unchanged", true},
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "signed", At: at(-2), SignedBy: "proxy"}}, "unchanged", true},
+		} {
+			c.looked = nil
+			rs, err := svc.IngestEvents(firmCtx, "", step.ins)
+			if err != nil || statuses(rs) != step.want || (len(c.looked) > 0) != step.looked {
+				t.Fatalf("%+v: %s, looked up %v, %v", step.ins, statuses(rs), c.looked, err)
+			}
+		}
+		if p := mustParcel(t, db, w.firm.ID, "LK01"); p.Events != 5 || p.Complaints != 1 || p.Status != logistics.EventSigned {
+			t.Fatalf("parcel %+v", p)
+		}
+	})
+}
