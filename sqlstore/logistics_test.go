@@ -707,3 +707,49 @@ func TestLogisticsEventsLookupOnlyWhenTheyMayClash(t *testing.T) {
 		}
 	})
 }
+
+// FindParcels returns every field as stored, whatever the number of
+// waybills asked for (SQLite: IN lists padded to a few lengths, chunks of
+// 500, rows read as JSON) and whatever the text holds.
+func TestFindParcelsListsAndText(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		firm := mustCreate(t, db, org(t, 96001, registry.KindLogistics, "承德快运有限公司", "130802"))
+		var ps []*logistics.Parcel
+		for i := range 520 {
+			ps = append(ps, &logistics.Parcel{FirmID: firm.ID, Waybill: fmt.Sprintf("FP%04d", i), WeightG: int64(i), Origin: "130802",
+				Dest: "110105", CourierCode: fmt.Sprintf("C%d", i), PromisedAt: t0.Add(time.Duration(i) * time.Hour), Status: logistics.StatusCreated,
+				CreatedAt: t0, UpdatedAt: t0, Version: 1})
+		}
+		odd := ps[7]
+		odd.CourierCode, odd.SignedBy, odd.Status = `张"三\ 1`+"\u00e9", "proxy", logistics.EventSigned
+		odd.SignedAt, odd.PickedAt, odd.Lost, odd.Exceptions, odd.Events = t0.Add(-time.Hour), t0.Add(-9*time.Hour), true, 2, 5
+		if err := db.SaveParcels(ctx, ps, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{0, 1, 2, 11, 250, 251, 501, 520} {
+			var wbs []string
+			for i := range n {
+				wbs = append(wbs, ps[i].Waybill)
+			}
+			wbs = append(wbs, "NOPE", "FP0000")
+			got, err := db.FindParcels(ctx, firm.ID, wbs)
+			if err != nil || len(got) != max(n, 1) { // FP0000 asked for twice
+				t.Fatalf("%d waybills: %d found, %v", n, len(got), err)
+			}
+			for i := range n {
+				if g, w := got[ps[i].Waybill], ps[i]; g == nil || g.ID != w.ID || g.WeightG != w.WeightG || g.CourierCode != w.CourierCode ||
+					!g.PromisedAt.Equal(w.PromisedAt) || g.Version != w.Version {
+					t.Fatalf("%s: got %+v, want %+v", w.Waybill, g, w)
+				}
+			}
+		}
+		got, err := db.FindParcels(ctx, firm.ID, []string{odd.Waybill})
+		if g := got[odd.Waybill]; err != nil || g == nil || g.CourierCode != odd.CourierCode || g.SignedBy != "proxy" || g.Status != logistics.EventSigned ||
+			!g.SignedAt.Equal(odd.SignedAt) || !g.StartedAt.Equal(odd.StartedAt) || !g.PickedAt.Equal(odd.PickedAt) || !g.Lost || g.Exceptions != 2 || g.Events != 5 {
+			t.Fatalf("odd parcel: %+v, %v", g, err)
+		}
+		if got, err := db.FindParcels(ctx, firm.ID+1, []string{odd.Waybill}); err != nil || len(got) != 0 {
+			t.Fatalf("another firm's: %v, %v", got, err)
+		}
+	})
+}
