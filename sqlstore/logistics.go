@@ -699,6 +699,36 @@ func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteEven
 	return nil
 }
 
+// drawIDs takes n values of the id column's sequence of table (an
+// identity or serial column "id", PostgreSQL), in ascending order, for rows
+// about to be copied in with their ids. One query, one row: the sequence is
+// looked up once (MATERIALIZED; nextval(pg_get_serial_sequence(…)) in the
+// select list looks it up once an id, 2 ms of 1000), and the ids come as one
+// text value, not 1000 rows.
+func drawIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
+	var list string
+	if err := tx.QueryRowContext(ctx, "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence($1, 'id')::regclass AS seq) "+
+		"SELECT COALESCE(array_to_string(array_agg(nextval(s.seq)), ','), '') FROM s, generate_series(1, $2)", table, n).Scan(&list); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, n)
+	for v := range strings.SplitSeq(list, ",") {
+		if v == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) != n {
+		return nil, &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("drew %d ids of %s, asked for %d", len(ids), table, n)}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
 // copyEventsPG numbers the events from the id column's sequence (one
 // query) and writes them with COPY. A COPY that clashes with a stored
 // event's key (a concurrent batch) is rolled back to the savepoint before
@@ -708,25 +738,10 @@ func (db *DB) copyEventsPG(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, evs
 	if len(evs) == 0 {
 		return nil
 	}
-	// One row: the sequence looked up once (MATERIALIZED: not once an id,
-	// which cost 2 ms a batch), the ids as one text value, not 1000 rows.
-	var list string
-	if err := tx.QueryRowContext(ctx, "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('parcel_events', 'id')::regclass AS seq) "+
-		"SELECT array_to_string(array_agg(nextval(s.seq)), ',') FROM s, generate_series(1, $1)", len(evs)).Scan(&list); err != nil {
+	ids, err := drawIDs(ctx, tx, "parcel_events", len(evs))
+	if err != nil {
 		return err
 	}
-	ids := make([]int64, 0, len(evs))
-	for v := range strings.SplitSeq(list, ",") {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) != len(evs) {
-		return &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("asked for %d event ids, got %d", len(evs), len(ids))}
-	}
-	slices.Sort(ids)
 	data := make([][]any, len(evs))
 	for i, e := range evs {
 		data[i] = []any{ids[i], e.ParcelID, string(e.Type), micros(e.At), e.Region, e.Detail, e.CourierCode, e.Note, e.AccountID, micros(e.RecordedAt)}
