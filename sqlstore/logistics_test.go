@@ -753,3 +753,61 @@ func TestFindParcelsListsAndText(t *testing.T) {
 		}
 	})
 }
+
+// Two connections sending the same batch at once: every event is stored
+// once, each line is created in one of the two answers and unchanged in
+// the other, and each parcel's state is written once.
+func TestLogisticsEventsSentTwiceAtOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
+		for round := range 3 {
+			var pin []logistics.ParcelInput
+			var ins []logistics.EventInput
+			for i := range 50 {
+				wb := fmt.Sprintf("TW%d-%02d", round, i)
+				pin = append(pin, logistics.ParcelInput{Waybill: wb, Origin: "130802", Dest: "110105"})
+				ins = append(ins, logistics.EventInput{Waybill: wb, Type: "picked_up", At: at(-30)},
+					logistics.EventInput{Waybill: wb, Type: "in_transit", At: at(-20)},
+					logistics.EventInput{Waybill: wb, Type: "out_for_delivery", At: at(-5)},
+					logistics.EventInput{Waybill: wb, Type: "signed", At: at(-4), SignedBy: "locker"})
+			}
+			if _, err := w.svc.IngestParcels(firmCtx, "", pin); err != nil {
+				t.Fatal(err)
+			}
+			var rs [2][]logistics.Result
+			var errs2 [2]error
+			start := make(chan struct{})
+			done := make(chan int)
+			for k := range 2 {
+				go func() {
+					<-start
+					rs[k], errs2[k] = w.svc.IngestEvents(firmCtx, "", ins)
+					done <- k
+				}()
+			}
+			close(start)
+			<-done
+			<-done
+			for k := range 2 {
+				if errs2[k] != nil || len(rs[k]) != len(ins) {
+					t.Fatalf("round %d, sender %d: %v", round, k, errs2[k])
+				}
+			}
+			for i := range ins {
+				a, b := rs[0][i].Status, rs[1][i].Status
+				if !(a == logistics.ResultCreated && b == logistics.ResultUnchanged || a == logistics.ResultUnchanged && b == logistics.ResultCreated) {
+					t.Fatalf("round %d line %d: %s and %s", round, i+1, a, b)
+				}
+			}
+			for _, p := range pin {
+				got := mustParcel(t, db, w.firm.ID, p.Waybill)
+				evs, err := db.ParcelEvents(ctx, got.ID)
+				if err != nil || len(evs) != 4 || got.Events != 4 || got.Version != 2 || got.Status != logistics.EventSigned {
+					t.Fatalf("round %d %s: %d events, parcel %+v, %v", round, p.Waybill, len(evs), got, err)
+				}
+			}
+		}
+	})
+}
