@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -379,10 +380,27 @@ func (s *Service) checkParcel(ctx context.Context, cs *couriers, firmID int64, i
 
 // checkEvent validates an event's own fields.
 func checkEvent(in EventInput, now time.Time) (waybill string, ev *Event, err error) {
+	c := eventChecker{now: now}
+	ev = new(Event)
+	waybill, err = c.check(in, ev)
+	return waybill, ev, err
+}
+
+// eventChecker validates the events of one batch. It remembers the valid
+// region codes it has parsed: a batch names few regions, each many times,
+// and parsing one also builds its full name.
+type eventChecker struct {
+	now     time.Time
+	regions map[string]string // as given → normalized; nil: remember none
+}
+
+// check validates in and fills ev with its fields.
+func (c *eventChecker) check(in EventInput, ev *Event) (waybill string, err error) {
+	now := c.now
 	var l errs.List
 	waybill = strings.TrimSpace(in.Waybill)
 	checkWaybill(&l, waybill)
-	ev = &Event{Type: EventType(strings.TrimSpace(in.Type)), Note: strings.TrimSpace(in.Note)}
+	*ev = Event{Type: EventType(strings.TrimSpace(in.Type)), Note: strings.TrimSpace(in.Note)}
 	known := false
 	for _, t := range EventTypes {
 		known = known || t == ev.Type
@@ -405,7 +423,15 @@ func checkEvent(in EventInput, now time.Time) (waybill string, ev *Event, err er
 	} else {
 		ev.At = t
 	}
-	ev.Region = checkRegion(&l, "region", in.Region, false)
+	if r, ok := c.regions[in.Region]; ok {
+		ev.Region = r
+	} else {
+		n := len(l)
+		ev.Region = checkRegion(&l, "region", in.Region, false)
+		if c.regions != nil && len(l) == n {
+			c.regions[in.Region] = ev.Region
+		}
+	}
 	ev.CourierCode = checkCourierCode(&l, "courier", in.Courier)
 	signedBy, exc := strings.TrimSpace(in.SignedBy), strings.TrimSpace(in.Exception)
 	switch ev.Type {
@@ -429,7 +455,7 @@ func checkEvent(in EventInput, now time.Time) (waybill string, ev *Event, err er
 	if utf8.RuneCountInString(ev.Note) > 500 || !utf8.ValidString(ev.Note) {
 		l.Add("note", "备注不能超过 500 个字符 (note too long)")
 	}
-	return waybill, ev, l.Err()
+	return waybill, l.Err()
 }
 
 func exceptionNames() string {
@@ -469,12 +495,15 @@ func (s *Service) IngestEvents(ctx context.Context, firm string, ins []EventInpu
 	now := s.now()
 	out := make([]Result, len(ins))
 	evs := make([]*Event, len(ins))
+	all := make([]Event, len(ins)) // one allocation for the batch's events
 	wbs := make([]string, len(ins))
 	var waybills []string
 	seenWB := map[string]bool{}
+	check := eventChecker{now: now, regions: map[string]string{}}
 	for i, in := range ins {
 		out[i] = Result{Line: i + 1}
-		wb, ev, err := checkEvent(in, now)
+		ev := &all[i]
+		wb, err := check.check(in, ev)
 		if err == nil && complaintsOnly && ev.Type != EventComplaint {
 			err = &errs.Error{Code: errs.Forbidden, Field: "type", Message: "角色「" + a.Role.Label() + "」只能报送投诉事件 (complaint events only)"}
 		}
@@ -510,6 +539,27 @@ func (s *Service) IngestEvents(ctx context.Context, firm string, ins []EventInpu
 	}
 }
 
+// mayClash reports whether an event of lines (p's) may have the key of a
+// stored event of p, judging by p's row alone: with no stored events
+// (their count) none can, nor can an event later than every stored one
+// (LastEventAt is the latest time of p's events but complaints; a
+// complaint can only clash with a stored complaint, which p's count of
+// them rules out). The row is as read before the write: a concurrent
+// batch changes p's version and the store refuses ours; an event stored
+// around the store (without its count) trips over the key, and the retry
+// looks every parcel up (see appendEvents' all).
+func mayClash(p *Parcel, evs []*Event, lines []int) bool {
+	if p.Events == 0 {
+		return false
+	}
+	for _, i := range lines {
+		if ev := evs[i]; ev.Type == EventComplaint && p.Complaints > 0 || ev.Type != EventComplaint && !ev.At.After(p.LastEventAt) {
+			return true
+		}
+	}
+	return false
+}
+
 // judgedBefore orders a parcel's events for judging: the pickup first
 // (it anchors the chain: a signature before it is the wrong line, not the
 // pickup), then by time.
@@ -526,7 +576,8 @@ func judgedBefore(a, b *Event) bool {
 // judged per parcel in order (judgedBefore) on the parcel's state, and the
 // state they leave is what the store writes, version-checked, with them.
 // all: look up the stored events of every parcel, not only of those whose
-// event count says they have some (a retry after a conflict does).
+// row says an event of the batch may be stored (mayClash; a retry after a
+// conflict does).
 func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*Event, wbs []string, out []Result, entry *audit.Entry, all bool) error {
 	var waybills []string
 	seen := map[string]bool{}
@@ -540,11 +591,16 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 	if err != nil {
 		return err
 	}
-	// Each parcel's lines, in batch order of first appearance.
-	byParcel := map[int64][]int{}
+	// Each parcel's lines, the parcels in batch order of first appearance:
+	// rank[i] is line i's parcel's place in order, lines the good lines
+	// grouped by it (a counting sort: stable, no slice a parcel).
+	rankOf := make(map[int64]int, len(waybills))
+	rank := make([]int, len(evs)) // -1: a line not judged
 	var order []*Parcel
 	var withEvents []int64
+	var count []int
 	for i, ev := range evs {
+		rank[i] = -1
 		if ev == nil {
 			continue
 		}
@@ -555,16 +611,32 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 			continue
 		}
 		ev.ParcelID = p.ID
-		if _, ok := byParcel[p.ID]; !ok {
+		r, ok := rankOf[p.ID]
+		if !ok {
+			r = len(order)
+			rankOf[p.ID] = r
 			order = append(order, p)
-			// A parcel's event count is that of its stored events: with
-			// none, there is nothing to look up (a concurrent write changes
-			// the version, and the store refuses ours).
-			if p.Events > 0 || all {
-				withEvents = append(withEvents, p.ID)
-			}
+			count = append(count, 0)
 		}
-		byParcel[p.ID] = append(byParcel[p.ID], i)
+		rank[i] = r
+		count[r]++
+	}
+	first := make([]int, len(order)+1) // parcel r's lines are lines[first[r]:first[r+1]]
+	for r, n := range count {
+		first[r+1] = first[r] + n
+	}
+	lines := make([]int, first[len(order)])
+	next := append([]int(nil), first[:len(order)]...)
+	for i, r := range rank {
+		if r >= 0 {
+			lines[next[r]] = i
+			next[r]++
+		}
+	}
+	for r, p := range order {
+		if all || mayClash(p, evs, lines[first[r]:first[r+1]]) {
+			withEvents = append(withEvents, p.ID)
+		}
 	}
 	stored := map[EventKey]bool{}
 	if len(withEvents) > 0 {
@@ -572,22 +644,32 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 			return err
 		}
 	}
-	var keep []int        // lines whose events go to the store
-	var changed []*Parcel // the parcels' state after them
-	batchKeys := map[EventKey]bool{}
-	for _, p := range order {
-		lines := byParcel[p.ID]
-		sort.SliceStable(lines, func(x, y int) bool { return judgedBefore(evs[lines[x]], evs[lines[y]]) })
-		work := *p
+	keep := make([]int, 0, len(lines))        // lines whose events go to the store
+	changed := make([]*Parcel, 0, len(order)) // the parcels' state after them
+	works := make([]Parcel, len(order))
+	batchKeys := make(map[EventKey]bool, len(lines))
+	for r, p := range order {
+		mine := lines[first[r]:first[r+1]]
+		slices.SortStableFunc(mine, func(x, y int) int {
+			switch {
+			case judgedBefore(evs[x], evs[y]):
+				return -1
+			case judgedBefore(evs[y], evs[x]):
+				return 1
+			}
+			return 0
+		})
+		work := &works[r]
+		*work = *p
 		n := 0
-		for _, i := range lines {
+		for _, i := range mine {
 			ev := evs[i]
 			k := ev.Key()
 			if stored[k] || batchKeys[k] {
 				out[i].Status = ResultUnchanged
 				continue
 			}
-			if err := Apply(&work, ev); err != nil {
+			if err := Apply(work, ev); err != nil {
 				out[i].Status, out[i].Err = ResultError, errs.Wrap("logistics.IngestEvents", err)
 				continue
 			}
@@ -596,8 +678,8 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 			n++
 		}
 		if n > 0 {
-			work.UpdatedAt = evs[lines[0]].RecordedAt
-			changed = append(changed, &work)
+			work.UpdatedAt = evs[mine[0]].RecordedAt
+			changed = append(changed, work)
 		}
 	}
 	if len(keep) == 0 {

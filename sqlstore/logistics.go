@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"ecredit/audit"
@@ -113,21 +117,23 @@ func valueRows(rows, n int, types []string) string {
 
 // FindParcels returns the firm's parcels with the given waybills, by
 // waybill.
+//
+// On SQLite the rows come as one JSON array of arrays (json_group_array),
+// parsed here straight into the parcels: every column a row hands over
+// costs the driver two calls under a mutex, and reading 26 columns of 250
+// parcels one by one took twice as long as building and parsing the one
+// text. The IN lists have one of a few lengths (padded with the first
+// waybill again), each statement prepared once per store.
 func (db *DB) FindParcels(ctx context.Context, firmID int64, waybills []string) (map[string]*logistics.Parcel, error) {
 	const op = "sqlstore.FindParcels"
 	out := make(map[string]*logistics.Parcel, len(waybills))
+	if db.d.name == EngineSQLite {
+		return out, mapErr(op, db.findParcelsSQLite(ctx, firmID, waybills, out))
+	}
 	sel := "SELECT id, " + strings.Join(parcelCols, ", ") + " FROM parcels WHERE firm_id = ? AND "
 	err := db.lookup(ctx, len(waybills), func(start, end int) (string, []any) {
-		if db.d.name == EnginePostgres {
-			return "SELECT p.* FROM unnest(?::text[]) AS w (waybill) JOIN LATERAL (" + sel + "waybill = w.waybill OFFSET 0) p ON true",
-				[]any{waybills, firmID}
-		}
-		args := make([]any, 0, end-start+1)
-		args = append(args, firmID)
-		for _, w := range waybills[start:end] {
-			args = append(args, w)
-		}
-		return sel + "waybill IN (?" + strings.Repeat(", ?", end-start-1) + ")", args
+		return "SELECT p.* FROM unnest(?::text[]) AS w (waybill) JOIN LATERAL (" + sel + "waybill = w.waybill OFFSET 0) p ON true",
+			[]any{waybills, firmID}
 	}, func(rows *sql.Rows) error {
 		p, err := scanParcel(rows)
 		if err == nil {
@@ -136,6 +142,147 @@ func (db *DB) FindParcels(ctx context.Context, firmID int64, waybills []string) 
 		return err
 	})
 	return out, mapErr(op, err)
+}
+
+// findListLengths are the lengths of FindParcels' IN lists on SQLite.
+var findListLengths = []int{1, 10, 50, 250, 500}
+
+func (db *DB) findParcelsSQLite(ctx context.Context, firmID int64, waybills []string, out map[string]*logistics.Parcel) error {
+	sel := "SELECT json_group_array(json_array(id, " + strings.Join(parcelCols, ", ") + ")) FROM parcels WHERE firm_id = ? AND waybill IN "
+	step := findListLengths[len(findListLengths)-1]
+	for start := 0; start < len(waybills); start += step {
+		chunk := waybills[start:min(start+step, len(waybills))]
+		n := step
+		for _, l := range findListLengths {
+			if l >= len(chunk) {
+				n = l
+				break
+			}
+		}
+		st, err := db.cachedStmt(ctx, db.r, sel+"(?"+strings.Repeat(", ?", n-1)+")")
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, n+1)
+		args = append(args, firmID)
+		for k := range n {
+			args = append(args, chunk[min(k, len(chunk)-1)])
+		}
+		var list string
+		if err := st.QueryRowContext(ctx, args...).Scan(&list); err != nil {
+			return err
+		}
+		if err := parseParcelRows(list, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jsonRows reads the JSON array of rows that SQLite's json_group_array of
+// json_array(…) makes, of integers and strings only; as a scanner it scans
+// the next row's values into *int64, *int and *string.
+type jsonRows struct {
+	s string
+	i int
+}
+
+func (r *jsonRows) bad() error {
+	return fmt.Errorf("sqlstore: unexpected JSON at %d: %.20q", r.i, r.s[min(r.i, len(r.s)):])
+}
+
+func (r *jsonRows) next(c byte) bool {
+	if r.i < len(r.s) && r.s[r.i] == c {
+		r.i++
+		return true
+	}
+	return false
+}
+
+func (r *jsonRows) Scan(dst ...any) error {
+	if !r.next('[') {
+		return r.bad()
+	}
+	for k, d := range dst {
+		if k > 0 && !r.next(',') {
+			return r.bad()
+		}
+		if sp, ok := d.(*string); ok {
+			if !r.next('"') {
+				return r.bad()
+			}
+			j, esc := r.i, false
+			for j < len(r.s) && r.s[j] != '"' {
+				if r.s[j] == '\\' {
+					esc = true
+					j++
+				}
+				j++
+			}
+			if j >= len(r.s) {
+				return r.bad()
+			}
+			*sp = r.s[r.i:j]
+			if esc {
+				u, err := strconv.Unquote(r.s[r.i-1 : j+1])
+				if err != nil {
+					return r.bad()
+				}
+				*sp = u
+			}
+			r.i = j + 1
+			continue
+		}
+		j := r.i
+		for j < len(r.s) && (r.s[j] == '-' || r.s[j] >= '0' && r.s[j] <= '9') {
+			j++
+		}
+		n, err := strconv.ParseInt(r.s[r.i:j], 10, 64)
+		if err != nil {
+			return r.bad()
+		}
+		r.i = j
+		switch d := d.(type) {
+		case *int64:
+			*d = n
+		case *int:
+			*d = int(n)
+		default:
+			return fmt.Errorf("sqlstore: scan a number into %T", d)
+		}
+	}
+	if !r.next(']') {
+		return r.bad()
+	}
+	return nil
+}
+
+// parseParcelRows adds the parcels of json_group_array(json_array(id,
+// parcelCols…)) to out, by waybill.
+func parseParcelRows(s string, out map[string]*logistics.Parcel) error {
+	r := &jsonRows{s: s}
+	if !r.next('[') {
+		return r.bad()
+	}
+	if r.next(']') {
+		return nil
+	}
+	for {
+		p, err := scanParcel(r)
+		if err != nil {
+			return err
+		}
+		out[p.Waybill] = p
+		if r.next(']') {
+			if r.i != len(r.s) {
+				return r.bad()
+			}
+			return nil
+		}
+		if !r.next(',') {
+			return r.bad()
+		}
+	}
 }
 
 // lookup reads the rows of n keys: on SQLite with IN lists of at most
@@ -424,10 +571,17 @@ func (db *DB) StoredEvents(ctx context.Context, parcelIDs []int64) (map[logistic
 }
 
 // AppendEvents stores new events and the state they gave their parcels,
-// with the audit entry, in one transaction (see logistics.Store). SQLite
-// numbers the events itself (one writer: the largest id + 1 …) and inserts
-// them with multi-row statements; PostgreSQL takes each column as one
-// array (INSERT … SELECT FROM unnest), one statement whatever the batch.
+// with the audit entry, in one transaction (see logistics.Store).
+//
+// SQLite numbers the events itself (one writer: the largest id + 1 …) and
+// inserts them with multi-row statements, the parcels' state with one
+// UPDATE a parcel, every statement prepared once per store and reused
+// (cachedStmt). PostgreSQL takes ids from the column's sequence in one
+// query, copies the events in with COPY (writeCopy) and writes the state
+// with one UPDATE … FROM unnest; when the COPY trips over the unique key
+// (an event a concurrent batch stored meanwhile), the transaction rolls
+// back to before it and inserts with INSERT … SELECT FROM unnest, which
+// reports the clash as the Conflict the service judges again on.
 func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*logistics.Parcel, a *audit.Entry) error {
 	const op = "sqlstore.AppendEvents"
 	for _, e := range evs {
@@ -438,21 +592,32 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 	for _, p := range ps {
 		normParcel(p)
 	}
-	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		var err error
-		if db.d.name == EnginePostgres {
-			err = db.insertEventsPG(ctx, tx, evs)
-		} else {
-			err = db.insertEventsSQLite(ctx, tx, evs)
+	var err error
+	if db.d.name == EnginePostgres {
+		err = db.writeCopy(ctx, op, func(tx *sql.Tx, copyIn CopyFunc) error {
+			if err := db.copyEventsPG(ctx, tx, copyIn, evs); err != nil {
+				return err
+			}
+			if err := db.updateParcelStateTx(ctx, tx, ps, nil); err != nil {
+				return err
+			}
+			return db.appendAudit(ctx, tx, a, "", 0)
+		})
+	} else {
+		var st *sqliteEventStmts
+		if st, err = db.sqliteEventStatements(ctx); err != nil {
+			return mapErr(op, err)
 		}
-		if err != nil {
-			return err
-		}
-		if err := db.updateParcelStateTx(ctx, tx, ps); err != nil {
-			return err
-		}
-		return db.appendAudit(ctx, tx, a, "", 0)
-	})
+		err = db.write(ctx, op, func(tx *sql.Tx) error {
+			if err := db.insertEventsSQLite(ctx, tx, st, evs); err != nil {
+				return err
+			}
+			if err := db.updateParcelStateTx(ctx, tx, ps, st.update); err != nil {
+				return err
+			}
+			return db.appendAudit(ctx, tx, a, "", 0)
+		})
+	}
 	if err != nil {
 		for _, e := range evs {
 			e.ID = 0
@@ -468,44 +633,133 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 	return nil
 }
 
-func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, evs []*logistics.Event) error {
+// eventChunks are the row counts of the SQLite event INSERTs: a batch is
+// written with as many statements of the largest count as fit, the rest
+// with the smaller ones, so that every statement is one of four cached.
+var eventChunks = []int{EventRowsPerStatement, 50, 10, 1}
+
+// sqliteEventStmts are the cached statements of AppendEvents on SQLite.
+type sqliteEventStmts struct {
+	insert map[int]*sql.Stmt // by row count (eventChunks)
+	maxID  *sql.Stmt
+	update *sql.Stmt // one parcel's state (updateParcelStateTx)
+}
+
+// sqliteEventStatements returns the statements of AppendEvents on SQLite,
+// prepared on first use (call outside the write transaction).
+func (db *DB) sqliteEventStatements(ctx context.Context) (*sqliteEventStmts, error) {
+	out := &sqliteEventStmts{insert: make(map[int]*sql.Stmt, len(eventChunks))}
+	head := "INSERT INTO parcel_events (id, " + strings.Join(parcelEventCols, ", ") + ") VALUES "
+	for _, n := range eventChunks {
+		st, err := db.cachedStmt(ctx, db.w, head+valueRows(n, len(parcelEventCols)+1, nil))
+		if err != nil {
+			return nil, err
+		}
+		out.insert[n] = st
+	}
+	var err error
+	if out.maxID, err = db.cachedStmt(ctx, db.w, "SELECT COALESCE(MAX(id), 0) FROM parcel_events"); err != nil {
+		return nil, err
+	}
+	out.update, err = db.cachedStmt(ctx, db.w, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+
+		" = ?, version = version + 1 WHERE id = ? AND version = ?")
+	return out, err
+}
+
+func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteEventStmts, evs []*logistics.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	var last int64
-	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM parcel_events").Scan(&last); err != nil {
+	if err := tx.StmtContext(ctx, st.maxID).QueryRowContext(ctx).Scan(&last); err != nil {
 		return err
 	}
-	head := "INSERT INTO parcel_events (id, " + strings.Join(parcelEventCols, ", ") + ") VALUES "
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	args := make([]any, 0, EventRowsPerStatement*(len(parcelEventCols)+1))
-	for start := 0; start < len(evs); start += EventRowsPerStatement {
-		chunk := evs[start:min(start+EventRowsPerStatement, len(evs))]
-		args = args[:0]
-		for i, e := range chunk {
-			e.ID = last + int64(start+i) + 1
-			args = append(args, e.ID)
-			args = append(args, eventArgs(e)...)
-		}
-		var err error
-		if len(chunk) == EventRowsPerStatement {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, head+valueRows(len(chunk), len(parcelEventCols)+1, nil)); err != nil {
-					return err
-				}
+	width := len(parcelEventCols) + 1
+	bx := newBoxes()
+	args := make([]any, 0, min(len(evs), EventRowsPerStatement)*width)
+	for start := 0; start < len(evs); {
+		n := 1
+		for _, c := range eventChunks {
+			if len(evs)-start >= c {
+				n = c
+				break
 			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, head+valueRows(len(chunk), len(parcelEventCols)+1, nil), args...)
 		}
-		if err != nil {
+		args = args[:0]
+		for i, e := range evs[start : start+n] {
+			e.ID = last + int64(start+i) + 1
+			args = append(args, e.ID, bx.int(0, e.ParcelID), bx.str(string(e.Type)), micros(e.At), bx.str(e.Region), bx.str(e.Detail),
+				bx.str(e.CourierCode), bx.str(e.Note), bx.int(1, e.AccountID), bx.int(2, micros(e.RecordedAt)))
+		}
+		if _, err := tx.StmtContext(ctx, st.insert[n]).ExecContext(ctx, args...); err != nil {
 			return err
 		}
+		start += n
+	}
+	return nil
+}
+
+// drawIDs takes n values of the id column's sequence of table (an
+// identity or serial column "id", PostgreSQL), in ascending order, for rows
+// about to be copied in with their ids. One query, one row: the sequence is
+// looked up once (MATERIALIZED; nextval(pg_get_serial_sequence(…)) in the
+// select list looks it up once an id, 2 ms of 1000), and the ids come as one
+// text value, not 1000 rows.
+func drawIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
+	var list string
+	if err := tx.QueryRowContext(ctx, "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence($1, 'id')::regclass AS seq) "+
+		"SELECT COALESCE(array_to_string(array_agg(nextval(s.seq)), ','), '') FROM s, generate_series(1, $2)", table, n).Scan(&list); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, n)
+	for v := range strings.SplitSeq(list, ",") {
+		if v == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) != n {
+		return nil, &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("drew %d ids of %s, asked for %d", len(ids), table, n)}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// copyEventsPG numbers the events from the id column's sequence (one
+// query) and writes them with COPY. A COPY that clashes with a stored
+// event's key (a concurrent batch) is rolled back to the savepoint before
+// it, and the events go through insertEventsPG instead, whose error names
+// the clash (a Conflict: the service judges the batch again).
+func (db *DB) copyEventsPG(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, evs []*logistics.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	ids, err := drawIDs(ctx, tx, "parcel_events", len(evs))
+	if err != nil {
+		return err
+	}
+	data := make([][]any, len(evs))
+	for i, e := range evs {
+		data[i] = []any{ids[i], e.ParcelID, string(e.Type), micros(e.At), e.Region, e.Detail, e.CourierCode, e.Note, e.AccountID, micros(e.RecordedAt)}
+	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT parcel_events_copy"); err != nil {
+		return err
+	}
+	if _, err := copyIn("parcel_events", append([]string{"id"}, parcelEventCols...), data); err != nil {
+		if !isUniqueViolation(err, "parcel_events_key") {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT parcel_events_copy"); err != nil {
+			return err
+		}
+		return db.insertEventsPG(ctx, tx, evs)
+	}
+	for i, e := range evs {
+		e.ID = ids[i]
 	}
 	return nil
 }
@@ -555,7 +809,7 @@ func (db *DB) insertEventsPG(ctx context.Context, tx *sql.Tx, evs []*logistics.E
 // a Conflict. SQLite: one prepared statement a row (in process, cheaper
 // than parsing a large statement, and than UPDATE … FROM VALUES, which
 // measured 2–3× slower); PostgreSQL: one UPDATE … FROM unnest.
-func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel) error {
+func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel, one *sql.Stmt) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -588,12 +842,16 @@ func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logisti
 		}
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+" = ?, version = version + 1 WHERE id = ? AND version = ?")
-	if err != nil {
-		return err
-	}
+	st := tx.StmtContext(ctx, one)
 	defer st.Close()
-	return updateEach(ctx, st, ps, func(p *logistics.Parcel) []any { return append(parcelStateArgs(p), p.ID, p.Version) })
+	args := make([]any, 0, len(parcelStateCols)+2)
+	bx := newBoxes()
+	return updateEach(ctx, st, ps, func(p *logistics.Parcel) []any {
+		args = append(args[:0], bx.str(string(p.Status)), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), bx.str(p.SignedBy),
+			micros(p.ReturnedAt), b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints), int64(p.Events), b2i(p.Gap),
+			micros(p.LastEventAt), micros(p.StartedAt), bx.int(0, micros(p.UpdatedAt)), p.ID, p.Version)
+		return args
+	})
 }
 
 // updateEach runs the prepared UPDATE st once a parcel, with args(p), and
@@ -720,4 +978,79 @@ func (db *DB) PlatformShipped(ctx context.Context, platformID, firmID int64, way
 	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM orders WHERE waybill = ? AND platform_id = ? AND carrier_id = ?"),
 		waybill, platformID, firmID).Scan(&n)
 	return n > 0, mapErr("sqlstore.PlatformShipped", err)
+}
+
+// stmtCaches holds, per SQLite connection pool, the statements the event
+// ingest prepares once and reuses: parsing a 250-row INSERT costs about a
+// third of running it, and a 250-waybill lookup a tenth. The entries of a
+// store go when its *DB is garbage-collected.
+var stmtCaches sync.Map // *sql.DB (a pool) → *stmtCache
+
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// cachedStmt returns the statement q prepared on pool (db.w or db.r),
+// preparing it the first time. On the writer, call it outside a write
+// transaction (it may need the pool's one connection); inside,
+// tx.StmtContext binds it to the transaction, on that same connection,
+// without preparing it again.
+func (db *DB) cachedStmt(ctx context.Context, pool *sql.DB, q string) (*sql.Stmt, error) {
+	v, ok := stmtCaches.Load(pool)
+	if !ok {
+		var loaded bool
+		if v, loaded = stmtCaches.LoadOrStore(pool, &stmtCache{m: map[string]*sql.Stmt{}}); !loaded {
+			runtime.AddCleanup(db, func(p *sql.DB) { stmtCaches.Delete(p) }, pool)
+		}
+	}
+	c := v.(*stmtCache)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.m[q]; st != nil {
+		return st, nil
+	}
+	st, err := pool.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+// boxes turns the repeated values of a batch's rows into the interface
+// values database/sql takes without allocating each anew: a string seen
+// before is boxed once, and an int64 column (slot) repeating its previous
+// value reuses that box (the events of one parcel, one account, one
+// recording time). Thousands of allocations a batch less.
+type boxes struct {
+	strs map[string]any
+	ints [3]struct {
+		v   int64
+		box any
+	}
+}
+
+func newBoxes() *boxes { return &boxes{strs: make(map[string]any, 16)} }
+
+func (b *boxes) str(s string) any {
+	if s == "" {
+		return s // boxing "" does not allocate
+	}
+	v, ok := b.strs[s]
+	if !ok {
+		v = s
+		if len(b.strs) < 256 {
+			b.strs[s] = v
+		}
+	}
+	return v
+}
+
+func (b *boxes) int(slot int, n int64) any {
+	c := &b.ints[slot]
+	if c.box == nil || c.v != n {
+		c.v, c.box = n, n
+	}
+	return c.box
 }

@@ -26,10 +26,11 @@ import (
 // BenchmarkParcelEventIngest goes through logistics.Service.IngestEvents:
 // 1000 events a batch (250 parcels × picked up, in transit, out for
 // delivery, signed), each validated and judged against its parcel, the
-// parcels read in one query (and the stored events of those that have
-// some), the events written with multi-row INSERTs (SQLite) or one INSERT
-// … SELECT FROM unnest (PostgreSQL), the 250 parcels' state with their
-// version checked, and one audit entry, in one transaction.
+// parcels read in one query (and the stored events of those whose row
+// says an event may be stored already), the events written with cached
+// multi-row INSERTs (SQLite) or COPY (PostgreSQL, ids from the sequence
+// in one query), the 250 parcels' state with their version checked, and
+// one audit entry, in one transaction.
 // BenchmarkParcelEventStore is the store call alone (no validation, no
 // lookups, the parcels' state folded untimed).
 // BenchmarkParcelRawInsertCeiling inserts the same event values, 1000 to

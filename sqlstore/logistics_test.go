@@ -468,3 +468,346 @@ func TestLogisticsCourierPenalties(t *testing.T) {
 		}
 	})
 }
+
+// Batches of events of every size the store writes in pieces (SQLite: the
+// cached INSERTs of 250, 50, 10 and 1 rows; PostgreSQL: ids from the
+// sequence, then COPY), a clash with a stored key deep in a large batch
+// (PostgreSQL: the COPY fails, rolls back to its savepoint and the INSERT
+// names the clash) and a stale parcel among many: all or nothing, every
+// line reported right.
+func TestLogisticsEventBatchWrites(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		const n = 120
+		var pin []logistics.ParcelInput
+		var wbs []string
+		for i := range n {
+			wbs = append(wbs, fmt.Sprintf("BW%04d", i))
+			pin = append(pin, logistics.ParcelInput{Waybill: wbs[i], Origin: "130802", Dest: "110105"})
+		}
+		if rs, err := w.svc.IngestParcels(firmCtx, "", pin); err != nil || strings.Contains(statuses(rs), "error") {
+			t.Fatalf("parcels: %v", err)
+		}
+		at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
+		ingest := func(ins []logistics.EventInput, want int) []logistics.Result {
+			t.Helper()
+			rs, err := w.svc.IngestEvents(firmCtx, "", ins)
+			if err != nil || strings.Count(statuses(rs), "created") != want {
+				t.Fatalf("events: %d lines, %d created, want %d: %v", len(ins), strings.Count(statuses(rs), "created"), want, err)
+			}
+			return rs
+		}
+		// 263 events (250 + 10 + 3 × 1 on SQLite), then 37 (3 × 10 + 7 × 1):
+		// every one stored once, numbered in line order, after the last.
+		var ins []logistics.EventInput
+		for i := range n {
+			ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "picked_up", At: at(-40)},
+				logistics.EventInput{Waybill: wbs[i], Type: "in_transit", At: at(-30)})
+		}
+		for i := range 23 {
+			ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "out_for_delivery", At: at(-20)})
+		}
+		rs := ingest(ins, 263)
+		var last int64
+		for _, r := range rs {
+			if r.ID <= last {
+				t.Fatalf("line %d: id %d after %d", r.Line, r.ID, last)
+			}
+			last = r.ID
+		}
+		ins = ins[:0]
+		for i := range 37 {
+			if i < 23 {
+				ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "signed", At: at(-10), SignedBy: "recipient"})
+			} else {
+				ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "out_for_delivery", At: at(-20)})
+			}
+		}
+		for _, r := range ingest(ins, 37) {
+			if r.ID <= last {
+				t.Fatalf("second batch line %d: id %d after %d", r.Line, r.ID, last)
+			}
+			last = r.ID
+		}
+		if evs, err := db.ParcelEvents(ctx, mustParcel(t, db, w.firm.ID, wbs[0]).ID); err != nil || len(evs) != 4 {
+			t.Fatalf("%s: %d events, %v", wbs[0], len(evs), err)
+		}
+
+		// 300 events of 100 parcels, the 250th already stored: refused as a
+		// whole (nothing stored, no version moved, no audit entry), and the
+		// service, judging again, reports that line unchanged and stores
+		// the others.
+		found, err := db.FindParcels(ctx, w.firm.ID, wbs[:100])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []*logistics.Event
+		var ps []*logistics.Parcel
+		ins = ins[:0]
+		for i := range 100 {
+			p := found[wbs[i]]
+			for k, kind := range []string{"delayed", "address", "other"} {
+				h := -9 + float64(k)/10
+				ev := &logistics.Event{ParcelID: p.ID, Type: logistics.EventException, Detail: kind, RecordedAt: t0}
+				ev.At, _ = time.Parse(time.RFC3339, at(h))
+				ins = append(ins, logistics.EventInput{Waybill: wbs[i], Type: "exception", Exception: kind, At: at(h)})
+				if len(evs) == 249 { // the pickup of parcel 83, stored above
+					ev.Type, ev.Detail, ev.At = logistics.EventPickedUp, "", mustTime(t, at(-40))
+					ins[len(ins)-1] = logistics.EventInput{Waybill: wbs[i], Type: "picked_up", At: at(-40)}
+				}
+				evs = append(evs, ev)
+				if err := logistics.Apply(p, ev); err != nil && ev.Type != logistics.EventPickedUp {
+					t.Fatal(err)
+				}
+			}
+			ps = append(ps, p)
+		}
+		countEvents := func() int {
+			var c int
+			if err := db.ReaderDB().QueryRowContext(ctx, "SELECT COUNT(*) FROM parcel_events").Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		events, audits := countEvents(), auditCount(t, db)
+		entry := &audit.Entry{ActorName: "test", Action: audit.ActCreate, Object: "logistics"}
+		if err := db.AppendEvents(ctx, evs, ps, entry); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("batch with a stored key: %v", err)
+		}
+		for _, e := range evs {
+			if e.ID != 0 {
+				t.Fatalf("event id %d after a refused batch", e.ID)
+			}
+		}
+		if countEvents() != events || auditCount(t, db) != audits || mustParcel(t, db, w.firm.ID, wbs[5]).Version != ps[5].Version {
+			t.Fatalf("refused batch wrote something: %d → %d events, %d → %d audit entries", events, countEvents(), audits, auditCount(t, db))
+		}
+		rs = ingest(ins, 299)
+		if rs[249].Status != logistics.ResultUnchanged || countEvents() != events+299 || auditCount(t, db) != audits+1 {
+			t.Fatalf("line 250 %+v; %d events, %d audit entries", rs[249], countEvents()-events, auditCount(t, db)-audits)
+		}
+
+		// A stale parcel among several: nothing written.
+		found, err = db.FindParcels(ctx, w.firm.ID, wbs[100:103])
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, ps = nil, nil
+		for i, wb := range wbs[100:103] {
+			p := found[wb]
+			ev := &logistics.Event{ParcelID: p.ID, Type: logistics.EventOutForDelivery, At: mustTime(t, at(-20)), RecordedAt: t0}
+			if err := logistics.Apply(p, ev); err != nil {
+				t.Fatal(err)
+			}
+			if i == 1 {
+				p.Version--
+			}
+			evs, ps = append(evs, ev), append(ps, p)
+		}
+		events = countEvents()
+		if err := db.AppendEvents(ctx, evs, ps, entry); !errs.Is(err, errs.Conflict) || countEvents() != events ||
+			mustParcel(t, db, w.firm.ID, wbs[100]).Version != ps[0].Version {
+			t.Fatalf("stale parcel: %v, %d events more", err, countEvents()-events)
+		}
+	})
+}
+
+// Two SQLite stores open at once each number and write their own events
+// (the statements the store reuses are those of its own database).
+func TestLogisticsEventsTwoStores(t *testing.T) {
+	a, b := storetest.Open(t, sqlstore.EngineSQLite), storetest.Open(t, sqlstore.EngineSQLite)
+	for round := range 2 {
+		for k, db := range []*sqlstore.DB{a, b} {
+			firm := mustCreate(t, db, org(t, 95000+10*round+k, registry.KindLogistics, "承德快运有限公司", "130802"))
+			p := &logistics.Parcel{FirmID: firm.ID, Waybill: "TS01", Origin: "130802", Dest: "110105", Status: logistics.StatusCreated,
+				CreatedAt: t0, UpdatedAt: t0, Version: 1}
+			if err := db.SaveParcels(ctx, []*logistics.Parcel{p}, nil); err != nil {
+				t.Fatal(err)
+			}
+			var evs []*logistics.Event
+			for h := range 3 + k*60 {
+				ev := &logistics.Event{ParcelID: p.ID, Type: logistics.EventInTransit, At: t0.Add(time.Duration(h) * time.Minute), RecordedAt: t0}
+				_ = logistics.Apply(p, ev)
+				evs = append(evs, ev)
+			}
+			if err := db.AppendEvents(ctx, evs, []*logistics.Parcel{p}, nil); err != nil {
+				t.Fatalf("store %d round %d: %v", k, round, err)
+			}
+			if want := int64(round*(3+k*60) + len(evs)); evs[len(evs)-1].ID != want {
+				t.Fatalf("store %d round %d: last id %d, want %d", k, round, evs[len(evs)-1].ID, want)
+			}
+		}
+	}
+}
+
+func mustParcel(t *testing.T, db *sqlstore.DB, firmID int64, wb string) *logistics.Parcel {
+	t.Helper()
+	ps, err := db.FindParcels(ctx, firmID, []string{wb})
+	if err != nil || ps[wb] == nil {
+		t.Fatalf("parcel %s: %v", wb, err)
+	}
+	return ps[wb]
+}
+
+func mustTime(t *testing.T, v string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// lookupCounter records which parcels' stored events the service looks up.
+type lookupCounter struct {
+	*sqlstore.DB
+	looked []int64
+}
+
+func (c *lookupCounter) StoredEvents(ctx context.Context, ids []int64) (map[logistics.EventKey]bool, error) {
+	c.looked = append(c.looked, ids...)
+	return c.DB.StoredEvents(ctx, ids)
+}
+
+// The service looks a parcel's stored events up only when its row says an
+// event of the batch may be one of them (one at or before its latest
+// event, or a complaint when it has some), and still reports resent
+// events unchanged.
+func TestLogisticsEventsLookupOnlyWhenTheyMayClash(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		if _, err := w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{{Waybill: "LK01", Origin: "130802", Dest: "110105"}}); err != nil {
+			t.Fatal(err)
+		}
+		c := &lookupCounter{DB: db}
+		svc := *w.svc
+		svc.Store = c
+		at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
+		for _, step := range []struct {
+			ins    []logistics.EventInput
+			want   string
+			looked bool
+		}{
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "picked_up", At: at(-30)}, {Waybill: "LK01", Type: "in_transit", At: at(-20)}}, "created created", false},
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "out_for_delivery", At: at(-5)}, {Waybill: "LK01", Type: "complaint", At: at(-4)}}, "created created", false},
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "signed", At: at(-2), SignedBy: "proxy"}, {Waybill: "LK01", Type: "in_transit", At: at(-20)}}, "created unchanged", true},
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "complaint", At: at(-4)}}, "unchanged", true},
+			{[]logistics.EventInput{{Waybill: "LK01", Type: "signed", At: at(-2), SignedBy: "proxy"}}, "unchanged", true},
+		} {
+			c.looked = nil
+			rs, err := svc.IngestEvents(firmCtx, "", step.ins)
+			if err != nil || statuses(rs) != step.want || (len(c.looked) > 0) != step.looked {
+				t.Fatalf("%+v: %s, looked up %v, %v", step.ins, statuses(rs), c.looked, err)
+			}
+		}
+		if p := mustParcel(t, db, w.firm.ID, "LK01"); p.Events != 5 || p.Complaints != 1 || p.Status != logistics.EventSigned {
+			t.Fatalf("parcel %+v", p)
+		}
+	})
+}
+
+// FindParcels returns every field as stored, whatever the number of
+// waybills asked for (SQLite: IN lists padded to a few lengths, chunks of
+// 500, rows read as JSON) and whatever the text holds.
+func TestFindParcelsListsAndText(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		firm := mustCreate(t, db, org(t, 96001, registry.KindLogistics, "承德快运有限公司", "130802"))
+		var ps []*logistics.Parcel
+		for i := range 520 {
+			ps = append(ps, &logistics.Parcel{FirmID: firm.ID, Waybill: fmt.Sprintf("FP%04d", i), WeightG: int64(i), Origin: "130802",
+				Dest: "110105", CourierCode: fmt.Sprintf("C%d", i), PromisedAt: t0.Add(time.Duration(i) * time.Hour), Status: logistics.StatusCreated,
+				CreatedAt: t0, UpdatedAt: t0, Version: 1})
+		}
+		odd := ps[7]
+		odd.CourierCode, odd.SignedBy, odd.Status = `张"三\ 1`+"\u00e9", "proxy", logistics.EventSigned
+		odd.SignedAt, odd.PickedAt, odd.Lost, odd.Exceptions, odd.Events = t0.Add(-time.Hour), t0.Add(-9*time.Hour), true, 2, 5
+		if err := db.SaveParcels(ctx, ps, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{0, 1, 2, 11, 250, 251, 501, 520} {
+			var wbs []string
+			for i := range n {
+				wbs = append(wbs, ps[i].Waybill)
+			}
+			wbs = append(wbs, "NOPE", "FP0000")
+			got, err := db.FindParcels(ctx, firm.ID, wbs)
+			if err != nil || len(got) != max(n, 1) { // FP0000 asked for twice
+				t.Fatalf("%d waybills: %d found, %v", n, len(got), err)
+			}
+			for i := range n {
+				if g, w := got[ps[i].Waybill], ps[i]; g == nil || g.ID != w.ID || g.WeightG != w.WeightG || g.CourierCode != w.CourierCode ||
+					!g.PromisedAt.Equal(w.PromisedAt) || g.Version != w.Version {
+					t.Fatalf("%s: got %+v, want %+v", w.Waybill, g, w)
+				}
+			}
+		}
+		got, err := db.FindParcels(ctx, firm.ID, []string{odd.Waybill})
+		if g := got[odd.Waybill]; err != nil || g == nil || g.CourierCode != odd.CourierCode || g.SignedBy != "proxy" || g.Status != logistics.EventSigned ||
+			!g.SignedAt.Equal(odd.SignedAt) || !g.StartedAt.Equal(odd.StartedAt) || !g.PickedAt.Equal(odd.PickedAt) || !g.Lost || g.Exceptions != 2 || g.Events != 5 {
+			t.Fatalf("odd parcel: %+v, %v", g, err)
+		}
+		if got, err := db.FindParcels(ctx, firm.ID+1, []string{odd.Waybill}); err != nil || len(got) != 0 {
+			t.Fatalf("another firm's: %v, %v", got, err)
+		}
+	})
+}
+
+// Two connections sending the same batch at once: every event is stored
+// once, each line is created in one of the two answers and unchanged in
+// the other, and each parcel's state is written once.
+func TestLogisticsEventsSentTwiceAtOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
+		for round := range 3 {
+			var pin []logistics.ParcelInput
+			var ins []logistics.EventInput
+			for i := range 50 {
+				wb := fmt.Sprintf("TW%d-%02d", round, i)
+				pin = append(pin, logistics.ParcelInput{Waybill: wb, Origin: "130802", Dest: "110105"})
+				ins = append(ins, logistics.EventInput{Waybill: wb, Type: "picked_up", At: at(-30)},
+					logistics.EventInput{Waybill: wb, Type: "in_transit", At: at(-20)},
+					logistics.EventInput{Waybill: wb, Type: "out_for_delivery", At: at(-5)},
+					logistics.EventInput{Waybill: wb, Type: "signed", At: at(-4), SignedBy: "locker"})
+			}
+			if _, err := w.svc.IngestParcels(firmCtx, "", pin); err != nil {
+				t.Fatal(err)
+			}
+			var rs [2][]logistics.Result
+			var errs2 [2]error
+			start := make(chan struct{})
+			done := make(chan int)
+			for k := range 2 {
+				go func() {
+					<-start
+					rs[k], errs2[k] = w.svc.IngestEvents(firmCtx, "", ins)
+					done <- k
+				}()
+			}
+			close(start)
+			<-done
+			<-done
+			for k := range 2 {
+				if errs2[k] != nil || len(rs[k]) != len(ins) {
+					t.Fatalf("round %d, sender %d: %v", round, k, errs2[k])
+				}
+			}
+			for i := range ins {
+				a, b := rs[0][i].Status, rs[1][i].Status
+				if !(a == logistics.ResultCreated && b == logistics.ResultUnchanged || a == logistics.ResultUnchanged && b == logistics.ResultCreated) {
+					t.Fatalf("round %d line %d: %s and %s", round, i+1, a, b)
+				}
+			}
+			for _, p := range pin {
+				got := mustParcel(t, db, w.firm.ID, p.Waybill)
+				evs, err := db.ParcelEvents(ctx, got.ID)
+				if err != nil || len(evs) != 4 || got.Events != 4 || got.Version != 2 || got.Status != logistics.EventSigned {
+					t.Fatalf("round %d %s: %d events, parcel %+v, %v", round, p.Waybill, len(evs), got, err)
+				}
+			}
+		}
+	})
+}
