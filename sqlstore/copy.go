@@ -5,10 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"ecredit/errs"
 )
 
 // CopyFunc writes rows into the named columns of a table with COPY FROM
@@ -69,4 +74,34 @@ func (db *DB) writeCopy(ctx context.Context, op string, fn func(tx *sql.Tx, copy
 func isUniqueViolation(err error, name string) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505" && (name == "" || pe.ConstraintName == name)
+}
+
+// drawIDs takes n values of the id column's sequence of table (an
+// identity or serial column "id", PostgreSQL), in ascending order, for rows
+// about to be copied in with their ids. One query, one row: the sequence is
+// looked up once (MATERIALIZED; nextval(pg_get_serial_sequence(…)) in the
+// select list looks it up once an id, 2 ms of 1000), and the ids come as one
+// text value, not 1000 rows.
+func drawIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
+	var list string
+	if err := tx.QueryRowContext(ctx, "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence($1, 'id')::regclass AS seq) "+
+		"SELECT COALESCE(array_to_string(array_agg(nextval(s.seq)), ','), '') FROM s, generate_series(1, $2)", table, n).Scan(&list); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, n)
+	for v := range strings.SplitSeq(list, ",") {
+		if v == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) != n {
+		return nil, &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("drew %d ids of %s, asked for %d", len(ids), table, n)}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"ecredit/audit"
@@ -699,36 +696,6 @@ func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteEven
 	return nil
 }
 
-// drawIDs takes n values of the id column's sequence of table (an
-// identity or serial column "id", PostgreSQL), in ascending order, for rows
-// about to be copied in with their ids. One query, one row: the sequence is
-// looked up once (MATERIALIZED; nextval(pg_get_serial_sequence(…)) in the
-// select list looks it up once an id, 2 ms of 1000), and the ids come as one
-// text value, not 1000 rows.
-func drawIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
-	var list string
-	if err := tx.QueryRowContext(ctx, "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence($1, 'id')::regclass AS seq) "+
-		"SELECT COALESCE(array_to_string(array_agg(nextval(s.seq)), ','), '') FROM s, generate_series(1, $2)", table, n).Scan(&list); err != nil {
-		return nil, err
-	}
-	ids := make([]int64, 0, n)
-	for v := range strings.SplitSeq(list, ",") {
-		if v == "" {
-			continue
-		}
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) != n {
-		return nil, &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("drew %d ids of %s, asked for %d", len(ids), table, n)}
-	}
-	slices.Sort(ids)
-	return ids, nil
-}
-
 // copyEventsPG numbers the events from the id column's sequence (one
 // query) and writes them with COPY. A COPY that clashes with a stored
 // event's key (a concurrent batch) is rolled back to the savepoint before
@@ -978,44 +945,6 @@ func (db *DB) PlatformShipped(ctx context.Context, platformID, firmID int64, way
 	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM orders WHERE waybill = ? AND platform_id = ? AND carrier_id = ?"),
 		waybill, platformID, firmID).Scan(&n)
 	return n > 0, mapErr("sqlstore.PlatformShipped", err)
-}
-
-// stmtCaches holds, per SQLite connection pool, the statements the event
-// ingest prepares once and reuses: parsing a 250-row INSERT costs about a
-// third of running it, and a 250-waybill lookup a tenth. The entries of a
-// store go when its *DB is garbage-collected.
-var stmtCaches sync.Map // *sql.DB (a pool) → *stmtCache
-
-type stmtCache struct {
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
-}
-
-// cachedStmt returns the statement q prepared on pool (db.w or db.r),
-// preparing it the first time. On the writer, call it outside a write
-// transaction (it may need the pool's one connection); inside,
-// tx.StmtContext binds it to the transaction, on that same connection,
-// without preparing it again.
-func (db *DB) cachedStmt(ctx context.Context, pool *sql.DB, q string) (*sql.Stmt, error) {
-	v, ok := stmtCaches.Load(pool)
-	if !ok {
-		var loaded bool
-		if v, loaded = stmtCaches.LoadOrStore(pool, &stmtCache{m: map[string]*sql.Stmt{}}); !loaded {
-			runtime.AddCleanup(db, func(p *sql.DB) { stmtCaches.Delete(p) }, pool)
-		}
-	}
-	c := v.(*stmtCache)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st := c.m[q]; st != nil {
-		return st, nil
-	}
-	st, err := pool.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	c.m[q] = st
-	return st, nil
 }
 
 // boxes turns the repeated values of a batch's rows into the interface

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -439,7 +438,7 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 }
 
 // copyOrders is CreateOrders' fast way on PostgreSQL, for a batch of new
-// orders: ids drawn from the orders' identity in one statement, then the
+// orders: ids drawn from the orders' identity in one query (drawIDs), then the
 // orders (rows: their OrderArgs) and their items written with COPY, which
 // fires the same statement-level reference checks (00013) as INSERT. COPY
 // has no ON CONFLICT: when an order's (platform, order_no) is already
@@ -448,18 +447,9 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 // fails the transaction, as it would the INSERT. On success it sets the
 // orders' ids in ids.
 func (db *DB) copyOrders(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, os []*trade.Order, rows [][]any, ids map[*trade.Order]int64) (bool, error) {
-	drawn := make([]int64, 0, len(os))
-	err := db.eachRow(ctx, tx, "SELECT nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, ?)", []any{len(os)}, func(r *sql.Rows) error {
-		var id int64
-		err := r.Scan(&id)
-		drawn = append(drawn, id)
-		return err
-	})
+	drawn, err := drawIDs(ctx, tx, "orders", len(os))
 	if err != nil {
 		return false, err
-	}
-	if len(drawn) != len(os) {
-		return false, fmt.Errorf("sqlstore.copyOrders: %d ids drawn for %d orders", len(drawn), len(os))
 	}
 	orows := make([][]any, len(os))
 	var irows [][]any
