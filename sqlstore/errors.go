@@ -95,6 +95,13 @@ func mapErr(op string, err error) error {
 			return &errs.Error{Code: errs.Conflict, Op: op, Message: "记录重复 (duplicate)", Err: err}
 		case pe.Code == "23503":
 			return &errs.Error{Code: errs.Invalid, Op: op, Message: "引用的对象不存在 (a referenced object does not exist)", Err: err}
+		case pe.Code == "40P01", pe.Code == "40001":
+			// Deadlock or serialization failure: two transactions wanted
+			// the same rows in opposite orders and PostgreSQL rolled this
+			// one back. Nothing was written; the same request again (or a
+			// batch judged again, as the ingest services do on a
+			// conflict) goes through.
+			return &errs.Error{Code: errs.Conflict, Op: op, Message: errConcurrent, Err: err}
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // shutdown, cannot connect now
 			pe.Code == "53300", pe.Code == "53100", // too many connections, disk full
@@ -119,6 +126,9 @@ func mapErr(op string, err error) error {
 	}
 	return &errs.Error{Code: errs.Internal, Op: op, Err: err}
 }
+
+// errConcurrent is the message of a write that lost to a concurrent one.
+const errConcurrent = "与同时进行的另一项写入冲突，未保存任何内容，请重新提交 (conflicted with a concurrent write; nothing was saved, resend)"
 
 // sqliteUniqueColumns extracts "table.col, table.col" from SQLite's
 // "UNIQUE constraint failed: table.col, table.col (2067)".

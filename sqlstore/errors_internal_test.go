@@ -31,3 +31,15 @@ func TestMapErrConnectionLost(t *testing.T) {
 		t.Errorf("mapErr(other) = %v, want internal", got)
 	}
 }
+
+// TestMapErrConcurrent: a deadlock or serialization failure rolled the
+// transaction back; it is a Conflict (the ingest services judge such a
+// batch again) with a message saying nothing was saved, not a 500.
+func TestMapErrConcurrent(t *testing.T) {
+	for _, code := range []string{"40P01", "40001"} {
+		got := mapErr("op", fmt.Errorf("exec: %w", &pgconn.PgError{Code: code, Message: "deadlock detected"}))
+		if !errs.Is(got, errs.Conflict) || got.(*errs.Error).Message != errConcurrent {
+			t.Errorf("mapErr(%s) = %v, want a conflict", code, got)
+		}
+	}
+}

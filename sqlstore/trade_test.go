@@ -238,41 +238,53 @@ func TestTradeResubmission(t *testing.T) {
 			t.Fatalf("unchanged-only batch: %v %+v, %d audit entries", err, out, audits())
 		}
 
-		// The same new batch from two connections at once.
-		batch := make([]trade.OrderInput, 300)
-		for i := range batch {
-			batch[i] = w.order(fmt.Sprintf("C-%03d", i), "buyer_c", paid)
-		}
-		results := make(chan []trade.Result, 2)
-		errc := make(chan error, 2)
-		for range 2 {
-			go func() {
-				out, err := w.svc.IngestBatch(w.platA, batch)
-				errc <- err
-				results <- out
-			}()
-		}
-		created := 0
-		for range 2 {
-			if err := <-errc; err != nil {
-				t.Fatal(err)
+		// The same new batch from two connections at once; from the
+		// second round on, the second connection has it in the opposite
+		// order, so that PostgreSQL may see a deadlock on the order
+		// numbers' key: still every order is created exactly once.
+		stored := 4
+		for round := range 4 {
+			batch := make([]trade.OrderInput, 300)
+			for i := range batch {
+				batch[i] = w.order(fmt.Sprintf("C%d-%03d", round, i), "buyer_c", paid)
 			}
-			for _, r := range <-results {
-				switch r.Status {
-				case trade.ResultCreated:
-					created++
-				case trade.ResultUnchanged:
-				default:
-					t.Fatalf("concurrent line %d: %s %v", r.Line, r.Status, r.Err)
+			sends := [2][]trade.OrderInput{batch, batch}
+			if round > 0 {
+				sends[1] = slices.Clone(batch)
+				slices.Reverse(sends[1])
+			}
+			results := make(chan []trade.Result, 2)
+			errc := make(chan error, 2)
+			for k := range 2 {
+				go func() {
+					out, err := w.svc.IngestBatch(w.platA, sends[k])
+					errc <- err
+					results <- out
+				}()
+			}
+			created := 0
+			for range 2 {
+				if err := <-errc; err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range <-results {
+					switch r.Status {
+					case trade.ResultCreated:
+						created++
+					case trade.ResultUnchanged:
+					default:
+						t.Fatalf("round %d, concurrent line %d: %s %v", round, r.Line, r.Status, r.Err)
+					}
 				}
 			}
-		}
-		var stored int
-		if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT COUNT(*) FROM orders WHERE platform_id = ?"), w.platAID).Scan(&stored); err != nil {
-			t.Fatal(err)
-		}
-		if created != len(batch) || stored != 4+len(batch) {
-			t.Fatalf("created %d times, %d orders stored; want %d and %d", created, stored, len(batch), 4+len(batch))
+			stored += len(batch)
+			var n int
+			if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT COUNT(*) FROM orders WHERE platform_id = ?"), w.platAID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if created != len(batch) || n != stored {
+				t.Fatalf("round %d: created %d times, %d orders stored; want %d and %d", round, created, n, len(batch), stored)
+			}
 		}
 	})
 }
