@@ -282,7 +282,11 @@ func plannedOrder(rng *rand.Rand, s *demoShop, paid, now time.Time, i int, seed 
 		p := s.goods[rng.IntN(len(s.goods))]
 		price := int64(990 + rng.IntN(20000))
 		q := 1 + rng.IntN(3)
-		o.Items = append(o.Items, trade.Item{Line: k + 1, GTIN: gtinOf(p.Goods), Batch: "L" + paid.AddDate(0, -1-rng.IntN(3), 0).Format("200601"),
+		batch := "L" + paid.AddDate(0, -1-rng.IntN(3), 0).Format("200601")
+		if p.Category == "services" {
+			batch = "" // a booking has no production lot, so no trace
+		}
+		o.Items = append(o.Items, trade.Item{Line: k + 1, GTIN: gtinOf(p.Goods), Batch: batch,
 			Name: "承德" + p.Goods, Category: s.sh.Category, Quantity: q, PriceFen: price})
 		o.AmountFen += price * int64(q)
 	}
