@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"ecredit/account"
@@ -71,6 +72,29 @@ type demoProducer struct {
 	code     string
 	region   string
 	category string
+	name     string
+}
+
+// pickProducer chooses the producer of a product: one whose name says it
+// makes the goods (承德山楂 → 兴隆县…山楂食品有限公司), else one of the
+// product's category, else any; n spreads products over the candidates.
+func pickProducer(producers []demoProducer, product, category string, n int) demoProducer {
+	goods := strings.TrimPrefix(product, "承德")
+	var byGoods, byCategory []demoProducer
+	for _, pr := range producers {
+		switch {
+		case goods != "" && strings.Contains(pr.name, goods):
+			byGoods = append(byGoods, pr)
+		case pr.category == category:
+			byCategory = append(byCategory, pr)
+		}
+	}
+	for _, c := range [][]demoProducer{byGoods, byCategory, producers} {
+		if len(c) > 0 {
+			return c[n%len(c)]
+		}
+	}
+	return demoProducer{}
 }
 
 // writeTrace generates the traceability data.
@@ -80,7 +104,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	now := clk.Now().UTC()
 	rng := rand.New(rand.NewPCG(uint64(seed)^traceSeedSalt, 0x7472))
 	r := store.ReaderDB()
-	rows, err := r.QueryContext(ctx, store.Dialect().Rebind(`SELECT s.owner_id, MIN(sub.credit_code), MIN(sub.region_code), MIN(s.category)
+	rows, err := r.QueryContext(ctx, store.Dialect().Rebind(`SELECT s.owner_id, MIN(sub.credit_code), MIN(sub.region_code), MIN(s.category), MIN(sub.name)
 		FROM shops s JOIN subjects sub ON sub.id = s.owner_id
 		WHERE s.category IN ('food', 'agricultural', 'agri_inputs', 'medical_devices') AND sub.credit_code IS NOT NULL AND sub.status = 'active'
 		GROUP BY s.owner_id ORDER BY s.owner_id`))
@@ -90,7 +114,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	var producers []demoProducer
 	for rows.Next() {
 		var p demoProducer
-		if err := rows.Scan(&p.id, &p.code, &p.region, &p.category); err != nil {
+		if err := rows.Scan(&p.id, &p.code, &p.region, &p.category, &p.name); err != nil {
 			rows.Close()
 			return c, errs.Wrap(op, err)
 		}
@@ -139,9 +163,12 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 			if len(byGTIN) >= maxDemoProducts {
 				continue
 			}
-			pr := producers[len(byGTIN)%len(producers)]
 			k, ok := trace.NormalizeCategory(cat)
 			if !ok {
+				k = ""
+			}
+			pr := pickProducer(producers, name, demoCategory(k), len(byGTIN))
+			if k == "" {
 				k = pr.category
 			}
 			if name == "" {
