@@ -9,6 +9,7 @@
 #          ECREDIT_BENCH_TRACE_ORDERS orders (default 20000), e.g.
 #          ECREDIT_BENCH_TRACE_ORDERS=10000000 bench/run.sh trace -benchtime 200x
 #   e.g.   bench/run.sh subjects -benchtime 5000x
+#          bench/run.sh orders -benchtime 40x -count 5   (medians of 5 runs)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,7 +35,16 @@ bash scripts/test.sh ./sqlstore/ -run '^$' -bench "$pattern" -benchtime 2s -coun
 # ceiling (the benchmark whose name contains "Ceiling") of that engine and
 # family: BenchmarkOrderRawInsertCeiling is the ceiling of BenchmarkOrder…,
 # BenchmarkRawInsertCeiling of the rest (the longest matching prefix wins).
+# With -count N (e.g. bench/run.sh orders -benchtime 40x -count 5) each
+# figure is the median of its N runs, the ratio that of the medians, and
+# "runs" the lowest and highest run against the ceiling's median.
 awk '
+function median(key, c,   i, j, t, a) {
+	for (i = 1; i <= c; i++) a[i] = vals[key, i]
+	for (i = 2; i <= c; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+	lo[key] = a[1]; hi[key] = a[c]
+	return (c % 2) ? a[(c+1)/2] : (a[c/2] + a[c/2+1]) / 2
+}
 /^Benchmark/ {
 	name = $1; sub(/-[0-9]+$/, "", name)
 	n = split(name, parts, "/"); engine = ""
@@ -43,17 +53,22 @@ awk '
 	rate = ""
 	for (i = 2; i < NF; i++) if ($(i+1) == "rows/s" || $(i+1) == "records/s" || $(i+1) == "appends/s" || $(i+1) == "queries/s") rate = $i
 	if (rate == "") next
-	rows[engine, name] = rate; order[++k] = engine SUBSEP name
-	if (name ~ /Ceiling/) { fam = parts[1]; sub(/RawInsertCeiling$/, "", fam); ceil[engine, fam] = rate; fams[fam] = 1 }
+	key = engine SUBSEP name
+	if (!(key in cnt)) order[++k] = key
+	vals[key, ++cnt[key]] = rate + 0
+	if (name ~ /Ceiling/) { fam = parts[1]; sub(/RawInsertCeiling$/, "", fam); ceilkey[engine, fam] = key; fams[fam] = 1 }
 }
 END {
-	printf "\n%-55s %14s %8s\n", "benchmark", "per second", "ratio"
+	for (j = 1; j <= k; j++) med[order[j]] = median(order[j], cnt[order[j]])
+	printf "\n%-55s %14s %8s %5s %15s\n", "benchmark", "per second", "ratio", "n", "runs"
 	for (j = 1; j <= k; j++) {
 		split(order[j], p, SUBSEP); e = p[1]; nm = p[2]
 		split(nm, q, "/"); best = ""; found = 0
-		for (f in fams) if (index(q[1], f) == 1 && ((e, f) in ceil) && (!found || length(f) > length(best))) { best = f; found = 1 }
-		r = (found && ceil[e, best] > 0) ? sprintf("%.3f", rows[e, nm] / ceil[e, best]) : "-"
-		printf "%-55s %14.0f %8s\n", nm, rows[e, nm], r
+		for (f in fams) if (index(q[1], f) == 1 && ((e, f) in ceilkey) && (!found || length(f) > length(best))) { best = f; found = 1 }
+		c = found ? med[ceilkey[e, best]] : 0
+		r = c > 0 ? sprintf("%.3f", med[order[j]] / c) : "-"
+		span = (c > 0 && cnt[order[j]] > 1) ? sprintf("%.3f–%.3f", lo[order[j]] / c, hi[order[j]] / c) : ""
+		printf "%-55s %14.0f %8s %5d %15s\n", nm, med[order[j]], r, cnt[order[j]], span
 	}
 }' "$out" | tee -a "$out"
 echo "bench/run.sh: results in $out"
