@@ -30,7 +30,10 @@ import (
 //     regulator, decided over the last three years (some still public,
 //     others expired);
 //   - a few penalties withdrawn (revoked on review), objected to
-//     (answered or pending) and credit-repaired.
+//     (answered or pending) and credit-repaired;
+//   - for logistics firms, the province's 快递业务经营许可证, a commitment
+//     to the city's postal bureau and for about a quarter a penalty of it
+//     (planLogistics), which the firms' grades count as violations.
 //
 // Everything follows from the seed and the subject's index, through a
 // stream of its own, so adding records does not change the subjects.
@@ -160,6 +163,9 @@ func subjectCategory(r *Record) string {
 
 // plan returns the records of one subject.
 func (rg *recordGen) plan(r *Record) []plannedRecord {
+	if r.CreditCode != "" && r.Kind == registry.KindLogistics {
+		return rg.planLogistics(r)
+	}
 	if r.CreditCode == "" || (r.Kind != registry.KindPlatform && r.Kind != registry.KindMerchant) {
 		return nil
 	}
@@ -293,6 +299,87 @@ func (rg *recordGen) plan(r *Record) []plannedRecord {
 			after = lcRepairApproved
 		}
 		out = append(out, plannedRecord{source: authority, in: record.Input{Type: record.TypePenalty, Fields: fields}, after: after})
+		rg.counts.Penalty++
+	}
+	return out
+}
+
+// Logistics firms answer to the postal administration (邮政管理局): the
+// province licenses express delivery, the city's bureau receives their
+// commitments and penalises them.
+const (
+	provincePost = "河北省邮政管理局"
+	cityPost     = "承德市邮政管理局"
+)
+
+// postViolations are penalised conduct of express delivery firms.
+var postViolations = []violation{
+	{Type: "未执行收件验视制度", Facts: "当事人所属营业网点收寄快件时未当面验视内件，收寄内件不明的快件 3 件，经责令改正。",
+		Basis: "《中华人民共和国邮政法》第七十五条", Category: "suspend_business"},
+	{Type: "未对寄件人身份进行查验", Facts: "当事人所属营业网点收寄快件时未查验寄件人身份、未登记身份信息（未实名收寄），共计 12 件。",
+		Basis: "《中华人民共和国反恐怖主义法》第八十五条第（一）项", Category: "fine", FineMin: 10, FineMax: 12},
+}
+
+// planLogistics returns the records of a logistics firm: its express
+// delivery licence, most firms' commitment, and for every fourth firm a
+// penalty of the city's postal bureau, many of them recent enough to count
+// among the violations of the firm's grading window (logistics metrics).
+func (rg *recordGen) planLogistics(r *Record) []plannedRecord {
+	rng := rand.New(rand.NewPCG(rg.seed, uint64(r.Index)))
+	base := map[string]string{"subject_name": r.Name, "credit_code": r.CreditCode}
+	with := func(extra map[string]string) map[string]string {
+		m := make(map[string]string, len(base)+len(extra))
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	var out []plannedRecord
+	d := rg.date(60, 1500, rng)
+	year := d.Year()
+	seq := rg.next(provincePost, year)
+	out = append(out, plannedRecord{source: provincePost, in: record.Input{Type: record.TypeLicence, Fields: with(map[string]string{
+		"subject_category": "legal", "legal_rep": r.LegalRep, "doc_name": "快递业务经营许可决定书",
+		"doc_no": fmt.Sprintf("冀邮管许〔%d〕%04d号", year, seq), "licence_category": "general", "certificate_name": "快递业务经营许可证",
+		"licence_no": fmt.Sprintf("冀%d%04d", year, seq), "content": "经营范围：国内快递（省内异地、跨省）；经营地域：河北省承德市",
+		"decision_date": ymd(d), "valid_from": ymd(d), "valid_until": ymd(d.AddDate(5, 0, -1)),
+		"authority": provincePost, "source_unit": provincePost,
+	})}})
+	rg.counts.Licence++
+	if rng.IntN(100) < 70 {
+		d := rg.date(20, 700, rng)
+		year := d.Year()
+		out = append(out, plannedRecord{source: cityPost, in: record.Input{Type: record.TypeCommitment, Fields: with(map[string]string{
+			"commitment_no": fmt.Sprintf("承邮诺〔%d〕%04d号", year, rg.next(cityPost+"诺", year)), "commitment_type": "industry",
+			"matter":          "寄递企业安全生产和服务质量信用承诺",
+			"content":         "本企业承诺：严格执行收寄验视、实名收寄和过机安检制度，不收寄禁寄物品；按承诺时限投递，不擅自将快件投放智能快件箱或快递服务站而不告知收件人；妥善处理用户投诉和快件延误、丢失、损毁赔偿；保护用户个人信息，自觉接受邮政管理部门和社会监督。",
+			"commitment_date": ymd(d), "term_until": ymd(d.AddDate(3, 0, -1)), "recipient": cityPost, "fulfilment": "performing",
+		})}})
+		rg.counts.Commitment++
+	}
+	if rg.next("logistics firms", 0)%4 == 1 { // every fourth firm, the first included
+		v := postViolations[rng.IntN(len(postViolations))]
+		d := rg.date(3, 200, rng)
+		year := d.Year()
+		fields := with(map[string]string{
+			"subject_category": "legal", "legal_rep": r.LegalRep, "doc_no": fmt.Sprintf("承邮管罚〔%d〕%d号", year, rg.next(cityPost, year)),
+			"violation_type": v.Type, "facts": v.Facts, "basis": v.Basis, "category": v.Category,
+			"decision_date": ymd(d), "authority": cityPost, "source_unit": cityPost,
+		})
+		content := "给予" + categoryText(v.Category)
+		if v.Category == "suspend_business" {
+			content = "责令停业整顿 7 日"
+		}
+		if v.FineMax > 0 {
+			fine := v.FineMin + float64(rng.IntN(int((v.FineMax-v.FineMin)*100)+1))/100
+			fields["fine"] = fmt.Sprintf("%.2f", fine)
+			content += fmt.Sprintf("，罚款人民币 %.2f 万元", fine)
+		}
+		fields["content"] = content + "的行政处罚。"
+		out = append(out, plannedRecord{source: cityPost, in: record.Input{Type: record.TypePenalty, Fields: fields}})
 		rg.counts.Penalty++
 	}
 	return out

@@ -52,6 +52,7 @@ func TestGenerateRecords(t *testing.T) {
 			platformSubjects[p.ID] = true
 		}
 		platformCommitments := 0
+		postLicences, postPenalties := map[int64]bool{}, 0
 		for after := int64(0); ; {
 			rs, err := db.ListRecords(ctx, record.Filter{After: after, Limit: 1000})
 			if err != nil {
@@ -69,6 +70,12 @@ func TestGenerateRecords(t *testing.T) {
 				}
 				if r.Type == record.TypeCommitment && platformSubjects[r.SubjectID] {
 					platformCommitments++
+				}
+				switch {
+				case r.Type == record.TypeLicence && r.Source == provincePost && sub.Kind == registry.KindLogistics:
+					postLicences[r.SubjectID] = true
+				case r.Type == record.TypePenalty && r.Source == cityPost && sub.Kind == registry.KindLogistics:
+					postPenalties++
 				}
 				// Valid: the same fields go through the service's
 				// validation again unchanged (same content → unchanged).
@@ -99,6 +106,11 @@ func TestGenerateRecords(t *testing.T) {
 			if byType[typ] != w {
 				t.Errorf("%s: %d stored, summary says %d", typ, byType[typ], w)
 			}
+		}
+		// Every logistics firm holds its express delivery licence; some
+		// were penalised by the postal bureau.
+		if len(postLicences) != plan.Logistics || postPenalties == 0 {
+			t.Errorf("%d of %d logistics firms licensed, %d postal penalties", len(postLicences), plan.Logistics, postPenalties)
 		}
 		if len(byType) != len(want) || platformCommitments != len(sum.Platforms) {
 			t.Errorf("types %v; %d platform commitments", byType, platformCommitments)
