@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ecredit/account"
 	"ecredit/clock"
@@ -165,6 +166,9 @@ func subjectCategory(r *Record) string {
 func (rg *recordGen) plan(r *Record) []plannedRecord {
 	if r.CreditCode != "" && r.Kind == registry.KindLogistics {
 		return rg.planLogistics(r)
+	}
+	if r.IDNumber != "" && r.Kind == registry.KindCourier {
+		return rg.planCourier(r)
 	}
 	if r.CreditCode == "" || (r.Kind != registry.KindPlatform && r.Kind != registry.KindMerchant) {
 		return nil
@@ -383,6 +387,35 @@ func (rg *recordGen) planLogistics(r *Record) []plannedRecord {
 		rg.counts.Penalty++
 	}
 	return out
+}
+
+// planCourier gives every 23rd registered courier a recent penalty of
+// the police for opening a parcel: a natural person's record, named by its
+// ID number (kept sealed, shown masked), which the courier's grade in its
+// firm's report counts as a violation.
+func (rg *recordGen) planCourier(r *Record) []plannedRecord {
+	if rg.next("couriers", 0)%23 != 3 { // 23: prime, so not all of one firm (firms take every len(firms)-th courier)
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(rg.seed, uint64(r.Index)))
+	d := rg.date(5, 80, rng)
+	authority := countyOrg(r.Region, "公安局")
+	if strings.HasSuffix(authority, "区公安局") { // 承德市公安局双桥分局, …鹰手营子矿区分局
+		district := strings.TrimPrefix(strings.TrimSuffix(authority, "公安局"), "承德市")
+		if utf8.RuneCountInString(district) == 3 {
+			district = strings.TrimSuffix(district, "区")
+		}
+		authority = "承德市公安局" + district + "分局"
+	}
+	year := d.Year()
+	doc := fmt.Sprintf("承%s公（治）行罚决字〔%d〕%d号", countyAbbr[r.Region], year, rg.next(authority, year))
+	rg.counts.Penalty++
+	return []plannedRecord{{source: authority, in: record.Input{Type: record.TypePenalty, Fields: map[string]string{
+		"subject_category": "person", "subject_name": r.Name, "id_type": "01", "id_number": r.IDNumber, "doc_no": doc,
+		"violation_type": "私自开拆他人快件", "facts": "当事人在派送快件过程中私自开拆他人快件 1 件，尚不构成犯罪。",
+		"basis": "《中华人民共和国邮政法》第七十一条、《中华人民共和国治安管理处罚法》", "category": "warning",
+		"content": "给予警告的行政处罚。", "decision_date": ymd(d), "authority": authority, "source_unit": authority,
+	}}}}
 }
 
 func (rg *recordGen) violationFor(r *Record, cats map[string]bool, rng *rand.Rand) violation {

@@ -2,12 +2,14 @@ package demo
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 
 	"ecredit/account"
 	"ecredit/clock"
 	"ecredit/ledger"
+	"ecredit/pii"
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
@@ -52,7 +54,13 @@ func TestGenerateRecords(t *testing.T) {
 			platformSubjects[p.ID] = true
 		}
 		platformCommitments := 0
-		postLicences, postPenalties := map[int64]bool{}, 0
+		courierByMask := map[string]Record{} // the planned couriers by their ID number's mask
+		for _, rec := range generate(t, 5, n) {
+			if rec.Kind == registry.KindCourier {
+				courierByMask[pii.MaskID(rec.IDNumber)] = rec
+			}
+		}
+		postLicences, postPenalties, courierPenalties := map[int64]bool{}, 0, 0
 		for after := int64(0); ; {
 			rs, err := db.ListRecords(ctx, record.Filter{After: after, Limit: 1000})
 			if err != nil {
@@ -76,11 +84,22 @@ func TestGenerateRecords(t *testing.T) {
 					postLicences[r.SubjectID] = true
 				case r.Type == record.TypePenalty && r.Source == cityPost && sub.Kind == registry.KindLogistics:
 					postPenalties++
+				case r.Type == record.TypePenalty && sub.Kind == registry.KindCourier && r.SubjectCode == "" && r.SubjectIDMasked != "":
+					courierPenalties++
 				}
 				// Valid: the same fields go through the service's
 				// validation again unchanged (same content → unchanged).
+				// A natural person's record keeps the ID number and name
+				// sealed, not among its fields: it is re-sent with the
+				// planned ones.
+				fields := r.Fields
+				if r.SubjectCode == "" {
+					fields = maps.Clone(r.Fields)
+					c := courierByMask[r.SubjectIDMasked]
+					fields["id_number"], fields["subject_name"] = c.IDNumber, c.Name
+				}
 				actx := account.With(ctx, account.Actor{Name: r.Source, Role: account.RoleDepartment, Via: "system"})
-				res, err := svc.Ingest(actx, record.Input{Type: r.Type, Fields: r.Fields})
+				res, err := svc.Ingest(actx, record.Input{Type: r.Type, Fields: fields})
 				if err != nil || res.Status != record.ResultUnchanged || res.ID != r.ID {
 					t.Fatalf("record %d (%s %s) re-ingests as %+v, %v", r.ID, r.Type, r.SourceRef, res, err)
 				}
@@ -108,9 +127,11 @@ func TestGenerateRecords(t *testing.T) {
 			}
 		}
 		// Every logistics firm holds its express delivery licence; some
-		// were penalised by the postal bureau.
-		if len(postLicences) != plan.Logistics || postPenalties == 0 {
-			t.Errorf("%d of %d logistics firms licensed, %d postal penalties", len(postLicences), plan.Logistics, postPenalties)
+		// were penalised by the postal bureau, and some couriers, named by
+		// their ID numbers, by the police.
+		if len(postLicences) != plan.Logistics || postPenalties == 0 || courierPenalties != (plan.Courier+19)/23 {
+			t.Errorf("%d of %d logistics firms licensed, %d postal penalties, %d of %d couriers penalised",
+				len(postLicences), plan.Logistics, postPenalties, courierPenalties, plan.Courier)
 		}
 		if len(byType) != len(want) || platformCommitments != len(sum.Platforms) {
 			t.Errorf("types %v; %d platform commitments", byType, platformCommitments)
