@@ -79,6 +79,15 @@ type stmtKey struct {
 	q    string
 }
 
+// preparedStmt returns the statement q if cachedStmt has prepared it on
+// pool, else nil. It never prepares, so it is safe inside a transaction on
+// SQLite's one writer connection.
+func (db *DB) preparedStmt(pool *sql.DB, q string) *sql.Stmt {
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	return db.stmts.m[stmtKey{pool, q}]
+}
+
 // cachedStmt returns the statement q prepared on pool (db.w or db.r),
 // preparing it the first time. On the writer, call it outside a write
 // transaction (it may need the pool's one connection); inside,

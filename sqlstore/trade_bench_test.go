@@ -154,6 +154,20 @@ func rawOrderInsert(b *testing.B, schema bool) {
 		}
 		insOrders := multi(oT, sqlstore.OrderColumns, perStmt, true)
 		insItems := multi(iT, sqlstore.ItemColumns, benchItemsPerOrder*perStmt, false)
+		// Prepared once and reused by every transaction, as a bulk loader
+		// (and sqlstore.CreateOrders) does.
+		var prepOrders, prepItems *sql.Stmt
+		if d.Name() != sqlstore.EnginePostgres {
+			var err error
+			if prepOrders, err = db.WriterDB().PrepareContext(ctx, insOrders); err != nil {
+				b.Fatal(err)
+			}
+			defer prepOrders.Close()
+			if prepItems, err = db.WriterDB().PrepareContext(ctx, insItems); err != nil {
+				b.Fatal(err)
+			}
+			defer prepItems.Close()
+		}
 		shops, err := db.ShopsByIDs(ctx, ob.shops)
 		if err != nil {
 			b.Fatal(err)
@@ -189,15 +203,9 @@ func rawOrderInsert(b *testing.B, schema bool) {
 					{iT, sqlstore.ItemColumns, irows}})
 			} else {
 				err = db.WriteTx(ctx, "bench", func(tx *sql.Tx) error {
-					so, err := tx.PrepareContext(ctx, insOrders)
-					if err != nil {
-						return err
-					}
+					so := tx.StmtContext(ctx, prepOrders)
 					defer so.Close()
-					si, err := tx.PrepareContext(ctx, insItems)
-					if err != nil {
-						return err
-					}
+					si := tx.StmtContext(ctx, prepItems)
 					defer si.Close()
 					for start := 0; start < len(orders); start += perStmt {
 						chunk := orders[start : start+perStmt]
