@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -186,17 +187,7 @@ func (rg *recordGen) plan(r *Record) []plannedRecord {
 	if goods == "" {
 		goods = "商品"
 	}
-	base := map[string]string{"subject_name": r.Name, "credit_code": r.CreditCode}
-	with := func(extra map[string]string) map[string]string {
-		m := make(map[string]string, len(base)+len(extra))
-		for k, v := range base {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
-		return m
-	}
+	with := func(extra map[string]string) map[string]string { return orgFields(r, extra) }
 
 	// Commitment.
 	if r.Kind == registry.KindPlatform || rng.IntN(100) < 85 {
@@ -308,6 +299,14 @@ func (rg *recordGen) plan(r *Record) []plannedRecord {
 	return out
 }
 
+// orgFields are the fields of a record of the organisation r: its name
+// and credit code, then extra.
+func orgFields(r *Record, extra map[string]string) map[string]string {
+	m := map[string]string{"subject_name": r.Name, "credit_code": r.CreditCode}
+	maps.Copy(m, extra)
+	return m
+}
+
 // Logistics firms answer to the postal administration (邮政管理局): the
 // province licenses express delivery, the city's bureau receives their
 // commitments and penalises them.
@@ -330,17 +329,7 @@ var postViolations = []violation{
 // among the violations of the firm's grading window (logistics metrics).
 func (rg *recordGen) planLogistics(r *Record) []plannedRecord {
 	rng := rand.New(rand.NewPCG(rg.seed, uint64(r.Index)))
-	base := map[string]string{"subject_name": r.Name, "credit_code": r.CreditCode}
-	with := func(extra map[string]string) map[string]string {
-		m := make(map[string]string, len(base)+len(extra))
-		for k, v := range base {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
-		return m
-	}
+	with := func(extra map[string]string) map[string]string { return orgFields(r, extra) }
 	var out []plannedRecord
 	d := rg.date(60, 1500, rng)
 	year := d.Year()
