@@ -1,6 +1,9 @@
 package trade
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // OrderView is the JSON form of an order.
 type OrderView struct {
@@ -107,6 +110,15 @@ type EvaluationView struct {
 	ValidFrom   time.Time `json:"valid_from"`
 	ValidUntil  time.Time `json:"valid_until"`
 	CreatedAt   time.Time `json:"created_at"`
+}
+
+// ScoreText is the score as the pages show it ("87.5", "912"), "" for an
+// evaluation that only grades.
+func (v EvaluationView) ScoreText() string {
+	if v.Score == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v.Score, 'f', -1, 64)
 }
 
 // View is the JSON form of the evaluation.

@@ -86,9 +86,30 @@ func TestShopRatingsPage(t *testing.T) {
 		if strings.Contains(body, "tb_buyer1") {
 			t.Error("shop page shows a buyer unmasked")
 		}
+		// Two agencies' evaluations: a score with its scale and grade, a
+		// grade alone.
+		score := 87.5
+		for _, in := range []trade.EvaluationInput{
+			{Ref: "XP-1", SubjectCode: e.merchant.CreditCode, Score: &score, Scale: "0-100", Grade: "AA", Method: "评分卡模型：许可、处罚、网店评价加权", ValidUntil: e.clk.Now().AddDate(1, 0, 0)},
+			{Ref: "ZX-1", SubjectCode: e.merchant.CreditCode, Grade: "A+", Method: "专家评审结合定量指标，两名评审员合议", ValidUntil: e.clk.Now().AddDate(1, 0, 0)},
+		} {
+			ag := account.With(sys, account.Actor{AccountID: 8, Name: "承德信用评估有限公司", Role: account.RoleAgency, Via: "api"})
+			if _, _, err := tr.SubmitEvaluation(ag, in); err != nil {
+				t.Fatal(err)
+			}
+		}
 		status, body = c.get("/subjects/" + itoa(e.merchant.ID))
 		if status != 200 || !strings.Contains(body, "交易信用评价") || !strings.Contains(body, "/shops/"+itoa(shop.ID)) {
 			t.Errorf("profile %d lacks the ratings section or the shop link", status)
+		}
+		body = html.UnescapeString(body)
+		for _, want := range []string{"第三方信用评价", "<td>87.5（0-100） AA</td>", "<td> A+</td>", "评分卡模型"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("profile lacks %q", want)
+			}
+		}
+		if strings.Contains(body, "%!") {
+			t.Error("profile shows a formatting error")
 		}
 		if status, _ := c.get("/shops/999999"); status != 404 {
 			t.Errorf("unknown shop: %d", status)
