@@ -194,6 +194,10 @@ func Generate(ctx context.Context, store *sqlstore.DB, keys *pii.Keys, o Options
 		if err != nil {
 			return sum, errs.Wrap(op, err)
 		}
+		// Third-party credit evaluations of merchants (evaluations.go).
+		if sum.Trade.Evaluations, err = writeEvaluations(ctx, store, o.Seed, o.Clock); err != nil {
+			return sum, errs.Wrap(op, err)
+		}
 	}
 	// Logistics (M4): parcels and tracking events of the firms.
 	if !o.NoParcels {
@@ -278,6 +282,7 @@ func (p *progress) finish(s Summary) {
 			r.Total(), r.Commitment, r.Licence, r.Penalty, r.Withdrawn, r.Objections, r.Answered, r.Repairs, r.Repaired)
 	}
 	if t := s.Trade; t.Orders > 0 {
-		fmt.Fprintf(p.w, "订单 %d 笔，买家评价 %d 条（追评 %d、折叠 %d），卖家评价买家 %d 条\n", t.Orders, t.Reviews, t.Followups, t.Folded, t.BuyerRatings)
+		fmt.Fprintf(p.w, "订单 %d 笔，买家评价 %d 条（追评 %d、折叠 %d），卖家评价买家 %d 条，第三方信用评价 %d 条\n", t.Orders, t.Reviews, t.Followups,
+			t.Folded, t.BuyerRatings, t.Evaluations)
 	}
 }

@@ -68,6 +68,7 @@ const organiserPercent = 25
 // TradeCounts tells what orders and reviews a generation wrote.
 type TradeCounts struct {
 	Orders, Reviews, Followups, Folded, BuyerRatings int
+	Evaluations                                      int // third-party credit evaluations (evaluations.go)
 }
 
 // hourWeight is the relative share of orders in each hour of the day

@@ -29,6 +29,20 @@ func TestGenerateTrade(t *testing.T) {
 		if tc.Orders != 300*OrdersPerSubject || tc.Reviews < tc.Orders/3 || tc.Followups == 0 || tc.BuyerRatings == 0 {
 			t.Fatalf("trade counts %+v", tc)
 		}
+		// Third-party evaluations: every one stored and valid now, one per
+		// evaluated merchant, as many as the summary says; the city has
+		// credit agencies to make them.
+		var agencies, stored, n0, valid int
+		if err := db.ReaderDB().QueryRowContext(ctx, "SELECT COUNT(*) FROM subjects WHERE kind = 'service' AND form = 'credit_service'").Scan(&agencies); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.ReaderDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT COUNT(*), COUNT(DISTINCT subject_id), SUM(CASE WHEN valid_from <= ? AND valid_until > ? THEN 1 ELSE 0 END) FROM credit_evaluations"),
+			clk.Now().UnixMicro(), clk.Now().UnixMicro()).Scan(&stored, &n0, &valid); err != nil {
+			t.Fatal(err)
+		}
+		if agencies == 0 || tc.Evaluations == 0 || stored != tc.Evaluations || n0 != stored || valid != stored {
+			t.Fatalf("%d agencies; %d evaluations in the summary, %d stored of %d subjects, %d valid now", agencies, tc.Evaluations, stored, n0, valid)
+		}
 		svc := &trade.Service{Store: db, Clock: clk}
 		var n int
 		for after := int64(0); ; {
