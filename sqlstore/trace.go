@@ -342,11 +342,16 @@ func gtinsIn(gtins []string, batch string, more ...any) (string, []any) {
 // platform, region, shop and seller. The inner query sums each order's
 // items of the batch from the index (an order may hold the batch in two
 // lines or under two GTIN forms); the outer one reads each order once.
-func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, after int64) ([]trace.ReachGroup, error) {
+func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, after, upto int64) ([]trace.ReachGroup, error) {
 	const op = "sqlstore.ReachGroups"
 	where, args := gtinsIn(gtins, batch, after)
+	where += " AND order_id > ?"
+	if upto != 0 {
+		where += " AND order_id <= ?"
+		args = append(args, upto)
+	}
 	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT o.platform_id, o.region, o.shop_id, o.seller_id, COUNT(*), SUM(x.q), SUM(x.n), MAX(x.order_id)
-		FROM (SELECT order_id, SUM(quantity) AS q, COUNT(*) AS n FROM order_items WHERE `+where+` AND order_id > ? GROUP BY order_id) x
+		FROM (SELECT order_id, SUM(quantity) AS q, COUNT(*) AS n FROM order_items WHERE `+where+` GROUP BY order_id) x
 		JOIN orders o ON o.id = x.order_id
 		GROUP BY o.platform_id, o.region, o.shop_id, o.seller_id`), args...)
 	if err != nil {
@@ -362,6 +367,15 @@ func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, aft
 		out = append(out, g)
 	}
 	return out, mapErr(op, rows.Err())
+}
+
+// BatchSpan returns the smallest and largest order id of the batch's
+// order items above after and their number, from the index alone.
+func (db *DB) BatchSpan(ctx context.Context, gtins []string, batch string, after int64) (lo, hi, lines int64, err error) {
+	where, args := gtinsIn(gtins, batch, after)
+	err = db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COALESCE(MIN(order_id), 0), COALESCE(MAX(order_id), 0), COUNT(*) FROM order_items WHERE "+
+		where+" AND order_id > ?"), args...).Scan(&lo, &hi, &lines)
+	return lo, hi, lines, mapErr("sqlstore.BatchSpan", err)
 }
 
 // CountBatchLines counts the batch's order items up to an order id, from

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -212,7 +213,7 @@ func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string)
 			return nil, err
 		}
 		if n == e.lines {
-			delta, err := s.Store.ReachGroups(ctx, gtins, batch, e.upto)
+			delta, err := s.sumGroups(ctx, gtins, batch, e.upto)
 			if err != nil {
 				return nil, err
 			}
@@ -226,12 +227,65 @@ func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string)
 			return merged.groups, nil
 		}
 	}
-	gs, err := s.Store.ReachGroups(ctx, gtins, batch, 0)
+	gs, err := s.sumGroups(ctx, gtins, batch, 0)
 	if err != nil {
 		return nil, err
 	}
 	s.keepReach(ctx, key, entryOf(gs))
 	return gs, nil
+}
+
+// reachChunkLines is the fewest order items of a batch per parallel
+// summing query (Service.ReachChunk overrides it).
+const reachChunkLines = 5_000
+
+// sumGroups sums the groups of the batch's orders above after. A batch
+// of many orders is summed in up to GOMAXPROCS (at most 8) queries at
+// once, over equal ranges of its order ids, and the parts merged: the
+// first trace of a hot batch reads every one of its orders, one
+// primary-key read each, and the reads of different ranges run on
+// different connections and cores. The parts need not be one snapshot:
+// a kept sum is checked by its count before use, like any other.
+func (s *Service) sumGroups(ctx context.Context, gtins []string, batch string, after int64) ([]ReachGroup, error) {
+	chunk := int64(s.ReachChunk)
+	if chunk <= 0 {
+		chunk = reachChunkLines
+	}
+	k := int64(min(runtime.GOMAXPROCS(0), 8))
+	if k < 2 {
+		return s.Store.ReachGroups(ctx, gtins, batch, after, 0)
+	}
+	lo, hi, lines, err := s.Store.BatchSpan(ctx, gtins, batch, after)
+	if err != nil {
+		return nil, err
+	}
+	k = min(k, lines/chunk, hi-lo+1)
+	if k < 2 {
+		return s.Store.ReachGroups(ctx, gtins, batch, after, 0)
+	}
+	parts := make([][]ReachGroup, k)
+	errs := make([]error, k)
+	var wg sync.WaitGroup
+	for i := range k {
+		from := lo - 1 + (hi-lo+1)*i/k
+		upto := lo - 1 + (hi-lo+1)*(i+1)/k
+		if i == k-1 {
+			upto = 0 // and whatever came in since the span was read
+		}
+		wg.Go(func() { parts[i], errs[i] = s.Store.ReachGroups(ctx, gtins, batch, from, upto) })
+	}
+	wg.Wait()
+	var out []ReachGroup
+	for i, p := range parts {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = mergeGroups(out, p)
+	}
+	if out == nil {
+		out = []ReachGroup{}
+	}
+	return out, nil
 }
 
 // loadReach reads the entry the store keeps for key, nil when there is

@@ -34,6 +34,10 @@ type Service struct {
 	Recorder Recorder
 	Clock    clock.Clock
 
+	// ReachChunk is the fewest order items of a batch per parallel query
+	// when its reach is summed (reach.go); 0 means 5,000.
+	ReachChunk int
+
 	// reachKept keeps the reach groups of big batches (reach.go).
 	reachKept reachCache
 }

@@ -328,9 +328,13 @@ type Store interface {
 	GetRecall(ctx context.Context, gtin, batch string) (*Recall, error)
 
 	// ReachGroups sums the orders holding the batch (any of gtins, the
-	// forms of one GTIN) with an id above after, by platform, region,
-	// shop and seller, in one pass over the batch's order items.
-	ReachGroups(ctx context.Context, gtins []string, batch string, after int64) ([]ReachGroup, error)
+	// forms of one GTIN) with an id above after and, unless upto is 0, at
+	// most upto, by platform, region, shop and seller, in one pass over
+	// the batch's order items.
+	ReachGroups(ctx context.Context, gtins []string, batch string, after, upto int64) ([]ReachGroup, error)
+	// BatchSpan returns the smallest and largest order id of the batch's
+	// order items with an order id above after, and how many there are.
+	BatchSpan(ctx context.Context, gtins []string, batch string, after int64) (lo, hi, lines int64, err error)
 	// CountBatchLines counts the order items of the batch whose order id
 	// is at most upto.
 	CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error)
