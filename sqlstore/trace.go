@@ -370,11 +370,11 @@ func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, aft
 }
 
 // BatchSpan returns the smallest and largest order id of the batch's
-// order items above after and their number, from the index alone.
-func (db *DB) BatchSpan(ctx context.Context, gtins []string, batch string, after int64) (lo, hi, lines int64, err error) {
-	where, args := gtinsIn(gtins, batch, after)
+// order items and their number, from the index alone.
+func (db *DB) BatchSpan(ctx context.Context, gtins []string, batch string) (lo, hi, lines int64, err error) {
+	where, args := gtinsIn(gtins, batch)
 	err = db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COALESCE(MIN(order_id), 0), COALESCE(MAX(order_id), 0), COUNT(*) FROM order_items WHERE "+
-		where+" AND order_id > ?"), args...).Scan(&lo, &hi, &lines)
+		where), args...).Scan(&lo, &hi, &lines)
 	return lo, hi, lines, mapErr("sqlstore.BatchSpan", err)
 }
 

@@ -144,6 +144,11 @@ func DecodeReach(k *KeptReach) ([]ReachGroup, error) {
 	return gs, nil
 }
 
+// keepable reports whether e is big enough to keep, and not too big.
+func keepable(e *reachEntry) bool {
+	return e.lines >= cacheMinLines && len(e.groups) <= cacheMaxGroups/4
+}
+
 // reachCache keeps the groups of big batches. The zero value is ready.
 type reachCache struct {
 	mu     sync.Mutex
@@ -176,7 +181,7 @@ func (c *reachCache) put(key string, e *reachEntry) {
 		c.groups -= len(old.groups)
 		delete(c.m, key)
 	}
-	if e.lines < cacheMinLines || len(e.groups) > cacheMaxGroups/4 {
+	if !keepable(e) {
 		return
 	}
 	for len(c.m) >= cacheMaxBatches || c.groups+len(e.groups) > cacheMaxGroups {
@@ -213,7 +218,9 @@ func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string)
 			return nil, err
 		}
 		if n == e.lines {
-			delta, err := s.sumGroups(ctx, gtins, batch, e.upto)
+			// Only the orders since: one query, no span count on the
+			// path of every warm trace.
+			delta, err := s.Store.ReachGroups(ctx, gtins, batch, e.upto, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -227,7 +234,7 @@ func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string)
 			return merged.groups, nil
 		}
 	}
-	gs, err := s.sumGroups(ctx, gtins, batch, 0)
+	gs, err := s.sumGroups(ctx, gtins, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -239,29 +246,29 @@ func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string)
 // summing query (Service.ReachChunk overrides it).
 const reachChunkLines = 5_000
 
-// sumGroups sums the groups of the batch's orders above after. A batch
+// sumGroups sums the groups of all the batch's orders. A batch
 // of many orders is summed in up to GOMAXPROCS (at most 8) queries at
 // once, over equal ranges of its order ids, and the parts merged: the
 // first trace of a hot batch reads every one of its orders, one
 // primary-key read each, and the reads of different ranges run on
 // different connections and cores. The parts need not be one snapshot:
 // a kept sum is checked by its count before use, like any other.
-func (s *Service) sumGroups(ctx context.Context, gtins []string, batch string, after int64) ([]ReachGroup, error) {
+func (s *Service) sumGroups(ctx context.Context, gtins []string, batch string) ([]ReachGroup, error) {
 	chunk := int64(s.ReachChunk)
 	if chunk <= 0 {
 		chunk = reachChunkLines
 	}
 	k := int64(min(runtime.GOMAXPROCS(0), 8))
 	if k < 2 {
-		return s.Store.ReachGroups(ctx, gtins, batch, after, 0)
+		return s.Store.ReachGroups(ctx, gtins, batch, 0, 0)
 	}
-	lo, hi, lines, err := s.Store.BatchSpan(ctx, gtins, batch, after)
+	lo, hi, lines, err := s.Store.BatchSpan(ctx, gtins, batch)
 	if err != nil {
 		return nil, err
 	}
 	k = min(k, lines/chunk, hi-lo+1)
 	if k < 2 {
-		return s.Store.ReachGroups(ctx, gtins, batch, after, 0)
+		return s.Store.ReachGroups(ctx, gtins, batch, 0, 0)
 	}
 	parts := make([][]ReachGroup, k)
 	errs := make([]error, k)
@@ -312,7 +319,7 @@ func (s *Service) loadReach(ctx context.Context, key string) (*reachEntry, error
 func (s *Service) keepReach(ctx context.Context, key string, e *reachEntry) {
 	s.reachKept.put(key, e)
 	saved := e.saved.Load()
-	if e.lines < cacheMinLines || len(e.groups) > cacheMaxGroups/4 || (saved > 0 && e.lines-saved < saved/10) {
+	if !keepable(e) || (saved > 0 && e.lines-saved < saved/10) {
 		return
 	}
 	if s.Store.SaveReach(ctx, key, &KeptReach{Upto: e.upto, Lines: e.lines, Sums: EncodeReach(e.groups)}) == nil {

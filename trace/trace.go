@@ -333,8 +333,8 @@ type Store interface {
 	// the batch's order items.
 	ReachGroups(ctx context.Context, gtins []string, batch string, after, upto int64) ([]ReachGroup, error)
 	// BatchSpan returns the smallest and largest order id of the batch's
-	// order items with an order id above after, and how many there are.
-	BatchSpan(ctx context.Context, gtins []string, batch string, after int64) (lo, hi, lines int64, err error)
+	// order items, and how many there are.
+	BatchSpan(ctx context.Context, gtins []string, batch string) (lo, hi, lines int64, err error)
 	// CountBatchLines counts the order items of the batch whose order id
 	// is at most upto.
 	CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error)
