@@ -15,8 +15,9 @@ import (
 
 // Third-party credit evaluations (M5): the city's credit service agencies
 // (服务机构 of the credit_service form: 信用管理, 征信服务, 信用评估), at most
-// three, each evaluate every eighth merchant in turn, through
-// trade.Service.SubmitEvaluation as the agency, each in its own way:
+// three, each evaluate every eighth merchant in turn (at most
+// maxAgencyEvaluations each), through trade.Service.SubmitEvaluation as
+// the agency, each in its own way:
 //
 //   - the first scores 0–100 and grades AAA … C;
 //   - the second grades only (A+ … C);
@@ -66,57 +67,57 @@ func gradeOf(v float64, at []float64, grades []string) string {
 	return grades[len(grades)-1]
 }
 
+// maxAgencyEvaluations bounds what one agency evaluates, so that a city
+// of millions does not spend its start-up on evaluations one by one.
+const maxAgencyEvaluations = 2000
+
 // writeEvaluations stores the agencies' evaluations and returns how many.
 func writeEvaluations(ctx context.Context, store *sqlstore.DB, seed int64, clk clock.Clock) (int, error) {
 	now := clk.Now().UTC()
-	services, err := listKind(ctx, store, registry.KindService)
-	if err != nil {
-		return 0, err
-	}
 	var agencies []*registry.Subject
-	for _, id := range services {
-		s, err := store.GetSubject(ctx, id)
-		if err != nil {
-			return 0, err
-		}
+	err := eachSubject(ctx, store, registry.KindService, func(s *registry.Subject) error {
 		if s.Form == "credit_service" && s.CreditCode != "" && len(agencies) < len(agencyStyles) {
 			agencies = append(agencies, s)
 		}
+		return nil
+	})
+	if err != nil || len(agencies) == 0 {
+		return 0, err
 	}
-	if len(agencies) == 0 {
-		return 0, nil
+	// Merchant i goes to agency i % 8, while that agency has room.
+	type job struct {
+		i        int
+		merchant *registry.Subject
 	}
-	merchants, err := listKind(ctx, store, registry.KindMerchant)
+	var jobs []job
+	var ids []int64
+	taken := make([]int, len(agencies))
+	i := -1
+	err = eachSubject(ctx, store, registry.KindMerchant, func(m *registry.Subject) error {
+		i++
+		j := i % 8
+		if j >= len(agencies) || taken[j] >= maxAgencyEvaluations || m.CreditCode == "" || m.Status != registry.StatusActive {
+			return nil
+		}
+		taken[j]++
+		jobs = append(jobs, job{i, m})
+		ids = append(ids, m.ID)
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	var chosen []int64
-	for i, id := range merchants {
-		if i%8 < len(agencies) {
-			chosen = append(chosen, id)
-		}
-	}
-	penalties, err := store.CountPenalties(ctx, chosen, now.AddDate(-3, 0, 0).In(clock.Shanghai).Format("2006-01-02"))
+	penalties, err := store.CountPenalties(ctx, ids, now.AddDate(-3, 0, 0).In(clock.Shanghai).Format("2006-01-02"))
 	if err != nil {
 		return 0, err
 	}
 	svc := &trade.Service{Store: store, Clock: clk}
 	rng := rand.New(rand.NewPCG(uint64(seed)^evaluationSeedSalt, 0x6576))
 	n := 0
-	for i, id := range merchants {
-		j := i % 8
-		if j >= len(agencies) {
-			continue
-		}
-		m, err := store.GetSubject(ctx, id)
-		if err != nil {
-			return n, err
-		}
-		if m.CreditCode == "" || m.Status != registry.StatusActive {
-			continue
-		}
-		ag, style := agencies[j], agencyStyles[j]
-		base := 68 + rng.Float64()*30 - 18*float64(penalties[id])
+	for _, jb := range jobs {
+		m := jb.merchant
+		ag, style := agencies[jb.i%8], agencyStyles[jb.i%8]
+		base := 68 + rng.Float64()*30 - 18*float64(penalties[m.ID])
 		base = max(20, min(99.9, base))
 		score, grade := style.score(base)
 		from := now.Add(-time.Duration(10+rng.IntN(290)) * day)
@@ -125,7 +126,7 @@ func writeEvaluations(ctx context.Context, store *sqlstore.DB, seed int64, clk c
 			until = from.AddDate(2, 0, 0)
 		}
 		actx := account.With(ctx, account.Actor{Name: ag.Name, Role: account.RoleAgency, SubjectID: ag.ID, Via: "system"})
-		_, created, err := svc.SubmitEvaluation(actx, trade.EvaluationInput{Ref: fmt.Sprintf("%s%d-%05d", style.refPrefix, from.Year(), i+1),
+		_, created, err := svc.SubmitEvaluation(actx, trade.EvaluationInput{Ref: fmt.Sprintf("%s%d-%05d", style.refPrefix, from.Year(), jb.i+1),
 			SubjectCode: m.CreditCode, Score: score, Scale: style.scale, Grade: grade, Method: style.method, ValidFrom: from, ValidUntil: until})
 		if err != nil {
 			return n, fmt.Errorf("demo evaluation of %s by %s: %w", m.CreditCode, ag.Name, err)

@@ -61,17 +61,29 @@ func pickupHour(rng *rand.Rand) int {
 // listKind returns the ids of every subject of a kind, ascending.
 func listKind(ctx context.Context, store *sqlstore.DB, k registry.Kind) ([]int64, error) {
 	var out []int64
+	err := eachSubject(ctx, store, k, func(s *registry.Subject) error {
+		out = append(out, s.ID)
+		return nil
+	})
+	return out, err
+}
+
+// eachSubject calls fn with every subject of kind k, by id, a page at a
+// time.
+func eachSubject(ctx context.Context, store *sqlstore.DB, k registry.Kind, fn func(*registry.Subject) error) error {
 	var after int64
 	for {
 		subs, err := store.ListSubjects(ctx, registry.Filter{Kind: k, After: after, Limit: 5000})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, s := range subs {
-			out = append(out, s.ID)
+			if err := fn(s); err != nil {
+				return err
+			}
 		}
 		if len(subs) < 5000 {
-			return out, nil
+			return nil
 		}
 		after = subs[len(subs)-1].ID
 	}
