@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,9 @@ import (
 //     read (a batch's first trace ever); Forward/{hot,mid,tail}-restart
 //     asks a fresh service that starts from the reach kept in the store
 //     (trace_reach) as a restarted or second instance does;
+//     Forward/hot-crowd has 16 callers ask a fresh service at once, with
+//     nothing kept, as the public might right after a recall (they share
+//     one sum of the batch's orders);
 //   - Public/mid, Public/mid-cold: the public trace (timeline, reach by
 //     city, licence check of the top 20 shops' sellers), likewise;
 //   - Backward: trace.Service.Backward of a random order (order, items,
@@ -52,6 +56,7 @@ import (
 const (
 	benchGTINs          = 1000
 	benchBatchesPerGTIN = 10
+	traceCrowd          = 16 // callers at once in Forward/hot-crowd
 )
 
 func benchOrders() int {
@@ -206,6 +211,32 @@ func traceBenchCases(b *testing.B, db *sqlstore.DB, first int64, orders int) {
 			report(b)
 			b.ReportMetric(float64(ft.Reach.Orders), "batch_orders")
 		})
+		if c.name == "hot" {
+			// crowd: traceCrowd callers at once ask a fresh service, with
+			// no reach kept, for the hot batch (the public right after a
+			// recall): they share one sum of its orders (trace's
+			// reachFlight); queries/s counts every caller's answer.
+			b.Run("Forward/hot-crowd", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					forgetReach(b, db)
+					fresh := newService()
+					b.StartTimer()
+					var wg sync.WaitGroup
+					errs := make([]error, traceCrowd)
+					for k := range traceCrowd {
+						wg.Go(func() { _, errs[k] = fresh.Forward(dept, g, bn, 0, 100) })
+					}
+					wg.Wait()
+					for _, err := range errs {
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				b.ReportMetric(float64(b.N*traceCrowd)/b.Elapsed().Seconds(), "queries/s")
+			})
+		}
 		b.Run("Forward/"+c.name+"-restart", func(b *testing.B) {
 			if _, err := newService().Forward(dept, g, bn, 0, 100); err != nil {
 				b.Fatal(err)

@@ -202,9 +202,20 @@ func (c *reachCache) put(key string, e *reachEntry) {
 }
 
 // reachGroups returns the groups of the orders holding the batch (any of
-// gtins, the forms of one GTIN).
+// gtins, the forms of one GTIN), computed once for all the concurrent
+// calls of the same batch (reachFlight). The groups are shared: callers
+// must not change them.
 func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string) ([]ReachGroup, error) {
 	key := strings.Join(gtins, ",") + "/" + batch
+	return s.reachFlight.do(ctx, key, func(ctx context.Context) ([]ReachGroup, error) {
+		return s.reachGroupsOnce(ctx, key, gtins, batch)
+	})
+}
+
+// reachGroupsOnce computes reachGroups: the kept sum (in memory, else in
+// the store) and the orders since when its count still holds, else a sum
+// from scratch; the result is kept.
+func (s *Service) reachGroupsOnce(ctx context.Context, key string, gtins []string, batch string) ([]ReachGroup, error) {
 	e := s.reachKept.get(key)
 	if e == nil {
 		var err error

@@ -40,6 +40,9 @@ type Service struct {
 
 	// reachKept keeps the reach groups of big batches (reach.go).
 	reachKept reachCache
+	// reachFlight shares one reach computation among concurrent traces
+	// of the same batch (flight.go).
+	reachFlight reachFlight
 }
 
 // Result statuses.
