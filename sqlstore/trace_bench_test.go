@@ -42,7 +42,8 @@ import (
 //     (trace_reach) as a restarted or second instance does;
 //     Forward/hot-crowd has 16 callers ask a fresh service at once, with
 //     nothing kept, as the public might right after a recall (they share
-//     one sum of the batch's orders);
+//     one sum of the batch's orders); Forward/hot-crowd-apart has each of
+//     them ask a fresh service of its own (no sharing);
 //   - Public/mid, Public/mid-cold: the public trace (timeline, reach by
 //     city, licence check of the top 20 shops' sellers), likewise;
 //   - Backward: trace.Service.Backward of a random order (order, items,
@@ -216,26 +217,37 @@ func traceBenchCases(b *testing.B, db *sqlstore.DB, first int64, orders int) {
 			// no reach kept, for the hot batch (the public right after a
 			// recall): they share one sum of its orders (trace's
 			// reachFlight); queries/s counts every caller's answer.
-			b.Run("Forward/hot-crowd", func(b *testing.B) {
-				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					forgetReach(b, db)
-					fresh := newService()
-					b.StartTimer()
-					var wg sync.WaitGroup
-					errs := make([]error, traceCrowd)
-					for k := range traceCrowd {
-						wg.Go(func() { _, errs[k] = fresh.Forward(dept, g, bn, 0, 100) })
-					}
-					wg.Wait()
-					for _, err := range errs {
-						if err != nil {
-							b.Fatal(err)
+			// crowd-apart: the same callers each ask a service of their
+			// own (as many instances, or no sharing): what sharing saves.
+			crowd := func(shared bool) func(b *testing.B) {
+				return func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						b.StopTimer()
+						forgetReach(b, db)
+						svcs := make([]*trace.Service, traceCrowd)
+						for k := range svcs {
+							if svcs[k] = newService(); shared {
+								svcs[k] = svcs[0]
+							}
+						}
+						b.StartTimer()
+						var wg sync.WaitGroup
+						errs := make([]error, traceCrowd)
+						for k, s := range svcs {
+							wg.Go(func() { _, errs[k] = s.Forward(dept, g, bn, 0, 100) })
+						}
+						wg.Wait()
+						for _, err := range errs {
+							if err != nil {
+								b.Fatal(err)
+							}
 						}
 					}
+					b.ReportMetric(float64(b.N*traceCrowd)/b.Elapsed().Seconds(), "queries/s")
 				}
-				b.ReportMetric(float64(b.N*traceCrowd)/b.Elapsed().Seconds(), "queries/s")
-			})
+			}
+			b.Run("Forward/hot-crowd", crowd(true))
+			b.Run("Forward/hot-crowd-apart", crowd(false))
 		}
 		b.Run("Forward/"+c.name+"-restart", func(b *testing.B) {
 			if _, err := newService().Forward(dept, g, bn, 0, 100); err != nil {
