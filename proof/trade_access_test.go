@@ -201,6 +201,15 @@ var tradeWebCases = []accessCase{
 	{pattern: "GET /logistics/{id}", want: everyone, req: func(e *env, _ role) req { return get("/logistics/" + id(e.logiFirm.ID)) }},
 	{pattern: "GET /shops/{id}", want: everyone, req: func(e *env, _ role) req { return get("/shops/" + id(e.shopA.ID)) }},
 
+	// The console's trace pages: departments and the credit office trace
+	// any batch forward and any order back, and recall.
+	{pattern: "GET /console/trace", want: staffGET, req: fixed(get("/console/trace"))},
+	{pattern: "GET /console/trace/{gtin}/{batch}", want: staffGET, req: func(e *env, _ role) req { return get("/console/trace/" + e.tr.gtin + "/" + e.tr.batch) }},
+	{pattern: "POST /console/trace/{gtin}/{batch}/recall", want: staffPOST, req: func(e *env, _ role) req {
+		return formReq("/console/trace/"+e.tr.gtin+"/"+e.freshBatch()+"/recall", "reason", "抽检菌落总数超标", "confirm", "1")
+	}},
+	{pattern: "GET /console/orders/{id}", want: staffGET, req: func(e *env, _ role) req { return get("/console/orders/" + id(e.tr.order.ID)) }},
+
 	// The second step of a sign-in: each role's account with a second
 	// factor enters its current code (the public a wrong one).
 	{pattern: "POST /console/login/code", want: "401 ok ok ok ok ok ok", req: func(e *env, r role) req {

@@ -26,9 +26,10 @@ var pageNames = []string{
 	"login", "dashboard", "subjects", "subject_new", "subject_detail", "subject_edit",
 	"shops", "shop_new", "accounts", "audit",
 	"records", "records_import", "records_detail",
-	"logistics", // logistics credit (M4)
-	"trace",     // traceability (M10)
-	"shop",      // trade (M5)
+	"logistics",                      // logistics credit (M4)
+	"trace",                          // traceability (M10)
+	"shop",                           // trade (M5)
+	"console_trace", "console_order", // traceability in the console (M10)
 }
 
 type pageTemplate struct{ t *template.Template }
@@ -102,6 +103,14 @@ func (s *Site) funcs() template.FuncMap {
 		"regionName": func(c string) string {
 			n, _ := code.RegionName(c)
 			return n
+		},
+		// fen shows an amount in fen (分) as yuan with two decimals.
+		"fen": func(v int64) string {
+			sign := ""
+			if v < 0 {
+				sign, v = "-", -v
+			}
+			return sign + strconv.FormatInt(v/100, 10) + "." + fmt.Sprintf("%02d", v%100)
 		},
 		// pct shows a 0–1 rate as a percentage with two decimals (M4, M5).
 		"pct": func(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" },

@@ -28,8 +28,7 @@ func (s *Site) traceLookup(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := traceData{GTIN: q.Get("gtin"), Batch: q.Get("batch")}
 	status := http.StatusOK
-	if s.d.Trace == nil {
-		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "产品追溯服务未启用 (traceability is not configured)")
+	if !s.traceReady(w, r) {
 		return
 	}
 	if d.GTIN != "" || d.Batch != "" {
@@ -49,8 +48,7 @@ func (s *Site) traceLookup(w http.ResponseWriter, r *http.Request) {
 // tracePage is GET /trace/{gtin}/{batch}.
 func (s *Site) tracePage(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
-	if s.d.Trace == nil {
-		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "产品追溯服务未启用 (traceability is not configured)")
+	if !s.traceReady(w, r) {
 		return
 	}
 	d := traceData{GTIN: r.PathValue("gtin"), Batch: r.PathValue("batch")}

@@ -18,21 +18,29 @@ import (
 	"ecredit/trace"
 )
 
+// traceEnv is newEnv with the trace and record services.
+func traceEnv(t *testing.T, db *sqlstore.DB) (*env, *trace.Service) {
+	t.Helper()
+	e := newEnv(t, db)
+	recs := &record.Service{Store: db, Subjects: db, Keys: e.reg.Keys, Clock: e.clk}
+	svc := &trace.Service{Store: db, Subjects: db, Records: db, Recorder: recs, Clock: e.clk}
+	logger := slog.New(slog.NewTextHandler(e.logs, nil))
+	site, err := New(Deps{Registry: e.reg, Accounts: e.acc, Audit: db, Clock: e.clk, Logger: logger, Trace: svc, Records: recs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(httpx.Wrap(site, httpx.Options{Logger: logger}))
+	t.Cleanup(e.srv.Close)
+	return e, svc
+}
+
 // TestTracePages: the lookup form redirects to a batch's page, which shows
 // the timeline, the reach by city and the recall banner, and never an
 // order number or the seller's personal data.
 func TestTracePages(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		e := newEnv(t, db)
-		recs := &record.Service{Store: db, Subjects: db, Keys: e.reg.Keys, Clock: e.clk}
-		svc := &trace.Service{Store: db, Subjects: db, Records: db, Recorder: recs, Clock: e.clk}
-		logger := slog.New(slog.NewTextHandler(e.logs, nil))
-		site, err := New(Deps{Registry: e.reg, Accounts: e.acc, Audit: db, Clock: e.clk, Logger: logger, Trace: svc})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(httpx.Wrap(site, httpx.Options{Logger: logger}))
-		t.Cleanup(srv.Close)
+		e, svc := traceEnv(t, db)
+		srv := e.srv
 		c, _ := code.GTINCheck("690111122223")
 		g := "690111122223" + string(c)
 		if _, _, err := svc.CreateProduct(samrCtx, trace.ProductInput{GTIN: g, Name: "承德山楂糕", Category: "food", ProducerCode: e.merchant.CreditCode}); err != nil {

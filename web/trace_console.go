@@ -1,0 +1,212 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"ecredit/errs"
+	"ecredit/httpx"
+	"ecredit/trace"
+)
+
+// The console's trace pages (M10), for departments and the credit office:
+// a batch's whole forward trace (reach by platform and region, every order
+// a page at a time) with the recall form, and an order's backward trace
+// (items → batch → producer → inspections and licences). They show what
+// GET /api/v1/batches/{gtin}/{batch}/trace, POST …/recall and GET
+// /api/v1/orders/{id}/trace give a department; the trace service decides
+// who sees what.
+
+// traceConsoleRoutes are the console's trace pages.
+var traceConsoleRoutes = []Route{
+	{"GET", "/console/trace", true, staffOnly((*Site).conTraceLookup)},
+	{"GET", "/console/trace/{gtin}/{batch}", true, staffOnly((*Site).conTrace)},
+	{"POST", "/console/trace/{gtin}/{batch}/recall", true, staffOnly((*Site).conRecall)},
+	{"GET", "/console/orders/{id}", true, staffOnly((*Site).conOrder)},
+}
+
+// consoleTracePage is how many orders a page of a batch's trace lists.
+const consoleTracePage = 100
+
+// conTracePage is the console's page of a batch.
+type conTracePage struct {
+	GTIN, Batch, Order string
+	Message            string
+	T                  *trace.ForwardTrace
+	// PlatformNames names the platforms of the orders on the page.
+	PlatformNames map[int64]string
+	After         int64 // the page starts after this order id (0: first page)
+	CanRecall     bool
+	Recall        *form
+	Done          string
+}
+
+// traceReady answers a clear error when the site runs without the trace
+// service.
+func (s *Site) traceReady(w http.ResponseWriter, r *http.Request) bool {
+	if s.d.Trace == nil {
+		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "产品追溯服务未启用 (traceability is not configured)")
+		return false
+	}
+	return true
+}
+
+// conTraceLookup is GET /console/trace: the form; with ?gtin=&batch= a
+// redirect to the batch's page, with ?order= to the order's.
+func (s *Site) conTraceLookup(w http.ResponseWriter, r *http.Request, c *call) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	d := &conTracePage{GTIN: strings.TrimSpace(q.Get("gtin")), Batch: strings.TrimSpace(q.Get("batch")), Order: strings.TrimSpace(q.Get("order"))}
+	status := http.StatusOK
+	switch {
+	case d.Order != "":
+		if id, ok := pathID(d.Order); ok {
+			http.Redirect(w, r, "/console/orders/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+			return
+		}
+		d.Message, status = "订单编号必须是正整数 (order id must be a positive integer)", http.StatusBadRequest
+	case d.GTIN != "" || d.Batch != "":
+		g, err := trace.ParseGTIN("gtin", d.GTIN)
+		if err == nil {
+			var b string
+			if b, err = trace.ParseBatch("batch", d.Batch); err == nil {
+				http.Redirect(w, r, batchPath(g, b), http.StatusSeeOther)
+				return
+			}
+		}
+		d.Message, status = errs.MessageOf(err), http.StatusBadRequest
+	}
+	s.render(w, r, status, "console_trace", c.page("产品追溯与召回", "trace", d))
+}
+
+// batchPath is the console page of a batch.
+func batchPath(gtin, batch string) string {
+	return "/console/trace/" + url.PathEscape(gtin) + "/" + url.PathEscape(batch)
+}
+
+// loadTrace fills d with the batch's forward trace from order id after;
+// ok false when the error was answered (or, for a missing or bad batch,
+// put in d.Message with the status to answer it with).
+func (s *Site) loadTrace(w http.ResponseWriter, r *http.Request, c *call, d *conTracePage) (status int, ok bool) {
+	ft, err := s.d.Trace.Forward(r.Context(), d.GTIN, d.Batch, d.After, consoleTracePage)
+	switch {
+	case err == nil:
+	case errs.Is(err, errs.NotFound):
+		d.Message = "未找到该批次：请核对商品条码和批次号，或该批次尚未登记。"
+		return http.StatusNotFound, true
+	case errs.Is(err, errs.Invalid):
+		d.Message = errs.MessageOf(err)
+		return http.StatusBadRequest, true
+	default:
+		s.fail(w, r, err)
+		return 0, false
+	}
+	d.T = ft
+	d.PlatformNames = map[int64]string{}
+	for _, p := range ft.Reach.Platforms {
+		d.PlatformNames[p.PlatformID] = p.Name
+	}
+	d.CanRecall = ft.Recall == nil && trace.Can(c.Actor, trace.ScopeTraceRecall)
+	if d.Recall == nil {
+		d.Recall = newForm(nil)
+	}
+	return http.StatusOK, true
+}
+
+// conTrace is GET /console/trace/{gtin}/{batch}[?after=ORDER_ID].
+func (s *Site) conTrace(w http.ResponseWriter, r *http.Request, c *call) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) {
+		return
+	}
+	d := &conTracePage{GTIN: r.PathValue("gtin"), Batch: r.PathValue("batch"), Done: r.URL.Query().Get("done")}
+	if v := r.URL.Query().Get("after"); v != "" {
+		after, ok := pathID(v)
+		if !ok {
+			s.errorPage(w, r, nil, http.StatusBadRequest, "after 必须是订单编号（正整数）(after must be an order id)")
+			return
+		}
+		d.After = after
+	}
+	status, ok := s.loadTrace(w, r, c, d)
+	if !ok {
+		return
+	}
+	s.render(w, r, status, "console_trace", c.page(traceTitle(d), "trace", d))
+}
+
+func traceTitle(d *conTracePage) string {
+	if d.T == nil {
+		return "产品追溯与召回"
+	}
+	return d.T.Product.Name + " 批次 " + d.T.Batch.Batch + " · 流向与召回"
+}
+
+// conRecall is POST /console/trace/{gtin}/{batch}/recall: the reason, and
+// a tick confirming that the recall is final.
+func (s *Site) conRecall(w http.ResponseWriter, r *http.Request, c *call) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) {
+		return
+	}
+	d := &conTracePage{GTIN: r.PathValue("gtin"), Batch: r.PathValue("batch")}
+	f := newForm(r.PostForm)
+	var err error
+	if !f.Checked("confirm") {
+		f.Errors["confirm"] = "召回一经发布不能撤销：请勾选确认 (tick to confirm: a recall cannot be undone)"
+		err = errs.E(errs.Invalid, "%s", f.Errors["confirm"])
+	} else if _, err = s.d.Trace.Recall(r.Context(), d.GTIN, d.Batch, trace.RecallInput{Reason: f.Get("reason")}); err == nil {
+		http.Redirect(w, r, batchPath(d.GTIN, d.Batch)+"?done=recall", http.StatusSeeOther)
+		return
+	}
+	code := errs.CodeOf(err)
+	if code != errs.Invalid && code != errs.Conflict && code != errs.Forbidden && code != errs.NotFound {
+		s.fail(w, r, err)
+		return
+	}
+	if len(f.Errors) == 0 {
+		f.fail(err, "reason")
+	}
+	d.Recall = f
+	status, ok := s.loadTrace(w, r, c, d)
+	if !ok {
+		return
+	}
+	if status == http.StatusOK {
+		status = httpx.Status(code)
+	}
+	s.render(w, r, status, "console_trace", c.page(traceTitle(d), "trace", d))
+}
+
+// conOrderPage is the console's page of an order.
+type conOrderPage struct {
+	T *trace.BackwardTrace
+}
+
+// conOrder is GET /console/orders/{id}: the order's backward trace.
+func (s *Site) conOrder(w http.ResponseWriter, r *http.Request, c *call) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) {
+		return
+	}
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	bt, err := s.d.Trace.Backward(r.Context(), id)
+	if errs.Is(err, errs.NotFound) {
+		s.errorPage(w, r, nil, http.StatusNotFound, "未找到该订单 (no such order)")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "console_order", c.page("订单 "+bt.Order.OrderNo+" · 反向追溯", "trace", &conOrderPage{T: bt}))
+}
