@@ -16,6 +16,7 @@ import (
 	"ecredit/errs"
 	"ecredit/httpx"
 	"ecredit/registry"
+	"ecredit/trade"
 )
 
 // pageNames lists every page template (templates/<name>.html). Each defines
@@ -104,6 +105,8 @@ func (s *Site) funcs() template.FuncMap {
 			n, _ := code.RegionName(c)
 			return n
 		},
+		// orderStatus is an order status's Chinese name (trade, M5).
+		"orderStatus": func(s string) string { return trade.Status(s).Label() },
 		// fen shows an amount in fen (分) as yuan with two decimals.
 		"fen": func(v int64) string {
 			sign := ""
