@@ -14,6 +14,7 @@ import (
 	"ecredit/errs"
 	"ecredit/httpx"
 	"ecredit/registry"
+	"ecredit/trace"
 )
 
 // option is one <option> of a select.
@@ -295,6 +296,10 @@ type detailData struct {
 	CanReveal     bool
 	CanEdit       bool
 	HasPersonal   bool
+	// Licence: the licensed categories the subject sells in (its shops'
+	// and its latest orders') and whether a valid licence record covers
+	// each (M10); nil without the trace service or shops and orders.
+	Licence *trace.SellerFlags
 }
 
 func (s *Site) loadDetail(r *http.Request, c *call, id int64) (*detailData, error) {
@@ -322,6 +327,11 @@ func (s *Site) loadDetail(r *http.Request, c *call, id int64) (*detailData, erro
 	}
 	for _, sh := range shops {
 		d.Shops = append(d.Shops, sh.View())
+	}
+	if s.d.Trace != nil && (len(shops) > 0 || sub.Kind == registry.KindMerchant || sub.Kind == registry.KindSeller) {
+		if d.Licence, err = s.d.Trace.LicenceFlags(ctx, id, 0); err != nil {
+			return nil, err
+		}
 	}
 	if sub.Kind == registry.KindPlatform {
 		on, err := s.d.Registry.ListShops(ctx, registry.ShopFilter{PlatformID: id, Limit: 100})

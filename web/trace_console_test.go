@@ -122,6 +122,17 @@ func TestConsoleTraceAndRecall(t *testing.T) {
 			t.Errorf("second recall: %d", st)
 		}
 
+		// The seller's page flags the licensed category it sells in
+		// without a licence (food, from its orders' product).
+		st, body = dept.get("/console/subjects/" + itoa(e.seller.ID))
+		if st != 200 || !strings.Contains(body, "经营许可核对") || !strings.Contains(body, "预警") || !strings.Contains(body, "食品") {
+			t.Errorf("seller's licence flags: %d\n%s", st, body)
+		}
+		st, body = dept.get("/console/subjects/" + itoa(e.merchant.ID))
+		if st != 200 || !strings.Contains(body, "未发现需行政许可的经营类别") || strings.Contains(body, "badge-failed\">预警") {
+			t.Errorf("producer without shops or orders: %d", st)
+		}
+
 		// Backward from an order.
 		st, body = dept.get("/console/orders/" + itoa(first+1))
 		if st != 200 || !strings.Contains(body, "TB-0001") || !strings.Contains(body, "QJ-2025-88") || !strings.Contains(body, e.merchant.Name) ||
