@@ -158,10 +158,13 @@ func writeParcels(ctx context.Context, store *sqlstore.DB, seed int64, subjects 
 				p.UpdatedAt = p.CreatedAt
 				cc := ""
 				if len(mine) > 0 {
-					ci := rng.IntN(len(mine))
+					// The firm's registered couriers are reported with
+					// their ID number on every parcel; a third as many
+					// again work under the firm's code alone.
+					ci := rng.IntN(len(mine) + (len(mine)+2)/3)
 					cc = fmt.Sprintf("C%04d", ci+1)
 					p.CourierCode = cc
-					if rng.Float64() < 0.6 {
+					if ci < len(mine) {
 						p.CourierID = mine[ci]
 					}
 				}

@@ -15,6 +15,7 @@ import (
 	"ecredit/code"
 	"ecredit/errs"
 	"ecredit/httpx"
+	"ecredit/logistics"
 	"ecredit/registry"
 	"ecredit/trade"
 )
@@ -31,6 +32,7 @@ var pageNames = []string{
 	"trace",                          // traceability (M10)
 	"shop",                           // trade (M5)
 	"console_trace", "console_order", // traceability in the console (M10)
+	"console_logistics", "console_logistics_firm", // logistics grades in the console (M4)
 }
 
 type pageTemplate struct{ t *template.Template }
@@ -104,6 +106,20 @@ func (s *Site) funcs() template.FuncMap {
 		"regionName": func(c string) string {
 			n, _ := code.RegionName(c)
 			return n
+		},
+		// gradeClass is the badge class of a logistics grade (M4).
+		"gradeClass": func(g logistics.Grade) string {
+			switch g {
+			case logistics.GradeA:
+				return "badge-verified"
+			case logistics.GradeB:
+				return "badge-status-active"
+			case logistics.GradeC:
+				return "badge-expired"
+			case logistics.GradeD:
+				return "badge-failed"
+			}
+			return "badge-unverified"
 		},
 		// orderStatus is an order status's Chinese name (trade, M5).
 		"orderStatus": func(s string) string { return trade.Status(s).Label() },
