@@ -58,6 +58,15 @@ func flowConsoleTrace(t *testing.T, b *Tab) {
 	b.Click(fmt.Sprintf(`a[href="/console/orders/%d"]`, first.OrderID))
 	b.WaitURL(fmt.Sprintf("/console/orders/%d", first.OrderID))
 	b.WaitText("h1", first.OrderNo)
+	// The shop's orders, and back to this one's page.
+	shopOrders := fmt.Sprintf("/console/orders?shop=%d", first.ShopID)
+	b.Click(fmt.Sprintf(`a[href="%s"]`, shopOrders))
+	b.WaitURL("/console/orders")
+	b.WaitText("h1", first.ShopName)
+	if rows := b.Rows("table.list tbody tr"); len(rows) == 0 {
+		t.Errorf("%s lists no order", shopOrders)
+	}
+	b.Go(fmt.Sprintf("/console/orders/%d", first.OrderID))
 	b.Click(fmt.Sprintf(`a[href="%s"]`, page))
 	b.WaitURL(page)
 

@@ -209,6 +209,7 @@ var tradeWebCases = []accessCase{
 		return formReq("/console/trace/"+e.tr.gtin+"/"+e.freshBatch()+"/recall", "reason", "抽检菌落总数超标", "confirm", "1")
 	}},
 	{pattern: "GET /console/orders/{id}", want: staffGET, req: func(e *env, _ role) req { return get("/console/orders/" + id(e.tr.order.ID)) }},
+	{pattern: "GET /console/orders", want: staffGET, req: func(e *env, _ role) req { return get("/console/orders?shop=" + id(e.shopA.ID)) }},
 	// The console's logistics grades: every firm, and one firm's report
 	// with its couriers.
 	{pattern: "GET /console/logistics", want: staffGET, req: fixed(get("/console/logistics"))},

@@ -16,16 +16,27 @@ import (
 	"ecredit/sqlstore"
 	"ecredit/sqlstore/storetest"
 	"ecredit/trace"
+	"ecredit/trade"
 )
 
 // traceEnv is newEnv with the trace and record services.
 func traceEnv(t *testing.T, db *sqlstore.DB) (*env, *trace.Service) {
 	t.Helper()
+	return traceEnvWith(t, db, nil)
+}
+
+// traceEnvWith is traceEnv with the trade service too, when not nil (its
+// clock is the env's).
+func traceEnvWith(t *testing.T, db *sqlstore.DB, tr *trade.Service) (*env, *trace.Service) {
+	t.Helper()
 	e := newEnv(t, db)
 	recs := &record.Service{Store: db, Subjects: db, Keys: e.reg.Keys, Clock: e.clk}
 	svc := &trace.Service{Store: db, Subjects: db, Records: db, Recorder: recs, Clock: e.clk}
 	logger := slog.New(slog.NewTextHandler(e.logs, nil))
-	site, err := New(Deps{Registry: e.reg, Accounts: e.acc, Audit: db, Clock: e.clk, Logger: logger, Trace: svc, Records: recs})
+	if tr != nil {
+		tr.Clock = e.clk
+	}
+	site, err := New(Deps{Registry: e.reg, Accounts: e.acc, Audit: db, Clock: e.clk, Logger: logger, Trace: svc, Records: recs, Trade: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
