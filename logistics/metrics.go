@@ -68,9 +68,16 @@ func (s *Service) windowOf(days int) (Policy, Window, error) {
 // records decided on or after it count.
 func windowSince(w Window) string { return w.From.In(clock.Shanghai).Format("2006-01-02") }
 
-// grade computes the public grading of a firm over the window.
-func (s *Service) grade(ctx context.Context, f *registry.Subject, p Policy, w Window) (*Public, error) {
-	c, err := s.Store.Aggregate(ctx, f.ID, w)
+// grade computes the public grading of a firm over the window: from the
+// counts kept a while (firmCounts) unless fresh.
+func (s *Service) grade(ctx context.Context, f *registry.Subject, p Policy, w Window, fresh bool) (*Public, error) {
+	var c Counts
+	var err error
+	if fresh {
+		c, err = s.Store.Aggregate(ctx, f.ID, w)
+	} else {
+		c, w, err = s.firmCounts(ctx, f.ID, p.WindowDays, w, s.now())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +98,7 @@ func (s *Service) PublicGrade(ctx context.Context, sub *registry.Subject) (*Publ
 		return nil, nil
 	}
 	p, w, _ := s.windowOf(0)
-	out, err := s.grade(ctx, sub, p, w)
+	out, err := s.grade(ctx, sub, p, w, false)
 	return out, errs.Wrap("logistics.PublicGrade", err)
 }
 
@@ -130,7 +137,9 @@ func (s *Service) Metrics(ctx context.Context, id int64, days int) (*Report, err
 		}
 		return nil, errs.Wrap(op, err)
 	}
-	pub, err := s.grade(ctx, f, p, w)
+	// Fresh: the firm itself and the authorities read the report, over
+	// any window, next to its couriers' counts of the same moment.
+	pub, err := s.grade(ctx, f, p, w, true)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}

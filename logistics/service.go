@@ -26,6 +26,9 @@ type Service struct {
 	Keys     *pii.Keys
 	Clock    clock.Clock
 	Policy   *Policy // nil: DefaultPolicy()
+
+	// counts keeps firms' parcel counts for a while (cache.go).
+	counts countsCache
 }
 
 // MaxBatch is the most lines one ingest takes.
@@ -262,6 +265,7 @@ func (s *Service) IngestParcels(ctx context.Context, firm string, ins []ParcelIn
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
+	defer s.counts.forget(f.ID) // its grade's counts are stale now
 	now := s.now()
 	out := make([]Result, len(ins))
 	ps := make([]*Parcel, len(ins))
@@ -492,6 +496,7 @@ func (s *Service) IngestEvents(ctx context.Context, firm string, ins []EventInpu
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
+	defer s.counts.forget(f.ID) // its grade's counts are stale now
 	now := s.now()
 	out := make([]Result, len(ins))
 	evs := make([]*Event, len(ins))

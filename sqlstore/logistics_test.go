@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"ecredit/account"
 	"ecredit/audit"
+	"ecredit/clock"
 	"ecredit/errs"
 	"ecredit/logistics"
 	"ecredit/record"
@@ -327,8 +330,7 @@ func TestLogisticsEventsConcurrentAndIdempotent(t *testing.T) {
 		// service is refused (a stale version, a stored key), judges again
 		// and reports those unchanged, the rest created, nothing twice.
 		rs := &racingParcels{DB: db}
-		svc := *w.svc
-		svc.Store = rs
+		svc := logistics.Service{Store: rs, Subjects: w.svc.Subjects, Keys: w.svc.Keys, Clock: w.svc.Clock, Policy: w.svc.Policy}
 		rs.race = func() {
 			q, q2 := find(), findWB("ZT02")
 			ev := &logistics.Event{ParcelID: q.ID, Type: logistics.EventInTransit, At: at(-20), RecordedAt: t0}
@@ -682,8 +684,7 @@ func TestLogisticsEventsLookupOnlyWhenTheyMayClash(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := &lookupCounter{DB: db}
-		svc := *w.svc
-		svc.Store = c
+		svc := logistics.Service{Store: c, Subjects: w.svc.Subjects, Keys: w.svc.Keys, Clock: w.svc.Clock, Policy: w.svc.Policy}
 		at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
 		for _, step := range []struct {
 			ins    []logistics.EventInput
@@ -831,6 +832,103 @@ func TestLogisticsEventsSentTwiceAtOnce(t *testing.T) {
 					t.Fatalf("round %d %s: %d events, parcel %+v, %v", round, p.Waybill, len(evs), got, err)
 				}
 			}
+		}
+	})
+}
+
+// aggregateCounter counts the store's firm-wide aggregations.
+type aggregateCounter struct {
+	logistics.Store
+	n atomic.Int64
+}
+
+func (c *aggregateCounter) Aggregate(ctx context.Context, firmID int64, w logistics.Window) (logistics.Counts, error) {
+	c.n.Add(1)
+	return c.Store.Aggregate(ctx, firmID, w)
+}
+
+// TestLogisticsGradeCountsKept: the public grade adds a firm's parcels up
+// once per logistics.CountsTTL (once for concurrent callers), afresh after
+// an ingest of the firm's parcels or events through the service, and
+// after the TTL for writes it did not see; the firm's own report is always
+// fresh.
+func TestLogisticsGradeCountsKept(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		counter := &aggregateCounter{Store: db}
+		clk := clock.NewFake(t0)
+		w.svc = &logistics.Service{Store: counter, Subjects: db, Keys: testKeys(t), Clock: clk}
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		parcels := func(from, n int) ([]logistics.ParcelInput, []logistics.EventInput) {
+			var ps []logistics.ParcelInput
+			var evs []logistics.EventInput
+			for i := from; i < from+n; i++ {
+				wb := fmt.Sprintf("KC%04d", i)
+				start := t0.Add(-time.Duration(100+i) * time.Hour)
+				ps = append(ps, logistics.ParcelInput{Waybill: wb, Origin: "130802", Dest: "130821", PromisedAt: start.Add(48 * time.Hour).Format(time.RFC3339)})
+				evs = append(evs, logistics.EventInput{Waybill: wb, Type: "picked_up", At: start.Format(time.RFC3339)},
+					logistics.EventInput{Waybill: wb, Type: "signed", SignedBy: "recipient", At: start.Add(20 * time.Hour).Format(time.RFC3339)})
+			}
+			return ps, evs
+		}
+		ps, evs := parcels(0, 40)
+		w.ingestAll(t, firmCtx, ps, evs)
+		grade := func(want int) *logistics.Public {
+			t.Helper()
+			var wg sync.WaitGroup
+			out := make([]*logistics.Public, 4)
+			for i := range out {
+				wg.Go(func() {
+					var err error
+					if out[i], err = w.svc.PublicGrade(ctx, w.firm); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for _, g := range out[1:] {
+				if g.Metrics != out[0].Metrics {
+					t.Fatalf("concurrent grades differ: %+v and %+v", g.Metrics, out[0].Metrics)
+				}
+			}
+			if out[0].Metrics.Parcels != want {
+				t.Fatalf("grade counts %d parcels, want %d", out[0].Metrics.Parcels, want)
+			}
+			return out[0]
+		}
+		sums := func(want int64) {
+			t.Helper()
+			if got := counter.n.Load(); got != want {
+				t.Fatalf("%d aggregations, want %d", got, want)
+			}
+		}
+		g := grade(40)
+		sums(1)
+		if grade(40).Grade != g.Grade {
+			t.Fatal("the kept grade changed")
+		}
+		sums(1)
+		// An ingest through the service: added up afresh.
+		ps, evs = parcels(40, 2)
+		w.ingestAll(t, firmCtx, ps, evs)
+		grade(42)
+		sums(2)
+		// A write the service did not see counts once the TTL is past.
+		if err := db.SaveParcels(ctx, []*logistics.Parcel{{FirmID: w.firm.ID, Waybill: "KC-DIRECT", Origin: "130802", Dest: "130821",
+			Status: logistics.StatusCreated, StartedAt: t0.Add(-time.Hour), CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), Version: 1}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		grade(42)
+		sums(2)
+		clk.Advance(logistics.CountsTTL)
+		grade(43)
+		sums(3)
+		// The firm's report is fresh every time.
+		for i := range 2 {
+			if rep, err := w.svc.Metrics(firmCtx, w.firm.ID, 0); err != nil || rep.Metrics.Parcels != 43 {
+				t.Fatalf("report: %v %+v", err, rep)
+			}
+			sums(int64(4 + i))
 		}
 	})
 }

@@ -86,7 +86,7 @@ func TestReachFlight(t *testing.T) {
 	if got := g.sums.Load(); got != 1 {
 		t.Fatalf("%d sums for %d concurrent callers, want 1", got, n+1)
 	}
-	if j := s.reachFlight.joined(key); j != -1 {
+	if j := s.reachFlight.Joined(key); j != -1 {
 		t.Fatalf("a call still in flight after all returned (%d joined)", j)
 	}
 	// Done: the next trace sums again (too small a batch to keep).
@@ -119,9 +119,9 @@ func TestReachFlight(t *testing.T) {
 // minute at most: without the shared call they never do).
 func waitJoined(t *testing.T, s *Service, key string, n int) {
 	t.Helper()
-	for end := time.Now().Add(time.Minute); s.reachFlight.joined(key) < n; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(time.Minute); s.reachFlight.Joined(key) < n; time.Sleep(time.Millisecond) {
 		if time.Now().After(end) {
-			t.Fatalf("%d callers joined the call for %s, want %d", s.reachFlight.joined(key), key, n)
+			t.Fatalf("%d callers joined the call for %s, want %d", s.reachFlight.Joined(key), key, n)
 		}
 	}
 }

@@ -203,11 +203,11 @@ func (c *reachCache) put(key string, e *reachEntry) {
 
 // reachGroups returns the groups of the orders holding the batch (any of
 // gtins, the forms of one GTIN), computed once for all the concurrent
-// calls of the same batch (reachFlight). The groups are shared: callers
+// calls of the same batch (package flight). The groups are shared: callers
 // must not change them.
 func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string) ([]ReachGroup, error) {
 	key := strings.Join(gtins, ",") + "/" + batch
-	return s.reachFlight.do(ctx, key, func(ctx context.Context) ([]ReachGroup, error) {
+	return s.reachFlight.Do(ctx, "trace.reach", key, func(ctx context.Context) ([]ReachGroup, error) {
 		return s.reachGroupsOnce(ctx, key, gtins, batch)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"ecredit/clock"
 	"ecredit/code"
 	"ecredit/errs"
+	"ecredit/flight"
 	"ecredit/record"
 	"ecredit/registry"
 )
@@ -41,8 +42,8 @@ type Service struct {
 	// reachKept keeps the reach groups of big batches (reach.go).
 	reachKept reachCache
 	// reachFlight shares one reach computation among concurrent traces
-	// of the same batch (flight.go).
-	reachFlight reachFlight
+	// of the same batch (package flight).
+	reachFlight flight.Group[[]ReachGroup]
 }
 
 // Result statuses.
