@@ -42,11 +42,7 @@ type conLogisticsData struct {
 // logisticsReady answers a clear error when the site runs without the
 // logistics service.
 func (s *Site) logisticsReady(w http.ResponseWriter, r *http.Request) bool {
-	if s.d.Logistics == nil {
-		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "物流信用服务未启用 (logistics is not configured)")
-		return false
-	}
-	return true
+	return s.ready(w, r, s.d.Logistics != nil, "物流信用服务未启用 (logistics is not configured)")
 }
 
 // conLogistics is GET /console/logistics[?after=ID]: the logistics firms

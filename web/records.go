@@ -57,11 +57,7 @@ var recordRoutes = []Route{
 // recordsReady answers a clear error when the site runs without the
 // record service.
 func (s *Site) recordsReady(w http.ResponseWriter, r *http.Request) bool {
-	if s.d.Records == nil {
-		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "信用记录服务未启用 (the record service is not configured)")
-		return false
-	}
-	return true
+	return s.ready(w, r, s.d.Records != nil, "信用记录服务未启用 (the record service is not configured)")
 }
 
 func conTypeOptions(a account.Actor) []option {

@@ -244,6 +244,14 @@ func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.errorPage(w, r, err, status, msg)
 }
 
+// ready answers 503 with msg unless the service a page needs is present.
+func (s *Site) ready(w http.ResponseWriter, r *http.Request, present bool, msg string) bool {
+	if !present {
+		s.errorPage(w, r, nil, http.StatusServiceUnavailable, msg)
+	}
+	return present
+}
+
 func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, nil, http.StatusNotFound, "")
 }

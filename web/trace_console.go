@@ -46,11 +46,7 @@ type conTracePage struct {
 // traceReady answers a clear error when the site runs without the trace
 // service.
 func (s *Site) traceReady(w http.ResponseWriter, r *http.Request) bool {
-	if s.d.Trace == nil {
-		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "产品追溯服务未启用 (traceability is not configured)")
-		return false
-	}
-	return true
+	return s.ready(w, r, s.d.Trace != nil, "产品追溯服务未启用 (traceability is not configured)")
 }
 
 // conTraceLookup is GET /console/trace: the form; with ?gtin=&batch= a

@@ -38,8 +38,7 @@ type conOrdersData struct {
 // conOrders is GET /console/orders[?shop=|seller=|platform=][&after=].
 func (s *Site) conOrders(w http.ResponseWriter, r *http.Request, c *call) {
 	httpx.NoteRoute(r)
-	if s.d.Trade == nil {
-		s.errorPage(w, r, nil, http.StatusServiceUnavailable, "交易服务未启用 (trade is not configured)")
+	if !s.ready(w, r, s.d.Trade != nil, "交易服务未启用 (trade is not configured)") {
 		return
 	}
 	q := r.URL.Query()
