@@ -301,25 +301,47 @@ func (db *DB) CreateRecall(ctx context.Context, rc *trace.Recall, ev *trace.Even
 }
 
 // GetRecall returns the recall of a batch, or NotFound.
-func (db *DB) GetRecall(ctx context.Context, gtin, batch string) (*trace.Recall, error) {
-	const op = "sqlstore.GetRecall"
+const recallCols = `id, batch_id, gtin, batch, reason, record_id, actor_id, actor_name, role, orders, quantity, platforms, recalled_at`
+
+func scanRecall(sc scanner) (*trace.Recall, error) {
 	var rc trace.Recall
 	var ps string
 	var at int64
-	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT id, batch_id, gtin, batch, reason, record_id, actor_id, actor_name, role, orders, quantity,
-		platforms, recalled_at FROM trace_recalls WHERE gtin = ? AND batch = ?`), gtin, batch).Scan(&rc.ID, &rc.BatchID, &rc.GTIN, &rc.Batch,
-		&rc.Reason, &rc.RecordID, &rc.ActorID, &rc.ActorName, &rc.Role, &rc.Orders, &rc.Quantity, &ps, &at)
+	if err := sc.Scan(&rc.ID, &rc.BatchID, &rc.GTIN, &rc.Batch, &rc.Reason, &rc.RecordID, &rc.ActorID, &rc.ActorName, &rc.Role,
+		&rc.Orders, &rc.Quantity, &ps, &at); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(ps), &rc.Platforms); err != nil {
+		return nil, err
+	}
+	rc.At = fromMicros(at)
+	return &rc, nil
+}
+
+func (db *DB) GetRecall(ctx context.Context, gtin, batch string) (*trace.Recall, error) {
+	const op = "sqlstore.GetRecall"
+	rc, err := scanRecall(db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT `+recallCols+` FROM trace_recalls WHERE gtin = ? AND batch = ?`), gtin, batch))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("召回", "recall", gtin+"/"+batch))
 	}
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
-	if err := json.Unmarshal([]byte(ps), &rc.Platforms); err != nil {
-		return nil, errs.Wrap(op, err)
-	}
-	rc.At = fromMicros(at)
-	return &rc, nil
+	return rc, nil
+}
+
+// RecentRecalls returns the latest recalls, newest first.
+func (db *DB) RecentRecalls(ctx context.Context, limit int) ([]*trace.Recall, error) {
+	const op = "sqlstore.RecentRecalls"
+	out := []*trace.Recall{}
+	err := db.eachRow(ctx, db.r, `SELECT `+recallCols+` FROM trace_recalls ORDER BY id DESC LIMIT ?`, []any{clampLimit(limit, 20, 200)}, func(r *sql.Rows) error {
+		rc, err := scanRecall(r)
+		if err == nil {
+			out = append(out, rc)
+		}
+		return err
+	})
+	return out, mapErr(op, err)
 }
 
 // The forward trace reads order_items through order_items_batch_idx

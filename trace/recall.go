@@ -129,3 +129,41 @@ func (s *Service) Recall(ctx context.Context, gtin, batch string, in RecallInput
 	}
 	return rc, nil
 }
+
+// RecallItem is a recall in the list of the latest ones.
+type RecallItem struct {
+	RecallView
+	ProductName string `json:"product_name"`
+}
+
+// RecentRecalls lists the latest recalls, newest first, with their
+// products' names: departments and the credit office.
+func (s *Service) RecentRecalls(ctx context.Context, limit int) ([]RecallItem, error) {
+	const op = "trace.RecentRecalls"
+	a := account.From(ctx)
+	if anonymous(a) {
+		return nil, errs.Wrap(op, errAuth)
+	}
+	if !Can(a, ScopeTraceRead) {
+		return nil, errs.Wrap(op, forbidden(a, "无权查看召回列表 (may not list recalls)"))
+	}
+	rcs, err := s.Store.RecentRecalls(ctx, limit)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	out := make([]RecallItem, 0, len(rcs))
+	names := map[string]string{}
+	for _, rc := range rcs {
+		name, ok := names[rc.GTIN]
+		if !ok {
+			if p, err := s.Store.GetProduct(ctx, rc.GTIN); err == nil {
+				name = p.Name
+			} else if !errs.Is(err, errs.NotFound) {
+				return nil, errs.Wrap(op, err)
+			}
+			names[rc.GTIN] = name
+		}
+		out = append(out, RecallItem{RecallView: rc.View(), ProductName: name})
+	}
+	return out, nil
+}

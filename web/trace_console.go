@@ -34,7 +34,9 @@ const consoleTracePage = 100
 type conTracePage struct {
 	GTIN, Batch, Order string
 	Message            string
-	T                  *trace.ForwardTrace
+	// Recalls are the latest recalls, on the lookup page.
+	Recalls []trace.RecallItem
+	T       *trace.ForwardTrace
 	// PlatformNames names the platforms of the orders on the page.
 	PlatformNames map[int64]string
 	After         int64 // the page starts after this order id (0: first page)
@@ -76,6 +78,11 @@ func (s *Site) conTraceLookup(w http.ResponseWriter, r *http.Request, c *call) {
 			}
 		}
 		d.Message, status = errs.MessageOf(err), http.StatusBadRequest
+	}
+	var err error
+	if d.Recalls, err = s.d.Trace.RecentRecalls(r.Context(), 20); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	s.render(w, r, status, "console_trace", c.page("产品追溯与召回", "trace", d))
 }

@@ -133,6 +133,20 @@ func TestConsoleTraceAndRecall(t *testing.T) {
 			t.Errorf("producer without shops or orders: %d", st)
 		}
 
+		// The lookup page lists the latest recalls, newest first.
+		if _, _, err := svc.CreateBatch(samrCtx, trace.BatchInput{GTIN: g, Batch: "X10", ProducedOn: "2025-03-01"}); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(time.Hour)
+		if _, err := svc.Recall(samrCtx, g, "X10", trace.RecallInput{Reason: "标签缺少生产日期"}); err != nil {
+			t.Fatal(err)
+		}
+		st, body = dept.get("/console/trace")
+		i, j := strings.Index(body, `href="/console/trace/`+g+`/X10"`), strings.Index(body, `href="/console/trace/`+g+`/X9"`)
+		if st != 200 || !strings.Contains(body, "最近的召回") || i < 0 || j < 0 || i > j || !strings.Contains(body, "标签缺少生产日期") || !strings.Contains(body, "承德杏仁露") {
+			t.Fatalf("recent recalls: %d (X10 at %d, X9 at %d)\n%s", st, i, j, body)
+		}
+
 		// Backward from an order.
 		st, body = dept.get("/console/orders/" + itoa(first+1))
 		if st != 200 || !strings.Contains(body, "TB-0001") || !strings.Contains(body, "QJ-2025-88") || !strings.Contains(body, e.merchant.Name) ||
