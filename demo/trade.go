@@ -90,6 +90,10 @@ var followupTexts = []string{"用了一段时间，依然满意", "吃完了，�
 
 var foldReasons = []string{"经平台核实为同行恶意差评", "评价内容与商品无关", "经平台核实为刷单评价"}
 
+// aggressiveFolder is the demo platform (subject 7, 滦平金山岭直播电商) that
+// folds a large share of its 差评.
+const aggressiveFolder = 7
+
 type demoShop struct {
 	sh      *registry.Shop
 	quality float64 // chance a review is positive
@@ -352,7 +356,20 @@ func reviewOf(rng *rand.Rand, o *trade.Order, now time.Time, q float64) (*demoRe
 			dr.followAt = f.Truncate(time.Second)
 		}
 	}
-	if rating == trade.Negative && rng.IntN(100) < 6 {
+	// Platforms fold a few 差评 (恶意差评, off-topic) and the odd 好评 (刷单);
+	// one live-streaming platform folds 差评 far more often, for the
+	// console's 评价折叠 monitor to find.
+	foldPct := 0
+	switch rating {
+	case trade.Negative:
+		foldPct = 3
+		if o.PlatformID == aggressiveFolder {
+			foldPct = 40
+		}
+	case trade.Positive:
+		foldPct = b2i(rng.IntN(200) == 0) * 100
+	}
+	if foldPct > 0 && rng.IntN(100) < foldPct {
 		dr.foldAt = at.Add(time.Duration(1+rng.IntN(72)) * time.Hour).Truncate(time.Second)
 		if dr.foldAt.After(now) {
 			dr.foldAt = time.Time{}
@@ -451,7 +468,10 @@ func writeReviews(ctx context.Context, store *sqlstore.DB, seed int64, now time.
 			tc.Followups++
 		}
 		if folded {
-			reason, by = foldReasons[int(r.OrderID)%len(foldReasons)], "平台客服"
+			reason, by = foldReasons[int(r.OrderID)%2], "平台客服"
+			if r.Rating == trade.Positive {
+				reason = foldReasons[2]
+			}
 		}
 		rows = append(rows, []any{r.OrderID, r.PlatformID, r.ShopID, r.SellerID, r.Buyer, r.Month, int(r.Rating), r.Description,
 			r.Service, r.Logistics, r.Text, b2i(r.Counted), b2i(r.DSRCounted), micros(r.CreatedAt), followup, micros(dr.followAt),

@@ -210,6 +210,7 @@ var tradeWebCases = []accessCase{
 	}},
 	{pattern: "GET /console/orders/{id}", want: staffGET, req: func(e *env, _ role) req { return get("/console/orders/" + id(e.tr.order.ID)) }},
 	{pattern: "GET /console/orders", want: staffGET, req: func(e *env, _ role) req { return get("/console/orders?shop=" + id(e.shopA.ID)) }},
+	{pattern: "GET /console/reviews/folded", want: staffGET, req: func(e *env, _ role) req { return get("/console/reviews/folded?platform=" + id(e.platA.ID)) }},
 	// The console's logistics grades: every firm, and one firm's report
 	// with its couriers.
 	{pattern: "GET /console/logistics", want: staffGET, req: fixed(get("/console/logistics"))},

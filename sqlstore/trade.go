@@ -872,6 +872,93 @@ func (db *DB) ListReviews(ctx context.Context, f trade.ReviewFilter) ([]*trade.R
 	return out, nil
 }
 
+// FoldedReviews lists folded reviews, the latest fold first, through the
+// partial index reviews_folded_idx (00015).
+func (db *DB) FoldedReviews(ctx context.Context, f trade.FoldFilter) ([]*trade.Review, error) {
+	const op = "sqlstore.FoldedReviews"
+	q := "SELECT " + reviewCols + " FROM reviews WHERE folded_at <> 0"
+	var args []any
+	if f.PlatformID != 0 {
+		q += " AND platform_id = ?"
+		args = append(args, f.PlatformID)
+	}
+	if !f.BeforeAt.IsZero() {
+		at := micros(f.BeforeAt)
+		q += " AND (folded_at < ? OR (folded_at = ? AND id < ?))"
+		args = append(args, at, at, f.BeforeID)
+	}
+	q += " ORDER BY folded_at DESC, id DESC LIMIT ?"
+	args = append(args, clampLimit(f.Limit, 50, 500))
+	out := []*trade.Review{}
+	err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
+		v, err := scanReview(r)
+		if err == nil {
+			out = append(out, v)
+		}
+		return err
+	})
+	return out, mapErr(op, err)
+}
+
+// FoldStats counts, per platform, the reviews and folds of its shops'
+// tallies (one row a shop) and the folds by rating (the folded reviews
+// alone, through reviews_folded_idx).
+func (db *DB) FoldStats(ctx context.Context) ([]trade.FoldStat, error) {
+	const op = "sqlstore.FoldStats"
+	by := map[int64]*trade.FoldStat{}
+	var order []int64
+	get := func(p int64) *trade.FoldStat {
+		st := by[p]
+		if st == nil {
+			st = &trade.FoldStat{PlatformID: p}
+			by[p] = st
+			order = append(order, p)
+		}
+		return st
+	}
+	err := db.eachRow(ctx, db.r, `SELECT s.platform_id, SUM(t.reviews), SUM(t.folded) FROM shop_scores t JOIN shops s ON s.id = t.shop_id
+		GROUP BY s.platform_id ORDER BY s.platform_id`, nil, func(r *sql.Rows) error {
+		var p, n, f int64
+		if err := r.Scan(&p, &n, &f); err != nil {
+			return err
+		}
+		st := get(p)
+		st.Reviews, st.Folded = n, f
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	err = db.eachRow(ctx, db.r, `SELECT platform_id, rating, COUNT(*), MAX(folded_at) FROM reviews WHERE folded_at <> 0
+		GROUP BY platform_id, rating`, nil, func(r *sql.Rows) error {
+		var p, rating, n, last int64
+		if err := r.Scan(&p, &rating, &n, &last); err != nil {
+			return err
+		}
+		st := get(p)
+		switch trade.Rating(rating) {
+		case trade.Negative:
+			st.FoldedNegative = n
+		case trade.Neutral:
+			st.FoldedNeutral = n
+		case trade.Positive:
+			st.FoldedPositive = n
+		}
+		if at := fromMicros(last); at.After(st.LastFold) {
+			st.LastFold = at
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	out := make([]trade.FoldStat, 0, len(order))
+	for _, p := range order {
+		out = append(out, *by[p])
+	}
+	return out, nil
+}
+
 // Tallies returns the tallies of the given shops, or of every shop of the
 // seller when shopIDs is nil.
 func (db *DB) Tallies(ctx context.Context, sellerID int64, shopIDs []int64) ([]trade.Tally, error) {

@@ -379,3 +379,41 @@ func (s *Service) SubjectReputation(ctx context.Context, subjectID int64) (*Subj
 	}
 	return &SubjectReputation{Reputation: rep, Shops: len(shops)}, nil
 }
+
+// FoldedReviews lists folded reviews, the latest fold first: departments
+// and the credit office any platform's (platformID, or 0 for all), a
+// platform its own.
+func (s *Service) FoldedReviews(ctx context.Context, f FoldFilter) ([]*Review, error) {
+	const op = "trade.FoldedReviews"
+	a := account.From(ctx)
+	if err := require(a, ScopeOrdersRead); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if platformScoped(a) {
+		if f.PlatformID != 0 && f.PlatformID != a.SubjectID {
+			return nil, &errs.Error{Code: errs.Forbidden, Op: op, Field: "platform_id", Message: "平台只能查看本平台折叠的评价 (you may only list your own folds)"}
+		}
+		f.PlatformID = a.SubjectID
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	out, err := s.Store.FoldedReviews(ctx, f)
+	return out, errs.Wrap(op, err)
+}
+
+// FoldStats counts each platform's reviews and folds, the folds by rating:
+// departments and the credit office, who watch whether a platform folds
+// bad reviews away.
+func (s *Service) FoldStats(ctx context.Context) ([]FoldStat, error) {
+	const op = "trade.FoldStats"
+	a := account.From(ctx)
+	if err := require(a, ScopeOrdersRead); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if platformScoped(a) {
+		return nil, &errs.Error{Code: errs.Forbidden, Op: op, Message: "只有主管部门可以查看各平台的折叠统计 (departments only)"}
+	}
+	out, err := s.Store.FoldStats(ctx)
+	return out, errs.Wrap(op, err)
+}

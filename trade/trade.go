@@ -265,6 +265,27 @@ type ReviewFilter struct {
 	Limit    int
 }
 
+// FoldFilter selects folded reviews, the latest fold first, before the
+// cursor (the fold time and review id of the last one seen).
+type FoldFilter struct {
+	PlatformID int64 // 0: every platform
+	BeforeAt   time.Time
+	BeforeID   int64
+	Limit      int
+}
+
+// FoldStat is what one platform folded: its reviews and folds in all
+// (from the shops' tallies) and the folds by rating.
+type FoldStat struct {
+	PlatformID     int64
+	Reviews        int64
+	Folded         int64
+	FoldedNegative int64
+	FoldedNeutral  int64
+	FoldedPositive int64
+	LastFold       time.Time
+}
+
 // Store persists orders, reviews and evaluations. Every write appends its
 // audit entry in the same transaction. Errors: errs.NotFound, errs.Conflict.
 type Store interface {
@@ -311,6 +332,11 @@ type Store interface {
 	// of its shop's tally.
 	FoldReview(ctx context.Context, id int64, reason, by string, at time.Time, ev *audit.Entry) error
 	ListReviews(ctx context.Context, f ReviewFilter) ([]*Review, error)
+	// FoldedReviews lists folded reviews, the latest fold first.
+	FoldedReviews(ctx context.Context, f FoldFilter) ([]*Review, error)
+	// FoldStats counts the reviews and folds of each platform that has
+	// reviews, by platform id.
+	FoldStats(ctx context.Context) ([]FoldStat, error)
 	// Tallies returns the tallies of the given shops (shops without
 	// reviews are missing) or, with shopIDs nil, of every shop of seller.
 	Tallies(ctx context.Context, sellerID int64, shopIDs []int64) ([]Tally, error)
