@@ -22,6 +22,7 @@ var traceRoutes = []Route{
 	{"GET", "/api/v1/public/trace/{gtin}/{batch}", (*API).publicTrace},
 	{"GET", "/api/v1/orders/{id}/trace", (*API).backwardTrace},
 	{"GET", "/api/v1/licence-flags", (*API).licenceFlags},
+	{"GET", "/api/v1/recalls", (*API).recentRecalls},
 	{"PATCH", "/api/v1/products/{gtin}", (*API).patchProduct},
 	{"PATCH", "/api/v1/batches/{gtin}/{batch}", (*API).patchBatch},
 }
@@ -343,5 +344,25 @@ func (a *API) licenceFlags(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, f)
+	return nil
+}
+
+// recentRecalls is GET /api/v1/recalls: the latest recalls, newest first
+// (departments and the credit office).
+func (a *API) recentRecalls(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	p := newParams(r, "limit")
+	limit := p.limit(20, 200)
+	if err := p.err(); err != nil {
+		return err
+	}
+	list, err := svc.RecentRecalls(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, Page[trace.RecallItem]{Items: list})
 	return nil
 }

@@ -162,6 +162,16 @@ func traceFlow(e *env) {
 		t.Errorf("recall: %s", r.body)
 	}
 	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/recall", "dept", map[string]any{"reason": "again"}, true), 409)
+	// The latest recalls: departments, not platforms.
+	r = e.do("GET", "/api/v1/recalls?limit=5", "dept", nil, true)
+	e.want(r, 200)
+	var recalls Page[trace.RecallItem]
+	r.json(t, &recalls)
+	if len(recalls.Items) != 1 || recalls.Items[0].GTIN != g || recalls.Items[0].ProductName == "" || recalls.Items[0].Orders != 5 {
+		t.Errorf("recent recalls: %s", r.body)
+	}
+	e.want(e.do("GET", "/api/v1/recalls", "platA", nil, true), 403)
+	e.want(e.do("GET", "/api/v1/recalls?limit=0", "dept", nil, false), 400, "limit")
 	r = e.do("GET", "/api/v1/changes?limit=1000", "platB", nil, true)
 	e.want(r, 200)
 	if s := string(r.body); !strings.Contains(s, `"x:gtin":"`+g+`"`) || !strings.Contains(s, "抽检菌落总数超标") {

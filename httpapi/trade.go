@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"ecredit/errs"
 	"ecredit/httpx"
@@ -31,6 +35,8 @@ var tradeRoutes = []Route{
 	{"GET", "/api/v1/shops/{id}/reviews", (*API).shopReviews},
 	{"GET", "/api/v1/public/shops/{id}", (*API).publicShop},
 	{"POST", "/api/v1/evaluations", (*API).createEvaluation},
+	{"GET", "/api/v1/reviews/folded", (*API).foldedReviews},
+	{"GET", "/api/v1/reviews/fold-stats", (*API).foldStats},
 }
 
 var errNoTrade = &errs.Error{Code: errs.Unavailable, Message: "交易评价服务未启用 (trade is not configured)"}
@@ -395,5 +401,68 @@ func (a *API) createEvaluation(w http.ResponseWriter, r *http.Request) error {
 		status, code = "created", http.StatusCreated
 	}
 	httpx.WriteJSON(w, code, EvaluationResult{Status: status, Evaluation: e.View()})
+	return nil
+}
+
+// FoldedReview is a folded review with its platform.
+type FoldedReview struct {
+	trade.ReviewView
+	PlatformID int64 `json:"platform_id"`
+}
+
+// foldedReviews is GET /api/v1/reviews/folded: folded reviews, the latest
+// fold first; departments and the credit office any platform's
+// (platform_id), a platform its own.
+func (a *API) foldedReviews(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trade()
+	if err != nil {
+		return err
+	}
+	p := newParams(r, "platform_id", "limit", "cursor")
+	f := trade.FoldFilter{PlatformID: p.id("platform_id"), Limit: p.limit(50, 500)}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		at, id, ok := strings.Cut(string(b), ".")
+		atN, err1 := strconv.ParseInt(at, 10, 64)
+		idN, err2 := strconv.ParseInt(id, 10, 64)
+		if err != nil || !ok || err1 != nil || err2 != nil || atN <= 0 || idN <= 0 {
+			p.errs.Add("cursor", "参数 cursor 无效，请使用上一页返回的 next_cursor (invalid cursor)")
+		}
+		f.BeforeAt, f.BeforeID = time.UnixMicro(atN).UTC(), idN
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	list, err := svc.FoldedReviews(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	page := Page[FoldedReview]{Items: make([]FoldedReview, 0, len(list))}
+	for _, rv := range list {
+		page.Items = append(page.Items, FoldedReview{ReviewView: rv.View(), PlatformID: rv.PlatformID})
+	}
+	if len(list) == f.Limit {
+		last := list[len(list)-1]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last.FoldedAt.UnixMicro(), 10) + "." + strconv.FormatInt(last.ID, 10)))
+	}
+	httpx.WriteJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// foldStats is GET /api/v1/reviews/fold-stats: each platform's reviews and
+// folds, the folds by rating (departments and the credit office).
+func (a *API) foldStats(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trade()
+	if err != nil {
+		return err
+	}
+	if err := newParams(r).err(); err != nil {
+		return err
+	}
+	stats, err := svc.FoldStats(r.Context())
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, Page[trade.FoldStat]{Items: stats})
 	return nil
 }

@@ -128,6 +128,50 @@ func tradeAPI(e *env) {
 	e.want(e.do("POST", fmt.Sprintf("/api/v1/reviews/%d/fold", bad2.ID), "platB", map[string]any{"reason": "x"}, true), 403, "id")
 	e.want(e.do("POST", fmt.Sprintf("/api/v1/reviews/%d/fold", bad2.ID), "platA", map[string]any{"reason": "经核实为同行恶意差评"}, true), 200)
 
+	// The folds: the department sees every platform's, a platform its
+	// own; the statistics are the department's.
+	var folds Page[FoldedReview]
+	r = e.do("GET", "/api/v1/reviews/folded", "dept", nil, true)
+	e.want(r, 200)
+	r.json(t, &folds)
+	if len(folds.Items) != 1 || folds.Items[0].ID != bad2.ID || folds.Items[0].PlatformID != e.platA || folds.Items[0].FoldReason != "经核实为同行恶意差评" || folds.NextCursor != "" {
+		t.Errorf("folded reviews: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/reviews/folded?limit=1", "platA", nil, true)
+	e.want(r, 200)
+	r.json(t, &folds)
+	if len(folds.Items) != 1 || folds.NextCursor == "" {
+		t.Errorf("platform A's folds: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/reviews/folded?limit=1&cursor="+folds.NextCursor, "platA", nil, true)
+	e.want(r, 200)
+	r.json(t, &folds)
+	if len(folds.Items) != 0 {
+		t.Errorf("platform A's second page of folds: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/reviews/folded", "platB", nil, true)
+	e.want(r, 200)
+	r.json(t, &folds)
+	if len(folds.Items) != 0 {
+		t.Errorf("platform B sees another's folds: %s", r.body)
+	}
+	e.want(e.do("GET", fmt.Sprintf("/api/v1/reviews/folded?platform_id=%d", e.platA), "platB", nil, true), 403, "platform_id")
+	e.want(e.do("GET", "/api/v1/reviews/folded?cursor=bm9wZQ", "dept", nil, false), 400, "cursor")
+	var stats Page[trade.FoldStat]
+	r = e.do("GET", "/api/v1/reviews/fold-stats", "dept", nil, true)
+	e.want(r, 200)
+	r.json(t, &stats)
+	found := false
+	for _, st := range stats.Items {
+		if st.PlatformID == e.platA {
+			found = st.Folded == 1 && st.FoldedNegative == 1 && st.Reviews >= 2 && !st.LastFold.IsZero()
+		}
+	}
+	if !found {
+		t.Errorf("fold stats: %s", r.body)
+	}
+	e.want(e.do("GET", "/api/v1/reviews/fold-stats", "platA", nil, true), 403)
+
 	// Public: the shop's reputation and reviews, buyers masked.
 	r = e.do("GET", fmt.Sprintf("/api/v1/public/shops/%d", shop.ID), "", nil, true)
 	e.want(r, 200)

@@ -138,6 +138,13 @@ var tradeAPICases = []accessCase{
 		}},
 	{pattern: "GET /api/v1/batches/{gtin}/{batch}/trace", want: "401 ok ok 403 ok 403 ok",
 		req: func(e *env, _ role) req { return get("/api/v1/batches/" + e.tr.gtin + "/" + e.tr.batch + "/trace") }},
+	{pattern: "GET /api/v1/recalls", want: "401 403 403 403 ok 403 ok", req: fixed(get("/api/v1/recalls?limit=5"))},
+	// Folded reviews: the authorities any platform's, a platform its own;
+	// the statistics by platform are the authorities'.
+	{pattern: "GET /api/v1/reviews/folded", want: "401 ok ok 403 ok 403 ok", req: fixed(get("/api/v1/reviews/folded"))},
+	{pattern: "GET /api/v1/reviews/folded", name: "platform A's", want: "401 ok 403 403 ok 403 ok",
+		req: func(e *env, _ role) req { return get("/api/v1/reviews/folded?platform_id=" + id(e.platA.ID)) }},
+	{pattern: "GET /api/v1/reviews/fold-stats", want: "401 403 403 403 ok 403 ok", req: fixed(get("/api/v1/reviews/fold-stats"))},
 	{pattern: "POST /api/v1/batches/{gtin}/{batch}/recall", want: "401 403 403 403 ok 403 ok",
 		req: func(e *env, _ role) req {
 			return jsonReq("POST", "/api/v1/batches/"+e.tr.gtin+"/"+e.freshBatch()+"/recall", trace.RecallInput{Reason: "抽检菌落总数超标"})

@@ -277,13 +277,13 @@ type FoldFilter struct {
 // FoldStat is what one platform folded: its reviews and folds in all
 // (from the shops' tallies) and the folds by rating.
 type FoldStat struct {
-	PlatformID     int64
-	Reviews        int64
-	Folded         int64
-	FoldedNegative int64
-	FoldedNeutral  int64
-	FoldedPositive int64
-	LastFold       time.Time
+	PlatformID     int64     `json:"platform_id"`
+	Reviews        int64     `json:"reviews"`
+	Folded         int64     `json:"folded"`
+	FoldedNegative int64     `json:"folded_negative"`
+	FoldedNeutral  int64     `json:"folded_neutral"`
+	FoldedPositive int64     `json:"folded_positive"`
+	LastFold       time.Time `json:"last_fold,omitzero"`
 }
 
 // Store persists orders, reviews and evaluations. Every write appends its
