@@ -1,8 +1,10 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"ecredit/httpx"
 	"ecredit/registry"
 	"ecredit/trace"
+	"ecredit/trade"
 )
 
 // option is one <option> of a select.
@@ -97,6 +100,10 @@ type dashboardData struct {
 	Engine    string
 	DBOK      bool
 	DBError   string
+	// Recalls are the latest recalls and Folds the platforms that folded
+	// the most 差评 (M10, M5), when those services run.
+	Recalls []trace.RecallItem
+	Folds   []conFoldStat
 }
 
 func (s *Site) dashboard(w http.ResponseWriter, r *http.Request, c *call) {
@@ -143,6 +150,26 @@ func (s *Site) dashboard(w http.ResponseWriter, r *http.Request, c *call) {
 		if d.Audit, err = s.d.Audit.List(ctx, audit.Filter{Limit: 10}); err != nil {
 			s.fail(w, r, err)
 			return
+		}
+	}
+	if s.d.Trace != nil {
+		if d.Recalls, err = s.d.Trace.RecentRecalls(ctx, 5); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if s.d.Trade != nil {
+		stats, err := s.d.Trade.FoldStats(ctx)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		slices.SortStableFunc(stats, func(a, b trade.FoldStat) int { return cmp.Compare(b.FoldedNegative, a.FoldedNegative) })
+		names := s.subjectNames(ctx)
+		for _, st := range stats[:min(3, len(stats))] {
+			if st.FoldedNegative > 0 {
+				d.Folds = append(d.Folds, conFoldStat{FoldStat: st, Name: names(st.PlatformID)})
+			}
 		}
 	}
 	s.render(w, r, http.StatusOK, "dashboard", c.page("工作台", "dashboard", d))

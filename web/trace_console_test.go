@@ -147,6 +147,11 @@ func TestConsoleTraceAndRecall(t *testing.T) {
 			t.Fatalf("recent recalls: %d (X10 at %d, X9 at %d)\n%s", st, i, j, body)
 		}
 
+		// The dashboard shows the latest recalls too.
+		if st, body := dept.get("/console/"); st != 200 || !strings.Contains(body, "最近的召回") || !strings.Contains(body, `href="/console/trace/`+g+`/X10"`) {
+			t.Errorf("dashboard recalls: %d", st)
+		}
+
 		// Backward from an order.
 		st, body = dept.get("/console/orders/" + itoa(first+1))
 		if st != 200 || !strings.Contains(body, "TB-0001") || !strings.Contains(body, "QJ-2025-88") || !strings.Contains(body, e.merchant.Name) ||

@@ -151,6 +151,12 @@ func TestConsoleFolds(t *testing.T) {
 		if st != 200 || !strings.Contains(body, fmt.Sprintf("折叠理由 %d-3<", e.platform.ID)) || strings.Contains(body, first) || strings.Contains(body, "下一页") {
 			t.Fatalf("platform A's second page: %d\n%s", st, body)
 		}
+		// The dashboard names the platform that folded the most 差评.
+		st, body = dept.get("/console/")
+		if i, j := strings.Index(body, "折叠差评最多的平台"), strings.Index(body, fmt.Sprintf(`href="/console/reviews/folded?platform=%d"`, e.platform.ID)); st != 200 || i < 0 || j < i ||
+			strings.Contains(body, fmt.Sprintf(`href="/console/reviews/folded?platform=%d"`, other.ID)) {
+			t.Errorf("dashboard folds: %d", st)
+		}
 		for _, q := range []string{"?before=x", "?before=5.", "?platform=-2"} {
 			if st, _ := dept.get("/console/reviews/folded" + q); st != 400 {
 				t.Errorf("%s: %d", q, st)
