@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 
 	"ecredit/errs"
 	"ecredit/httpx"
@@ -71,13 +72,26 @@ func (s *Site) conLogistics(w http.ResponseWriter, r *http.Request, c *call) {
 		list = list[:firmsPage]
 		d.Next = list[len(list)-1].ID
 	}
-	for _, sub := range list {
-		g, err := s.d.Logistics.PublicGrade(ctx, sub)
+	// The firms are graded a few at once: a big firm's counts take a
+	// second or more to add up when they are not kept (logistics.CountsTTL).
+	d.Firms = make([]conFirm, len(list))
+	failed := make([]error, len(list))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, sub := range list {
+		d.Firms[i] = conFirm{ID: sub.ID, Name: sub.Name, CreditCode: sub.CreditCode}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			d.Firms[i].Grade, failed[i] = s.d.Logistics.PublicGrade(ctx, sub)
+		})
+	}
+	wg.Wait()
+	for _, err := range failed {
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		d.Firms = append(d.Firms, conFirm{ID: sub.ID, Name: sub.Name, CreditCode: sub.CreditCode, Grade: g})
 	}
 	s.render(w, r, http.StatusOK, "console_logistics", c.page("物流企业信用评级", "logistics", d))
 }
