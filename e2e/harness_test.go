@@ -600,7 +600,8 @@ func (b *Tab) URL() string {
 	return u
 }
 
-// WaitURL waits until the page's path (without the query) is path.
+// WaitURL waits until the page's path (without the query) is path and the
+// page has loaded (its rows are all there to read).
 func (b *Tab) WaitURL(path string) {
 	b.T.Helper()
 	deadline := time.Now().Add(stepTimeout)
@@ -608,7 +609,9 @@ func (b *Tab) WaitURL(path string) {
 	for time.Now().Before(deadline) && b.ctx.Err() == nil {
 		u, _ = b.eval(`location.pathname`)
 		if u == path {
-			return
+			if st, _ := b.eval(`document.readyState`); st == "complete" {
+				return
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
