@@ -58,3 +58,17 @@ func require(a account.Actor, s account.Scope) error {
 // platformScoped reports whether the actor sees only its own platform's
 // orders.
 func platformScoped(a account.Actor) bool { return a.Role == account.RolePlatform }
+
+// ownPlatform holds a platform to its own platform id in a filter: another
+// platform's id is Forbidden (what says what it may not list), none is
+// its own. Other roles' filters are left as they are.
+func ownPlatform(a account.Actor, id *int64, what string) error {
+	if !platformScoped(a) {
+		return nil
+	}
+	if *id != 0 && *id != a.SubjectID {
+		return &errs.Error{Code: errs.Forbidden, Field: "platform_id", Message: what}
+	}
+	*id = a.SubjectID
+	return nil
+}

@@ -739,11 +739,8 @@ func (s *Service) ListOrders(ctx context.Context, f OrderFilter) ([]*Order, erro
 	if err := require(a, ScopeOrdersRead); err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	if platformScoped(a) {
-		if f.PlatformID != 0 && f.PlatformID != a.SubjectID {
-			return nil, &errs.Error{Code: errs.Forbidden, Op: op, Field: "platform_id", Message: "平台只能查看本平台的订单 (you may only list your own orders)"}
-		}
-		f.PlatformID = a.SubjectID
+	if err := ownPlatform(a, &f.PlatformID, "平台只能查看本平台的订单 (you may only list your own orders)"); err != nil {
+		return nil, errs.Wrap(op, err)
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50

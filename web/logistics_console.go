@@ -98,7 +98,6 @@ func (s *Site) conLogistics(w http.ResponseWriter, r *http.Request, c *call) {
 
 type conFirmData struct {
 	R       *logistics.Report
-	Days    string // the window asked for ("" for the policy's)
 	Policy  logistics.Policy
 	Windows []int // the windows offered, in days
 }
@@ -115,10 +114,10 @@ func (s *Site) conLogisticsFirm(w http.ResponseWriter, r *http.Request, c *call)
 		s.notFound(w, r)
 		return
 	}
-	d := &conFirmData{Days: r.URL.Query().Get("days"), Policy: s.d.Logistics.PolicyInUse()}
+	d := &conFirmData{Policy: s.d.Logistics.PolicyInUse()}
 	days := 0
-	if d.Days != "" {
-		n, err := strconv.Atoi(d.Days)
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
 		if err != nil {
 			s.errorPage(w, r, nil, http.StatusBadRequest, "统计天数应为 1 到 730 的整数 (days must be a whole number, 1–730)")
 			return
