@@ -264,6 +264,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "/api/v1/orders/batch": // trade (M5)
 			limit = MaxOrderBatchBody
 			httpx.SetBodyLimit(r, limit)
+		case "/api/v1/trace/epcis": // traceability (M10)
+			limit = MaxEPCISBody
+			httpx.SetBodyLimit(r, limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}

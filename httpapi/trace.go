@@ -1,7 +1,12 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"ecredit/account"
@@ -25,7 +30,15 @@ var traceRoutes = []Route{
 	{"GET", "/api/v1/recalls", (*API).recentRecalls},
 	{"PATCH", "/api/v1/products/{gtin}", (*API).patchProduct},
 	{"PATCH", "/api/v1/batches/{gtin}/{batch}", (*API).patchBatch},
+	{"POST", "/api/v1/trace/epcis", (*API).captureEPCIS},
+	{"GET", "/api/v1/batches/{gtin}/{batch}/epcis", (*API).batchEPCIS},
+	{"GET", "/api/v1/public/trace/{gtin}/{batch}/epcis", (*API).publicEPCIS},
 }
+
+// MaxEPCISBody is the largest EPCIS document POST /api/v1/trace/epcis
+// takes: EPCIS events are verbose (0.5–2 KiB each), and a document holds
+// up to trace.MaxBatch of them.
+const MaxEPCISBody = 4 << 20
 
 func (a *API) trace() (*trace.Service, error) {
 	if a.d.Trace == nil {
@@ -364,5 +377,125 @@ func (a *API) recentRecalls(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, Page[trace.RecallItem]{Items: list})
+	return nil
+}
+
+// EPCISCaptureResult is the answer to an EPCIS document: counts and the
+// result of every event, in document order (an event that names several
+// batches has a result for each).
+type EPCISCaptureResult struct {
+	Created   int         `json:"created"`
+	Unchanged int         `json:"unchanged"`
+	Failed    int         `json:"failed"`
+	Results   []EPCISLine `json:"results"`
+}
+
+// EPCISLine is the result of one event of an EPCIS document.
+type EPCISLine struct {
+	Line    int         `json:"line"` // the event's position in eventList, from 1
+	EventID string      `json:"event_id,omitempty"`
+	Status  string      `json:"status"` // created | unchanged | error
+	ID      int64       `json:"id,omitempty"`
+	Error   *BatchError `json:"error,omitempty"`
+}
+
+// captureEPCIS stores the ObjectEvents of an EPCIS 2.0 document (JSON or
+// JSON-LD): every event gets its result, good ones are stored even when
+// others are bad, a document that is not EPCIS 2.0 is refused whole.
+func (a *API) captureEPCIS(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	if err := newParams(r).err(); err != nil {
+		return err
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &errs.Error{Code: errs.TooLarge, Field: "body", Message: fmt.Sprintf("EPCIS 文档超过 %d MiB 上限，未保存任何事件 (document over %d bytes; nothing stored)", MaxEPCISBody>>20, MaxEPCISBody)}
+		}
+		return &errs.Error{Code: errs.Invalid, Message: "读取请求体失败 (cannot read body)", Err: err}
+	}
+	lines, err := svc.CaptureEPCIS(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	res := EPCISCaptureResult{Results: make([]EPCISLine, len(lines))}
+	for i, l := range lines {
+		out := EPCISLine{Line: l.Line, EventID: l.EventID, Status: l.Status, ID: l.ID}
+		switch l.Status {
+		case trace.ResultCreated:
+			res.Created++
+		case trace.ResultUnchanged:
+			res.Unchanged++
+		default:
+			res.Failed++
+			out.Status, out.Error = trace.ResultError, a.lineError(r, l.Line, l.Err)
+		}
+		res.Results[i] = out
+	}
+	httpx.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// batchEPCIS exports every event of a batch as an EPCIS 2.0 document, a
+// page at a time (departments, the credit office, the producer).
+func (a *API) batchEPCIS(w http.ResponseWriter, r *http.Request) error {
+	return a.exportEPCIS(w, r, false)
+}
+
+// publicEPCIS exports a batch's public events (production, inspection,
+// listing, recall) as an EPCIS 2.0 document, limited per client like the
+// other public look-ups.
+func (a *API) publicEPCIS(w http.ResponseWriter, r *http.Request) error {
+	if err := a.d.PublicLimiter.Check(w, r); err != nil {
+		return err
+	}
+	return a.exportEPCIS(w, r, true)
+}
+
+// exportEPCIS writes a page of a batch's events as an EPCIS document
+// (application/ld+json), with a Link header to the next page.
+func (a *API) exportEPCIS(w http.ResponseWriter, r *http.Request, public bool) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	p := newParams(r, "cursor", "limit")
+	tok := p.str("cursor", 100)
+	limit := p.limit(trace.MaxEPCISPage, trace.MaxEPCISPage)
+	if err := p.err(); err != nil {
+		return err
+	}
+	after, err := trace.ParseEventCursor("cursor", tok)
+	if err != nil {
+		return err
+	}
+	doc, next, err := svc.ExportEPCIS(r.Context(), clip(r.PathValue("gtin"), 40), clip(r.PathValue("batch"), 40), public, after, limit)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return errs.Wrap("httpapi.exportEPCIS", err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/ld+json; charset=utf-8")
+	h.Set("GS1-EPCIS-Version", "2.0.0")
+	h.Set("GS1-CBV-Version", "2.0.0")
+	if public {
+		h.Set("Cache-Control", "public, max-age=60")
+	} else {
+		h.Set("Cache-Control", "no-store")
+	}
+	if next != nil {
+		q := url.Values{"cursor": {next.Token()}, "limit": {strconv.Itoa(limit)}}
+		h.Set("Link", "<"+r.URL.Path+"?"+q.Encode()+">; rel=\"next\"")
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	w.Write([]byte{'\n'})
 	return nil
 }

@@ -181,4 +181,6 @@ func traceFlow(e *env) {
 	if !strings.Contains(string(r.body), `"status":"recalled"`) {
 		t.Errorf("public after recall: %s", r.body)
 	}
+
+	epcisFlow(e, g, producer.CreditCode, shopA.ID)
 }

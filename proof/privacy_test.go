@@ -324,7 +324,8 @@ func TestPrivacyScan(t *testing.T) {
 		for _, p := range []string{
 			"/api/v1/public/shops/" + id(tr.sellerShop.ID), "/shops/" + id(tr.sellerShop.ID), "/api/v1/shops/" + id(tr.sellerShop.ID) + "/reviews",
 			"/api/v1/public/logistics/" + e.logiFirm.CreditCode, "/logistics/" + id(e.logiFirm.ID),
-			"/api/v1/public/trace/" + tr.gtin + "/" + tr.batch, "/trace/" + tr.gtin + "/" + tr.batch, "/api/v1/products/" + tr.gtin,
+			"/api/v1/public/trace/" + tr.gtin + "/" + tr.batch, "/api/v1/public/trace/" + tr.gtin + "/" + tr.batch + "/epcis",
+			"/api/v1/batches/" + tr.gtin + "/" + tr.batch + "/epcis", "/trace/" + tr.gtin + "/" + tr.batch, "/api/v1/products/" + tr.gtin,
 			"/api/v1/orders?limit=500", "/api/v1/orders/" + id(tr.sellerOrder.ID), "/api/v1/orders/" + id(tr.sellerOrder.ID) + "/trace",
 			"/api/v1/batches/" + tr.gtin + "/" + tr.batch + "/trace", "/api/v1/licence-flags?seller=" + id(e.sellerA.ID),
 			"/api/v1/parcels/" + tr.courierWaybill + "?firm=" + e.logiFirm.CreditCode, "/api/v1/logistics/" + id(e.logiFirm.ID) + "/metrics",

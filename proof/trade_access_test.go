@@ -166,6 +166,20 @@ var tradeAPICases = []accessCase{
 		}},
 	{pattern: "GET /api/v1/public/trace/{gtin}/{batch}", want: everyone,
 		req: func(e *env, _ role) req { return get("/api/v1/public/trace/" + e.tr.gtin + "/" + e.tr.batch) }},
+	// EPCIS 2.0: an inspection captured from a document; every event
+	// exported to those who read whole traces, the public ones to all.
+	{pattern: "POST /api/v1/trace/epcis", name: "an inspection document", want: "401 403 403 403 ok ok ok", class: batchClass,
+		req: func(e *env, _ role) req {
+			doc := fmt.Sprintf(`{"@context":["%s"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-05-02T12:00:00+08:00",
+"epcisBody":{"eventList":[{"type":"ObjectEvent","eventID":"urn:uuid:proof-%d","eventTime":"2026-05-02T12:00:00+08:00","eventTimeZoneOffset":"+08:00",
+"action":"OBSERVE","bizStep":"inspecting","disposition":"conformant","quantityList":[{"epcClass":"%s"}],"certificationInfo":"JCBG-%d","ecredit:region":"130802"}]}}`,
+				trace.EPCISContext, e.next(), trace.BatchLink(e.tr.gtin, e.tr.batch), e.next())
+			return req{method: "POST", path: "/api/v1/trace/epcis", body: []byte(doc), ctype: "application/ld+json"}
+		}},
+	{pattern: "GET /api/v1/batches/{gtin}/{batch}/epcis", want: "401 403 403 403 ok 403 ok",
+		req: func(e *env, _ role) req { return get("/api/v1/batches/" + e.tr.gtin + "/" + e.tr.batch + "/epcis") }},
+	{pattern: "GET /api/v1/public/trace/{gtin}/{batch}/epcis", want: everyone,
+		req: func(e *env, _ role) req { return get("/api/v1/public/trace/" + e.tr.gtin + "/" + e.tr.batch + "/epcis") }},
 	{pattern: "GET /api/v1/orders/{id}/trace", want: "401 ok 404 403 ok 403 ok",
 		req: func(e *env, _ role) req { return get("/api/v1/orders/" + id(e.tr.order.ID) + "/trace") }},
 	{pattern: "GET /api/v1/licence-flags", want: "401 ok 404 403 ok 403 ok",

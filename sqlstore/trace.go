@@ -230,10 +230,17 @@ func (db *DB) eachTraceEvent(ctx context.Context, q string, args []any, fn func(
 
 // BatchEvents returns up to limit events of a batch of the given types,
 // oldest first.
-func (db *DB) BatchEvents(ctx context.Context, gtin, batch string, types []trace.EventType, limit int) ([]*trace.Event, error) {
+func (db *DB) BatchEvents(ctx context.Context, gtin, batch string, types []trace.EventType, after trace.EventCursor, limit int) ([]*trace.Event, error) {
 	const op = "sqlstore.BatchEvents"
 	q := "SELECT " + traceEventCols + " FROM trace_events WHERE gtin = ? AND batch = ?"
 	args := []any{gtin, batch}
+	if after.ID != 0 {
+		// Spelt out rather than as a row comparison, which SQLite does
+		// not always take to the index (gtin, batch, at, id).
+		at := micros(after.At)
+		q += " AND (at > ? OR (at = ? AND id > ?))"
+		args = append(args, at, at, after.ID)
+	}
 	if len(types) > 0 {
 		q += " AND type IN (" + qmarks(len(types)) + ")"
 		for _, t := range types {

@@ -228,7 +228,7 @@ func TestTraceProductsBatchesEvents(t *testing.T) {
 		if _, err := w.svc.IngestEvents(w.public, []trace.EventInput{shipped}); !errs.Is(err, errs.Unauthorized) {
 			t.Errorf("public: %v", err)
 		}
-		evs, err := db.BatchEvents(ctx, g, "L20260210", nil, 100)
+		evs, err := db.BatchEvents(ctx, g, "L20260210", nil, trace.EventCursor{}, 100)
 		if err != nil || len(evs) != 4 {
 			t.Fatalf("stored events: %d %v", len(evs), err)
 		}

@@ -251,7 +251,7 @@ func (s *Service) Public(ctx context.Context, gtin, batch string) (*PublicTrace,
 			pub = append(pub, t)
 		}
 	}
-	evs, err := s.Store.BatchEvents(ctx, b.GTIN, b.Batch, pub, timelineLimit)
+	evs, err := s.Store.BatchEvents(ctx, b.GTIN, b.Batch, pub, EventCursor{}, timelineLimit)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
@@ -458,7 +458,7 @@ func (s *Service) traceItem(ctx context.Context, l *subjects, ti *TracedItem, re
 	}
 	pv, bv := s.productView(p, producer), b.View()
 	ti.Found, ti.Product, ti.BatchInfo, ti.Producer = true, &pv, &bv, subjectRef(producer)
-	evs, err := s.Store.BatchEvents(ctx, b.GTIN, b.Batch, []EventType{EventProduced, EventInspected}, timelineLimit)
+	evs, err := s.Store.BatchEvents(ctx, b.GTIN, b.Batch, []EventType{EventProduced, EventInspected}, EventCursor{}, timelineLimit)
 	if err != nil {
 		return err
 	}

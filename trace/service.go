@@ -56,6 +56,10 @@ const (
 // MaxBatch is the most events IngestEvents takes at once.
 const MaxBatch = 1000
 
+// MaxEventID is the longest event id (characters): an EPCIS event hash
+// ("ni:///sha-256;…?ver=CBV2.0", 87) with a batch suffix fits.
+const MaxEventID = 200
+
 func (s *Service) now() time.Time {
 	if s.Clock == nil {
 		return time.Now().UTC().Truncate(time.Microsecond)
@@ -519,7 +523,7 @@ func sameEvent(a, b *Event) bool {
 func (s *Service) checkEvent(ctx context.Context, a account.Actor, in EventInput, now time.Time, c *batchCache) (*Event, error) {
 	var l errs.List
 	ev := &Event{Type: in.Type}
-	ev.EventID = text(&l, "event_id", in.EventID, 100, true)
+	ev.EventID = text(&l, "event_id", in.EventID, MaxEventID, true)
 	if !in.Type.Valid() {
 		var ts []string
 		for _, t := range EventTypes {
@@ -594,6 +598,7 @@ func (s *Service) checkEvent(ctx context.Context, a account.Actor, in EventInput
 	if err != nil {
 		return nil, err
 	}
+	ev.GTIN = b.GTIN // as registered
 	if ev.At.Before(record.Date(b.ProducedOn).Time()) {
 		return nil, errs.Field("time", "发生时间早于该批次的生产日期 %s (before the batch was produced)", b.ProducedOn)
 	}
@@ -646,14 +651,19 @@ func (s *Service) cachedBatch(ctx context.Context, c *batchCache, g, bn string) 
 		}
 		return b, nil
 	}
-	b, err := s.Store.GetBatch(ctx, g, bn)
-	if errs.Is(err, errs.NotFound) {
-		c.batches[k] = nil
-		return nil, errs.Field("batch", "批次 %s/%s 未登记 (batch not registered)", g, bn)
+	// The GTIN may be written with another number of leading zeros than
+	// the batch was registered with (a GS1 Digital Link has 14 digits).
+	for _, form := range gtinLookupForms(g) {
+		b, err := s.Store.GetBatch(ctx, form, bn)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.batches[k] = b
+		return b, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	c.batches[k] = b
-	return b, nil
+	c.batches[k] = nil
+	return nil, errs.Field("batch", "批次 %s/%s 未登记 (batch not registered)", g, bn)
 }

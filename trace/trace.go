@@ -317,8 +317,9 @@ type Store interface {
 	// it sets their IDs.
 	CreateEvents(ctx context.Context, evs []*Event, a *audit.Entry) error
 	// BatchEvents returns up to limit events of a batch of the given
-	// types (all when empty), oldest first.
-	BatchEvents(ctx context.Context, gtin, batch string, types []EventType, limit int) ([]*Event, error)
+	// types (all when empty), in (time, id) order, after the cursor (from
+	// the first when it is zero).
+	BatchEvents(ctx context.Context, gtin, batch string, types []EventType, after EventCursor, limit int) ([]*Event, error)
 	// CountBatchEvents counts a batch's events by type.
 	CountBatchEvents(ctx context.Context, gtin, batch string) (map[EventType]int64, error)
 	// CreateRecall stores the recall, its "recalled" event and the

@@ -165,7 +165,7 @@ func (s *Service) UpdateBatch(ctx context.Context, gtin, batch string, in BatchP
 		return nil, errs.Wrap(op, errs.Field(field, "有效期至 %s 早于生产日期 %s (expiry before production)", b.ExpiresOn, b.ProducedOn))
 	}
 	if in.ProducedOn != nil {
-		first, err := s.Store.BatchEvents(ctx, g, bn, nil, 1)
+		first, err := s.Store.BatchEvents(ctx, g, bn, nil, EventCursor{}, 1)
 		if err != nil {
 			return nil, errs.Wrap(op, err)
 		}

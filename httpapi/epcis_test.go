@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"ecredit/trace"
+)
+
+// epcisFlow captures an EPCIS 2.0 document into batch L2 of the GTIN g
+// (good and bad events, again, unauthenticated, not a document), exports
+// the batch page by page to a department and its public events to
+// anyone, and captures the department's export again as another source.
+func epcisFlow(e *env, g, producerCode string, shopID int64) {
+	t := e.t
+	link := trace.BatchLink(g, "L2")
+	ev := func(id, fields string) string {
+		return `{"type":"ObjectEvent","eventID":"` + id + `","eventTime":"2026-05-03T10:00:00+08:00","eventTimeZoneOffset":"+08:00","action":"OBSERVE",` + fields + `}`
+	}
+	doc := func(evs ...string) string {
+		return `{"@context":["` + trace.EPCISContext + `",{"cc":"` + trace.EPCISNamespace + `"}],"type":"EPCISDocument","schemaVersion":"2.0",` +
+			`"creationDate":"2026-05-03T12:00:00+08:00","epcisBody":{"eventList":[` + strings.Join(evs, ",") + `]}}`
+	}
+	lgtin := "urn:epc:class:lgtin:" + g[:7] + ".0" + g[7:12] + ".L2"
+	d := doc(
+		strings.Replace(ev("urn:uuid:e1", `"bizStep":"urn:epcglobal:cbv:bizstep:commissioning","disposition":"active","quantityList":[{"epcClass":"`+lgtin+`","quantity":500}],"cc:subjectCode":"`+producerCode+`"`),
+			`"OBSERVE"`, `"ADD"`, 1),
+		ev("urn:uuid:e2", `"bizStep":"inspecting","disposition":"conformant","quantityList":[{"epcClass":"`+link+`"}],"certificationInfo":"JC2026-0503-02","readPoint":{"id":"urn:epc:id:sgln:6907654.00001.0"}`),
+		ev("urn:uuid:e3", `"bizStep":"https://ref.gs1.org/cbv/BizStep-retail_selling","quantityList":[{"epcClass":"`+link+`","quantity":2}],"bizTransactionList":[{"type":"po","bizTransaction":"TR-9"}],"cc:shopId":`+fmt.Sprint(shopID)),
+		`{"type":"AggregationEvent","eventID":"urn:uuid:e4"}`,
+		ev("urn:uuid:e5", `"bizStep":"inspecting","quantityList":[{"epcClass":"`+link+`"}]`),
+	)
+	ld := header("Content-Type", "application/ld+json")
+	var res EPCISCaptureResult
+	r := e.do("POST", "/api/v1/trace/epcis", "dept", d, true, ld)
+	e.want(r, 200)
+	r.json(t, &res)
+	if res.Created != 3 || res.Failed != 2 || len(res.Results) != 5 || res.Results[3].Line != 4 || res.Results[3].Error.Field != "type" ||
+		res.Results[4].Error == nil || res.Results[4].Error.Field != "disposition" || res.Results[2].EventID != "urn:uuid:e3" {
+		t.Fatalf("capture: %s", r.body)
+	}
+	r = e.do("POST", "/api/v1/trace/epcis", "dept", d, true, ld)
+	e.want(r, 200)
+	if r.json(t, &res); res.Unchanged != 3 || res.Created != 0 {
+		t.Errorf("capture again: %s", r.body)
+	}
+	e.want(e.do("POST", "/api/v1/trace/epcis", "", d, true, ld), 401)
+	e.want(e.do("POST", "/api/v1/trace/epcis", "dept", `{"type":"EPCISDocument","schemaVersion":"1.2","epcisBody":{"eventList":[]}}`, true, ld), 400, "schemaVersion")
+	e.want(e.do("POST", "/api/v1/trace/epcis", "dept", "e1,e2", false, ld), 400, "body")
+
+	// The whole export, two events a page, oldest first.
+	path := "/api/v1/batches/" + g + "/L2/epcis"
+	var got []trace.EPCISEvent
+	next := path + "?limit=2"
+	for pages := 0; next != ""; pages++ {
+		if pages > 2 {
+			t.Fatalf("export does not end: %s", next)
+		}
+		r = e.do("GET", next, "dept", nil, true)
+		e.want(r, 200)
+		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/ld+json") {
+			t.Errorf("export content type %q", ct)
+		}
+		var x trace.EPCISDocument
+		r.json(t, &x)
+		if x.Type != "EPCISDocument" || x.SchemaVersion != "2.0" || len(x.Context) != 2 {
+			t.Errorf("export document: %.400s", r.body)
+		}
+		got = append(got, x.Body.EventList...)
+		next = ""
+		if l := r.header.Get("Link"); l != "" {
+			next = strings.TrimSuffix(strings.TrimPrefix(l, "<"), `>; rel="next"`)
+		}
+	}
+	if len(got) != 3 || got[0].Action != "ADD" || got[0].SubjectCode != producerCode || got[0].QuantityList[0].Quantity != 500 ||
+		got[0].QuantityList[0].EPCClass != link || got[1].RefType != "inspection_report" || got[1].Ref != "JC2026-0503-02" ||
+		got[1].Disposition != "conformant" || got[2].EventType != trace.EventSold || got[2].ShopID != shopID ||
+		len(got[2].BizTransactionList) != 1 || got[2].BizTransactionList[0].BizTransaction != "TR-9" || got[2].SourceEventID != "urn:uuid:e3" ||
+		got[2].EventTimeZoneOffset != "+08:00" || !strings.HasPrefix(got[2].EventTime, "2026-05-03T10:00:00+08:00") {
+		b, _ := json.Marshal(got)
+		t.Errorf("export: %s", b)
+	}
+	e.want(e.do("GET", path, "platA", nil, true), 403)
+	e.want(e.do("GET", path, "", nil, true), 401)
+	e.want(e.do("GET", path+"?cursor=bad", "dept", nil, true), 400, "cursor")
+	e.want(e.do("GET", path+"?limit=0", "dept", nil, false), 400, "limit")
+	e.want(e.do("GET", "/api/v1/batches/"+g+"/L9/epcis", "dept", nil, true), 404)
+
+	// The public export: production and inspection only, nobody's ids.
+	r = e.do("GET", "/api/v1/public/trace/"+g+"/L2/epcis", "", nil, true)
+	e.want(r, 200)
+	var pub trace.EPCISDocument
+	r.json(t, &pub)
+	if s := string(r.body); len(pub.Body.EventList) != 2 || strings.Contains(s, "TR-9") || strings.Contains(s, "urn:uuid") || strings.Contains(s, "submittedBy") {
+		t.Errorf("public export: %s", s)
+	}
+
+	// What is exported here is captured here: the admin's account is
+	// another source, so the events are stored again under its ids.
+	whole, _ := json.Marshal(trace.EPCISDocument{Context: []any{trace.EPCISContext, map[string]string{"ecredit": trace.EPCISNamespace}},
+		Type: "EPCISDocument", SchemaVersion: "2.0", CreationDate: "2026-05-04T00:00:00+08:00", Body: trace.EPCISBody{EventList: got}})
+	r = e.do("POST", "/api/v1/trace/epcis", "admin", string(whole), true, ld)
+	e.want(r, 200)
+	if r.json(t, &res); res.Created != 3 || res.Failed != 0 {
+		t.Errorf("export captured again: %s", r.body)
+	}
+}

@@ -1,0 +1,886 @@
+package trace
+
+// EPCIS 2.0 documents in and out (GS1 EPCIS 2.0 and CBV 2.0, published as
+// ISO/IEC 19987:2024 and 19988:2024): the exchange format of trace events
+// between traceability systems, in its JSON / JSON-LD binding.
+//
+// In: CaptureEPCIS takes an EPCISDocument, an EPCISQueryDocument (another
+// repository's query result) or a single ObjectEvent. Each ObjectEvent
+// becomes one trace event per batch it names (what: an LGTIN class or a
+// GS1 Digital Link with AI 10; why: bizStep and disposition in any of the
+// three CBV spellings; when: eventTime), and goes through IngestEvents
+// with its rules, access checks and idempotency (the eventID is the
+// event id). What EPCIS cannot say in ecredit's terms (the credit code
+// of the subject where it happened, the GB/T 2260 region, the shop, the
+// event type when the business step does not tell it) travels in
+// extension fields of the namespace EPCISNamespace ("ecredit:region" …).
+// Other event types, error declarations and DELETE actions are refused
+// per event with the reason; other vendors' extensions are ignored.
+//
+// Out: ExportEPCIS writes a batch's events, oldest first, a page at a
+// time, as an EPCISDocument: quantityList with the batch's Digital Link,
+// CBV bizStep and disposition, the order, waybill and production
+// references as bizTransactions, and every ecredit field as an extension,
+// so that a document exported here is captured unchanged elsewhere. The
+// public gets the public events with the public masking (eventView).
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"ecredit/account"
+	"ecredit/clock"
+	"ecredit/code"
+	"ecredit/errs"
+)
+
+// EPCISContext is the JSON-LD context of EPCIS 2.0 documents.
+const EPCISContext = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+
+// EPCISNamespace is the IRI of ecredit's EPCIS extension fields. Exports
+// bind it to the prefix "ecredit"; a captured document may bind it to any
+// prefix in its @context, and "ecredit:" is understood without a binding.
+const EPCISNamespace = "urn:ecredit:epcis:"
+
+// epcisPrefix is the prefix exports use for EPCISNamespace.
+const epcisPrefix = "ecredit"
+
+// digitalLinkBase is the GS1 resolver exports name batches under.
+const digitalLinkBase = "https://id.gs1.org"
+
+// EPCISLine is the fate of one trace event of a captured document. An
+// ObjectEvent that names several batches gives one line per batch, all
+// with the event's position.
+type EPCISLine struct {
+	Line    int    // the event's position in the eventList, from 1
+	EventID string // the stored event id: the eventID, with "#GTIN/batch" when split
+	Status  string // created | unchanged | error
+	ID      int64
+	Err     error
+}
+
+// epcisIn is a document or a single event as captured.
+type epcisIn struct {
+	Context       json.RawMessage `json:"@context"`
+	Type          string          `json:"type"`
+	IsA           string          `json:"isA"` // drafts of EPCIS 2.0 named "type" so
+	SchemaVersion json.RawMessage `json:"schemaVersion"`
+	Body          *struct {
+		EventList    *[]json.RawMessage `json:"eventList"`
+		QueryResults *struct {
+			ResultsBody *struct {
+				EventList *[]json.RawMessage `json:"eventList"`
+			} `json:"resultsBody"`
+		} `json:"queryResults"`
+	} `json:"epcisBody"`
+}
+
+// CaptureEPCIS validates an EPCIS 2.0 document and stores its events like
+// IngestEvents (at most MaxBatch after splitting; good events stored even
+// when others are bad). A body that is not an EPCIS 2.0 document, holds no
+// event or too many is refused whole, naming what is wrong.
+func (s *Service) CaptureEPCIS(ctx context.Context, doc []byte) ([]EPCISLine, error) {
+	const op = "trace.CaptureEPCIS"
+	if anonymous(account.From(ctx)) {
+		return nil, errs.Wrap(op, errAuth)
+	}
+	raw, prefixes, err := epcisEvents(doc)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	var out []EPCISLine
+	var ins []EventInput
+	var at []int // index in out of each input
+	for i, r := range raw {
+		evs, err := fromEPCIS(r, prefixes)
+		if err != nil {
+			out = append(out, EPCISLine{Line: i + 1, EventID: rawEventID(r), Status: ResultError, Err: errs.Wrap(op, err)})
+			continue
+		}
+		for _, in := range evs {
+			out = append(out, EPCISLine{Line: i + 1, EventID: in.EventID})
+			ins, at = append(ins, in), append(at, len(out)-1)
+		}
+	}
+	if len(ins) > MaxBatch {
+		return nil, &errs.Error{Code: errs.TooLarge, Op: op, Field: "epcisBody.eventList",
+			Message: fmt.Sprintf("文档按批次拆分后共 %d 条事件，一次最多 %d 条，未保存任何事件 (at most %d events per document after splitting by batch; nothing stored)", len(ins), MaxBatch, MaxBatch)}
+	}
+	if len(ins) > 0 {
+		res, err := s.IngestEvents(ctx, ins)
+		if err != nil {
+			return nil, errs.Wrap(op, err)
+		}
+		for k, r := range res {
+			l := &out[at[k]]
+			l.Status, l.ID, l.Err = r.Status, r.ID, epcisErr(r.Err)
+		}
+	}
+	return out, nil
+}
+
+// epcisEvents returns the raw events of a document and the prefixes bound
+// to EPCISNamespace.
+func epcisEvents(doc []byte) ([]json.RawMessage, []string, error) {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) == 0 || doc[0] != '{' {
+		return nil, nil, errs.Field("body", "请求体应为 EPCIS 2.0 JSON 文档（EPCISDocument）(body must be an EPCIS 2.0 JSON document)")
+	}
+	var d epcisIn
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, nil, errs.Field("body", "EPCIS 文档不是有效的 JSON：%s (invalid JSON)", clip(err.Error(), 120))
+	}
+	typ := d.Type
+	if typ == "" {
+		typ = d.IsA
+	}
+	if len(d.SchemaVersion) > 0 {
+		var v any
+		_ = json.Unmarshal(d.SchemaVersion, &v)
+		if sv := fmt.Sprint(v); sv != "2.0" && sv != "2" {
+			return nil, nil, errs.Field("schemaVersion", "仅支持 EPCIS 2.0，收到 schemaVersion「%s」(only EPCIS 2.0 is supported)", clip(sv, 20))
+		}
+	}
+	prefixes := contextPrefixes(d.Context)
+	var list *[]json.RawMessage
+	switch typ {
+	case "ObjectEvent":
+		return []json.RawMessage{doc}, prefixes, nil
+	case "EPCISDocument":
+		if d.Body != nil {
+			list = d.Body.EventList
+		}
+	case "EPCISQueryDocument":
+		if d.Body != nil && d.Body.QueryResults != nil && d.Body.QueryResults.ResultsBody != nil {
+			list = d.Body.QueryResults.ResultsBody.EventList
+		}
+	case "":
+		return nil, nil, errs.Field("type", "缺少 type：应为 EPCISDocument (document type required)")
+	default:
+		return nil, nil, errs.Field("type", "不支持的文档类型「%s」，应为 EPCISDocument、EPCISQueryDocument 或单个 ObjectEvent (unsupported document type)", clip(typ, 40))
+	}
+	if list == nil {
+		return nil, nil, errs.Field("epcisBody.eventList", "文档缺少 epcisBody.eventList (event list required)")
+	}
+	if len(*list) == 0 {
+		return nil, nil, errs.Field("epcisBody.eventList", "文档不含任何事件 (no events)")
+	}
+	if len(*list) > MaxBatch {
+		return nil, nil, &errs.Error{Code: errs.TooLarge, Field: "epcisBody.eventList",
+			Message: fmt.Sprintf("文档含 %d 个事件，一次最多 %d 个，未保存任何事件 (at most %d events per document; nothing stored)", len(*list), MaxBatch, MaxBatch)}
+	}
+	return *list, prefixes, nil
+}
+
+// contextPrefixes returns the terms of a JSON-LD @context (a string, an
+// object or an array of both) bound to EPCISNamespace, and "ecredit".
+func contextPrefixes(ctx json.RawMessage) []string {
+	out := []string{epcisPrefix}
+	var items []json.RawMessage
+	if err := json.Unmarshal(ctx, &items); err != nil {
+		items = []json.RawMessage{ctx}
+	}
+	for _, it := range items {
+		var m map[string]any
+		if json.Unmarshal(it, &m) != nil {
+			continue
+		}
+		for k, v := range m {
+			if iri, ok := v.(string); ok && iri == EPCISNamespace && !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// rawEventID is the eventID of an event that could not be read, if any.
+func rawEventID(r json.RawMessage) string {
+	var x struct {
+		EventID any `json:"eventID"`
+	}
+	_ = json.Unmarshal(r, &x)
+	if s, ok := x.EventID.(string); ok {
+		return clip(s, MaxEventID)
+	}
+	return ""
+}
+
+// epcisEvent is the part of an ObjectEvent ecredit reads; the rest of
+// the standard fields (readPoint, bizLocation, sourceList,
+// destinationList, sensorElementList, persistentDisposition …) and other
+// vendors' extensions are accepted and not kept.
+type epcisEvent struct {
+	Type                string `json:"type"`
+	IsA                 string `json:"isA"`
+	EventID             string `json:"eventID"`
+	EventTime           string `json:"eventTime"`
+	EventTimeZoneOffset string `json:"eventTimeZoneOffset"`
+	Action              string `json:"action"`
+	BizStep             string `json:"bizStep"`
+	Disposition         string `json:"disposition"`
+	EPCList             []string `json:"epcList"`
+	QuantityList        []struct {
+		EPCClass string   `json:"epcClass"`
+		Quantity *float64 `json:"quantity"`
+		UOM      string   `json:"uom"`
+	} `json:"quantityList"`
+	BizTransactionList []struct {
+		Type           string `json:"type"`
+		BizTransaction string `json:"bizTransaction"`
+	} `json:"bizTransactionList"`
+	CertificationInfo json.RawMessage `json:"certificationInfo"`
+	ErrorDeclaration  json.RawMessage `json:"errorDeclaration"`
+	ILMD              map[string]any  `json:"ilmd"`
+}
+
+// extFields are ecredit's extension fields of an ObjectEvent (after the
+// prefix) with the JSON type each takes.
+var extFields = map[string]string{
+	"eventType": "string", "region": "string", "subjectCode": "string", "shopId": "number", "refType": "string",
+	"ref": "string", "note": "string",
+	// Written by exports and ignored when captured: the stored event's
+	// submitter, its own id and the subject's name.
+	"submittedBy": "string", "sourceEventID": "string", "subjectName": "string",
+}
+
+// stepTypes are the event types business steps imply (the inverse of
+// defaultStep); other steps need ecredit:eventType.
+var stepTypes = func() map[string]EventType {
+	m := map[string]EventType{}
+	for t, s := range defaultStep {
+		if t != EventRecalled {
+			m[s] = t
+		}
+	}
+	return m
+}()
+
+// cbvTerm reduces a CBV value in any of its spellings — the bare word
+// ("shipping"), the URN ("urn:epcglobal:cbv:bizstep:shipping") or the Web
+// URI ("https://ref.gs1.org/cbv/BizStep-shipping") — and ecredit's own
+// terms ("urn:ecredit:epcis:bizstep:reviewing") to the word.
+func cbvTerm(v, urn, web string) string {
+	v = strings.TrimSpace(v)
+	for _, p := range []string{"urn:epcglobal:cbv:" + urn + ":", "https://ref.gs1.org/cbv/" + web + "-", "http://ref.gs1.org/cbv/" + web + "-",
+		"https://gs1.org/voc/" + web + "-", EPCISNamespace + urn + ":"} {
+		if strings.HasPrefix(v, p) {
+			return v[len(p):]
+		}
+	}
+	return v
+}
+
+// tzOffset is an eventTimeZoneOffset: ±hh:mm.
+var tzOffset = regexp.MustCompile(`^[+-](0\d|1[0-4]):[0-5]\d$`)
+
+// lot is one batch an event names, with the units of it.
+type lot struct {
+	gtin, batch string
+	quantity    float64
+	units       bool // the quantity counts units (no uom, or EA, H87, C62)
+	uoms        []string
+}
+
+// fromEPCIS converts one ObjectEvent into trace event inputs, one per
+// batch it names; the checks of IngestEvents follow.
+func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, errs.Field("event", "事件不是 JSON 对象 (event must be a JSON object)")
+	}
+	var e epcisEvent
+	if err := json.Unmarshal(raw, &e); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, errs.Field(te.Field, "字段 %s 的类型不对，应为%s (wrong type)", te.Field, jsonKind(te.Type.String()))
+		}
+		return nil, errs.Field("event", "事件无法读取：%s (unreadable event)", clip(err.Error(), 120))
+	}
+	typ := e.Type
+	if typ == "" {
+		typ = e.IsA
+	}
+	switch typ {
+	case "ObjectEvent":
+	case "":
+		return nil, errs.Field("type", "缺少事件类型 type (event type required)")
+	default:
+		return nil, errs.Field("type", "仅支持 ObjectEvent，收到「%s」；聚合、交易、转换与关联事件请拆为各批次的 ObjectEvent (only ObjectEvent is supported)", clip(typ, 40))
+	}
+	if len(e.ErrorDeclaration) > 0 && string(e.ErrorDeclaration) != "null" {
+		return nil, errs.Field("errorDeclaration", "追溯事件一经记录不可更正或撤销，请提交说明情况的新事件 (error declarations are not accepted: events are never changed)")
+	}
+	var l errs.List
+	if strings.TrimSpace(e.EventID) == "" {
+		l.Add("eventID", "必须填写 eventID，重复提交时据此识别同一事件 (eventID required: it makes capture idempotent)")
+	}
+	switch e.Action {
+	case "ADD", "OBSERVE":
+	case "DELETE":
+		l.Add("action", "不支持 DELETE：追溯事件只增不删 (DELETE is not supported)")
+	case "":
+		l.Add("action", "必须填写 action：ADD 或 OBSERVE (action required)")
+	default:
+		l.Add("action", "action「%s」无效，应为 ADD 或 OBSERVE (invalid action)", clip(e.Action, 20))
+	}
+	if e.EventTimeZoneOffset == "" {
+		l.Add("eventTimeZoneOffset", "必须填写 eventTimeZoneOffset，如 +08:00 (required)")
+	} else if !tzOffset.MatchString(e.EventTimeZoneOffset) {
+		l.Add("eventTimeZoneOffset", "eventTimeZoneOffset「%s」应为 ±hh:mm，如 +08:00 (invalid offset)", clip(e.EventTimeZoneOffset, 20))
+	}
+
+	ext := map[string]any{}
+	for k, v := range fields {
+		name, ok := extName(k, prefixes)
+		if !ok {
+			continue
+		}
+		want, known := extFields[name]
+		if !known {
+			l.Add(k, "未知的扩展字段「%s」(unknown ecredit extension field)", clip(k, 40))
+			continue
+		}
+		var x any
+		_ = json.Unmarshal(v, &x)
+		switch x.(type) {
+		case string:
+			if want != "string" {
+				l.Add(k, "%s 应为数字 (must be a number)", k)
+				continue
+			}
+		case float64:
+			if want != "number" {
+				l.Add(k, "%s 应为字符串 (must be a string)", k)
+				continue
+			}
+		default:
+			l.Add(k, "%s 应为%s (wrong type)", k, map[string]string{"string": "字符串", "number": "数字"}[want])
+			continue
+		}
+		ext[name] = x
+	}
+	str := func(name string) string { s, _ := ext[name].(string); return s }
+
+	in := EventInput{Time: e.EventTime, Region: str("region"), SubjectCode: str("subjectCode"), Note: str("note")}
+	if strings.TrimSpace(e.EventTime) == "" {
+		l.Add("eventTime", "必须填写 eventTime (required)")
+	}
+	in.BizStep = cbvTerm(e.BizStep, "bizstep", "BizStep")
+	in.Disposition = cbvTerm(e.Disposition, "disp", "Disp")
+	if t := str("eventType"); t != "" {
+		in.Type = EventType(t)
+	} else if t, ok := stepTypes[in.BizStep]; ok {
+		in.Type = t
+	} else if in.BizStep == "holding" && in.Disposition == "recalled" {
+		in.Type = EventRecalled
+	} else if in.BizStep == "" {
+		l.Add("bizStep", "必须填写 bizStep（CBV 业务步骤），或用 %s:eventType 指明事件类型 (bizStep or ecredit:eventType required)", epcisPrefix)
+	} else {
+		l.Add("bizStep", "业务步骤「%s」不对应追溯事件类型，请用 %s:eventType 指明（%s）(bizStep implies no event type)",
+			clip(in.BizStep, 40), epcisPrefix, strings.Join(typeNames(), "、"))
+	}
+	if n, ok := ext["shopId"].(float64); ok {
+		if n != math.Trunc(n) || n < 1 || n > 1e15 {
+			l.Add(epcisPrefix+":shopId", "店铺编号应为正整数 (must be a positive integer)")
+		}
+		in.ShopID = int64(n)
+	}
+
+	// Why: the reference.
+	in.RefType, in.Ref = str("refType"), str("ref")
+	if in.Ref == "" && in.RefType == "" {
+		var cert string
+		if len(e.CertificationInfo) > 0 && json.Unmarshal(e.CertificationInfo, &cert) != nil {
+			l.Add("certificationInfo", "certificationInfo 应为字符串 (must be a string)")
+		}
+		switch {
+		case strings.TrimSpace(cert) != "":
+			in.Ref, in.RefType = cert, "other"
+			if in.Type == EventInspected {
+				in.RefType = "inspection_report"
+			}
+		case len(e.BizTransactionList) > 0:
+			bt := e.BizTransactionList[0]
+			in.Ref, in.RefType = bt.BizTransaction, refTypeOf(cbvTerm(bt.Type, "btt", "BTT"))
+		}
+	}
+
+	// What: the batches.
+	lots, err := epcisLots(&e)
+	if err != nil {
+		l = append(l, errs.All(err)...)
+	}
+	if err := l.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]EventInput, 0, len(lots))
+	for _, x := range lots {
+		ev := in
+		ev.GTIN, ev.Batch, ev.EventID = x.gtin, x.batch, strings.TrimSpace(e.EventID)
+		if len(lots) > 1 {
+			ev.EventID += "#" + x.gtin + "/" + x.batch
+		}
+		switch {
+		case x.units:
+			ev.Quantity = int64(math.Round(x.quantity))
+		case len(x.uoms) > 0:
+			// A quantity in kilograms, litres …: kept in the note, as the
+			// event's quantity counts units.
+			q := "数量 " + strconv.FormatFloat(x.quantity, 'f', -1, 64) + " " + strings.Join(x.uoms, "+")
+			if ev.Note == "" {
+				ev.Note = q
+			} else {
+				ev.Note += "；" + q
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// jsonKind names a Go type in JSON terms.
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "数组 (array)"
+	case strings.HasPrefix(goType, "map") || strings.HasPrefix(goType, "struct"):
+		return "对象 (object)"
+	case strings.Contains(goType, "float") || strings.Contains(goType, "int"):
+		return "数字 (number)"
+	}
+	return "字符串 (string)"
+}
+
+// extName returns the name after a prefix bound to EPCISNamespace, or the
+// name of a full IRI in it.
+func extName(key string, prefixes []string) (string, bool) {
+	if strings.HasPrefix(key, EPCISNamespace) {
+		return key[len(EPCISNamespace):], true
+	}
+	p, name, ok := strings.Cut(key, ":")
+	if !ok || !slices.Contains(prefixes, p) {
+		return "", false
+	}
+	return name, true
+}
+
+func typeNames() []string {
+	var out []string
+	for _, t := range EventTypes {
+		if t != EventRecalled {
+			out = append(out, string(t))
+		}
+	}
+	return out
+}
+
+// refTypes are the reference types of CBV business transaction types;
+// the others are "other".
+var btRefTypes = map[string]string{"po": "order", "bol": "waybill", "desadv": "waybill", "prodorder": "production"}
+
+func refTypeOf(btt string) string {
+	if rt, ok := btRefTypes[btt]; ok {
+		return rt
+	}
+	return "other"
+}
+
+// epcisLots reads the batches an event names: LGTIN classes and Digital
+// Links (with AI 10) in quantityList, and instances in epcList (Digital
+// Links with AI 10, or SGTINs with the lot in ilmd cbvmda:lotNumber).
+func epcisLots(e *epcisEvent) ([]*lot, error) {
+	var l errs.List
+	var out []*lot
+	add := func(gtin, batch string, q float64, uom string) {
+		units := uom == "" || uom == "EA" || uom == "H87" || uom == "C62"
+		for _, x := range out {
+			if x.gtin == gtin && x.batch == batch {
+				x.quantity += q
+				x.units = x.units && units
+				if !units && !slices.Contains(x.uoms, uom) {
+					x.uoms = append(x.uoms, uom)
+				}
+				return
+			}
+		}
+		x := &lot{gtin: gtin, batch: batch, quantity: q, units: units}
+		if !units {
+			x.uoms = []string{uom}
+		}
+		out = append(out, x)
+	}
+	ilmdLot, _ := e.ILMD["cbvmda:lotNumber"].(string)
+	for i, q := range e.QuantityList {
+		field := fmt.Sprintf("quantityList[%d].epcClass", i)
+		g, b, err := classLot(field, q.EPCClass)
+		if err != nil {
+			l = append(l, errs.All(err)...)
+			continue
+		}
+		n := 0.0
+		if q.Quantity != nil {
+			n = *q.Quantity
+			if n < 0 || math.IsInf(n, 0) || n > 1e12 {
+				l.Add(fmt.Sprintf("quantityList[%d].quantity", i), "数量应在 0 到 10^12 之间 (quantity out of range)")
+				continue
+			}
+		}
+		add(g, b, n, strings.TrimSpace(q.UOM))
+	}
+	for i, epc := range e.EPCList {
+		field := fmt.Sprintf("epcList[%d]", i)
+		g, b, err := instanceLot(field, epc, ilmdLot)
+		if err != nil {
+			l = append(l, errs.All(err)...)
+			continue
+		}
+		add(g, b, 1, "")
+	}
+	if err := l.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errs.Field("quantityList", "事件未指明批次：需要 quantityList 中的 LGTIN（urn:epc:class:lgtin:…）或含批号（AI 10）的 GS1 数字链接 (no batch: give an LGTIN or a Digital Link with AI 10)")
+	}
+	return out, nil
+}
+
+// classLot reads an epcClass: "urn:epc:class:lgtin:CompanyPrefix.IndicatorItemRef.Lot"
+// or a Digital Link "https://…/01/{gtin}/10/{lot}".
+func classLot(field, v string) (string, string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case strings.HasPrefix(v, "urn:epc:class:lgtin:"):
+		parts := strings.SplitN(v[len("urn:epc:class:lgtin:"):], ".", 3)
+		if len(parts) != 3 || len(parts[0])+len(parts[1]) != 13 || len(parts[1]) < 1 || !digits(parts[0]+parts[1]) {
+			return "", "", errs.Field(field, "LGTIN「%s」格式不对，应为 urn:epc:class:lgtin:厂商识别代码.指示符与商品项目代码.批号 (malformed LGTIN)", clip(v, 60))
+		}
+		lotNo, err := url.PathUnescape(parts[2])
+		if err != nil {
+			return "", "", errs.Field(field, "LGTIN 的批号编码有误 (malformed lot)")
+		}
+		body := parts[1][:1] + parts[0] + parts[1][1:]
+		return withCheck(field, body, lotNo)
+	case strings.HasPrefix(v, "urn:epc:idpat:sgtin:") || strings.HasPrefix(v, "urn:epc:class:"):
+		return "", "", errs.Field(field, "epcClass「%s」不含批号，请使用 LGTIN 或含 AI 10 的 GS1 数字链接 (class names no lot)", clip(v, 60))
+	case strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://"):
+		g, b, _, err := digitalLink(field, v)
+		return g, b, err
+	case v == "":
+		return "", "", errs.Field(field, "必须填写 epcClass (required)")
+	}
+	return "", "", errs.Field(field, "无法识别的 epcClass「%s」(unknown class identifier)", clip(v, 60))
+}
+
+// instanceLot reads an instance-level EPC: a Digital Link with AI 10, or an
+// SGTIN URN whose lot is the event's ilmd cbvmda:lotNumber.
+func instanceLot(field, v, ilmdLot string) (string, string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case strings.HasPrefix(v, "urn:epc:id:sgtin:"):
+		parts := strings.SplitN(v[len("urn:epc:id:sgtin:"):], ".", 3)
+		if len(parts) != 3 || len(parts[0])+len(parts[1]) != 13 || len(parts[1]) < 1 || !digits(parts[0]+parts[1]) {
+			return "", "", errs.Field(field, "SGTIN「%s」格式不对 (malformed SGTIN)", clip(v, 60))
+		}
+		if strings.TrimSpace(ilmdLot) == "" {
+			return "", "", errs.Field(field, "SGTIN 不含批号：请在 ilmd 中给出 cbvmda:lotNumber，或改用含 AI 10 的 GS1 数字链接 (an SGTIN names no lot)")
+		}
+		return withCheck(field, parts[1][:1]+parts[0]+parts[1][1:], ilmdLot)
+	case strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://"):
+		g, b, _, err := digitalLink(field, v)
+		return g, b, err
+	}
+	return "", "", errs.Field(field, "无法识别的 EPC「%s」，请使用 GS1 数字链接或 SGTIN (unknown EPC)", clip(v, 60))
+}
+
+// digitalLink reads the GTIN (AI 01), the lot (AI 10) and the serial
+// (AI 21, "" when none) of a GS1 Digital Link URI on any domain.
+func digitalLink(field, v string) (gtin, batch, serial string, err error) {
+	u, perr := url.Parse(v)
+	if perr != nil {
+		return "", "", "", errs.Field(field, "GS1 数字链接「%s」不是有效的网址 (invalid URI)", clip(v, 60))
+	}
+	segs := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
+	i := slices.Index(segs, "01")
+	if i < 0 || i+1 >= len(segs) {
+		return "", "", "", errs.Field(field, "GS1 数字链接「%s」缺少商品条码（AI 01）(Digital Link without AI 01)", clip(v, 60))
+	}
+	ais := map[string]string{}
+	for j := i; j+1 < len(segs); j += 2 {
+		val, uerr := url.PathUnescape(segs[j+1])
+		if uerr != nil {
+			return "", "", "", errs.Field(field, "GS1 数字链接的 AI %s 编码有误 (malformed value)", segs[j])
+		}
+		ais[segs[j]] = val
+	}
+	g := ais["01"]
+	if len(g) != 14 || !digits(g) {
+		return "", "", "", errs.Field(field, "GS1 数字链接中的商品条码应为 14 位数字 (AI 01 must be 14 digits)")
+	}
+	if ais["10"] == "" {
+		return "", "", "", errs.Field(field, "GS1 数字链接「%s」不含批号（AI 10）(Digital Link without AI 10)", clip(v, 60))
+	}
+	gtin, batch, err = withCheck(field, g[:13], ais["10"])
+	if err == nil && gtin != trimGTIN(g) {
+		err = errs.Field(field, "GS1 数字链接中的商品条码 %s 校验位错误 (wrong check digit)", g)
+	}
+	return gtin, batch, ais["21"], err
+}
+
+// withCheck appends the check digit to a GTIN-14 body of 13 digits and
+// returns the GTIN in its shortest standard form (see trimGTIN).
+func withCheck(field, body, batch string) (string, string, error) {
+	// The body of 13 digits is the indicator and the GTIN-13 body; the
+	// check digit is computed over them.
+	c, err := code.GTINCheck(body)
+	if err != nil {
+		return "", "", errs.Field(field, "商品条码无效 (invalid GTIN)")
+	}
+	return trimGTIN(body + string(c)), batch, nil
+}
+
+// trimGTIN writes a GTIN-14 with leading zeros as the GTIN-13 it is.
+func trimGTIN(g string) string {
+	if len(g) == 14 && g[0] == '0' {
+		return g[1:]
+	}
+	return g
+}
+
+func digits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// EventCursor is where a page of a batch's events ends: events are in
+// (time, id) order.
+type EventCursor struct {
+	At time.Time
+	ID int64
+}
+
+// Token is the cursor as an opaque page token ("" for the start).
+func (c EventCursor) Token() string {
+	if c.ID == 0 {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.At.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)))
+}
+
+// ParseEventCursor reads a page token of Token; "" is the start.
+func ParseEventCursor(field, tok string) (EventCursor, error) {
+	if tok == "" {
+		return EventCursor{}, nil
+	}
+	bad := errs.Field(field, "翻页标记无效，请使用上一页返回的值 (invalid page token)")
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return EventCursor{}, bad
+	}
+	us, id, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return EventCursor{}, bad
+	}
+	at, err1 := strconv.ParseInt(us, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || n < 1 {
+		return EventCursor{}, bad
+	}
+	return EventCursor{At: time.UnixMicro(at).UTC(), ID: n}, nil
+}
+
+// EPCISDocument is an EPCIS 2.0 document as exported.
+type EPCISDocument struct {
+	Context       []any     `json:"@context"`
+	Type          string    `json:"type"`
+	SchemaVersion string    `json:"schemaVersion"`
+	CreationDate  string    `json:"creationDate"`
+	Body          EPCISBody `json:"epcisBody"`
+}
+
+// EPCISBody holds the events of a document.
+type EPCISBody struct {
+	EventList []EPCISEvent `json:"eventList"`
+}
+
+// EPCISEvent is one exported ObjectEvent.
+type EPCISEvent struct {
+	Type                string                `json:"type"`
+	EventID             string                `json:"eventID"`
+	EventTime           string                `json:"eventTime"`
+	EventTimeZoneOffset string                `json:"eventTimeZoneOffset"`
+	RecordTime          string                `json:"recordTime"`
+	Action              string                `json:"action"`
+	BizStep             string                `json:"bizStep"`
+	Disposition         string                `json:"disposition,omitempty"`
+	QuantityList        []EPCISQuantity       `json:"quantityList"`
+	BizTransactionList  []EPCISBizTransaction `json:"bizTransactionList,omitempty"`
+	EventType           EventType             `json:"ecredit:eventType"`
+	Region              string                `json:"ecredit:region,omitempty"`
+	SubjectCode         string                `json:"ecredit:subjectCode,omitempty"`
+	SubjectName         string                `json:"ecredit:subjectName,omitempty"`
+	ShopID              int64                 `json:"ecredit:shopId,omitempty"`
+	RefType             string                `json:"ecredit:refType,omitempty"`
+	Ref                 string                `json:"ecredit:ref,omitempty"`
+	Note                string                `json:"ecredit:note,omitempty"`
+	SourceEventID       string                `json:"ecredit:sourceEventID,omitempty"`
+	SubmittedBy         string                `json:"ecredit:submittedBy,omitempty"`
+}
+
+// EPCISQuantity is a quantity element: the batch's class and its units.
+type EPCISQuantity struct {
+	EPCClass string `json:"epcClass"`
+	Quantity int64  `json:"quantity,omitempty"`
+}
+
+// EPCISBizTransaction is a business transaction an event refers to.
+type EPCISBizTransaction struct {
+	Type           string `json:"type"`
+	BizTransaction string `json:"bizTransaction"`
+}
+
+// MaxEPCISPage is the most events one exported page holds.
+const MaxEPCISPage = 1000
+
+// BatchLink is the GS1 Digital Link of a batch: the GTIN as 14 digits
+// (AI 01) and the lot (AI 10) on GS1's resolver.
+func BatchLink(gtin, batch string) string {
+	if len(gtin) < 14 {
+		gtin = strings.Repeat("0", 14-len(gtin)) + gtin
+	}
+	return digitalLinkBase + "/01/" + gtin + "/10/" + url.PathEscape(batch)
+}
+
+// ExportEPCIS returns a page of a batch's events, oldest first, after the
+// cursor, as an EPCIS 2.0 document, and the cursor of the next page (nil
+// on the last). The public export (public true) holds the public event
+// types with the public page's masking; the whole export is for those who
+// read whole traces (departments, the credit office) and the producer.
+func (s *Service) ExportEPCIS(ctx context.Context, gtin, batch string, public bool, after EventCursor, limit int) (*EPCISDocument, *EventCursor, error) {
+	const op = "trace.ExportEPCIS"
+	a := account.From(ctx)
+	if !public && anonymous(a) {
+		return nil, nil, errs.Wrap(op, errAuth)
+	}
+	l := s.lookups()
+	b, _, _, err := s.batchAndProduct(ctx, l, gtin, batch)
+	if err != nil {
+		return nil, nil, errs.Wrap(op, err)
+	}
+	if !public && !Can(a, ScopeTraceRead) && !isProducer(a, b.ProducerID) {
+		return nil, nil, errs.Wrap(op, forbidden(a, "不能导出该批次的全部追溯事件，公开事件见 /api/v1/public/trace/{gtin}/{batch}/epcis (only departments, the credit office and the producer export every event)"))
+	}
+	var types []EventType
+	if public {
+		for _, t := range EventTypes {
+			if t.Public() {
+				types = append(types, t)
+			}
+		}
+	}
+	limit = max(1, min(limit, MaxEPCISPage))
+	evs, err := s.Store.BatchEvents(ctx, b.GTIN, b.Batch, types, after, limit)
+	if err != nil {
+		return nil, nil, errs.Wrap(op, err)
+	}
+	doc := &EPCISDocument{
+		Context:       []any{EPCISContext, map[string]string{epcisPrefix: EPCISNamespace}},
+		Type:          "EPCISDocument",
+		SchemaVersion: "2.0",
+		CreationDate:  s.now().In(clock.Shanghai).Format(time.RFC3339),
+		Body:          EPCISBody{EventList: make([]EPCISEvent, 0, len(evs))},
+	}
+	link := BatchLink(b.GTIN, b.Batch)
+	for _, e := range evs {
+		sub, err := l.get(ctx, e.SubjectID)
+		if err != nil {
+			return nil, nil, errs.Wrap(op, err)
+		}
+		doc.Body.EventList = append(doc.Body.EventList, toEPCIS(eventView(e, sub, public), e, link))
+	}
+	var next *EventCursor
+	if len(evs) == limit {
+		last := evs[len(evs)-1]
+		next = &EventCursor{At: last.At, ID: last.ID}
+	}
+	return doc, next, nil
+}
+
+// epcisBTT are the CBV business transaction types of reference types.
+var epcisBTT = map[string]string{"order": "po", "waybill": "bol", "production": "prodorder"}
+
+// toEPCIS writes an event (through its view, which masks for the public)
+// as an ObjectEvent.
+func toEPCIS(v EventView, e *Event, link string) EPCISEvent {
+	at := v.Time.In(clock.Shanghai)
+	x := EPCISEvent{
+		Type: "ObjectEvent", EventID: "urn:ecredit:trace-event:" + strconv.FormatInt(e.ID, 10),
+		EventTime: at.Format(time.RFC3339Nano), EventTimeZoneOffset: at.Format("-07:00"),
+		RecordTime: e.RecordedAt.In(clock.Shanghai).Format(time.RFC3339Nano),
+		Action:     "OBSERVE", BizStep: v.BizStep, Disposition: v.Disposition,
+		QuantityList: []EPCISQuantity{{EPCClass: link, Quantity: v.Quantity}},
+		EventType:    v.Type, Region: v.Region, ShopID: v.ShopID, RefType: v.RefType, Ref: v.Ref, Note: v.Note,
+		SourceEventID: v.EventID, SubmittedBy: v.SubmittedBy,
+	}
+	if v.Type == EventProduced {
+		x.Action = "ADD" // commissioning brings the batch into being
+	}
+	if v.BizStep == "reviewing" || v.BizStep == "complaining" {
+		x.BizStep = EPCISNamespace + "bizstep:" + v.BizStep // ecredit's steps, not CBV terms
+	}
+	if btt, ok := epcisBTT[v.RefType]; ok && v.Ref != "" {
+		x.BizTransactionList = []EPCISBizTransaction{{Type: btt, BizTransaction: v.Ref}}
+	}
+	if v.Subject != nil {
+		x.SubjectCode, x.SubjectName = v.Subject.CreditCode, v.Subject.Name
+	}
+	return x
+}
+
+// epcisFieldNames are the EPCIS names of the fields of EventInput, for
+// the errors IngestEvents gives about a captured event.
+var epcisFieldNames = map[string]string{
+	"event_id": "eventID", "type": "ecredit:eventType", "gtin": "quantityList", "batch": "quantityList", "time": "eventTime",
+	"region": "ecredit:region", "subject_code": "ecredit:subjectCode", "shop_id": "ecredit:shopId", "biz_step": "bizStep",
+	"disposition": "disposition", "ref_type": "ecredit:refType", "ref": "ecredit:ref", "quantity": "quantityList", "note": "ecredit:note",
+}
+
+// epcisErr renames the fields of an IngestEvents error to the EPCIS ones.
+func epcisErr(err error) error {
+	var top *errs.Error
+	if err == nil || !errors.As(err, &top) {
+		return err
+	}
+	rename := func(e *errs.Error) *errs.Error {
+		c := *e
+		if f, ok := epcisFieldNames[c.Field]; ok {
+			c.Field = f
+		}
+		return &c
+	}
+	out := rename(top)
+	if all := errs.All(err); len(all) > 1 {
+		l := make(errs.List, len(all))
+		for i, e := range all {
+			l[i] = rename(e)
+		}
+		out.Err = l
+	}
+	return out
+}
