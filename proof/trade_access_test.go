@@ -179,7 +179,9 @@ var tradeAPICases = []accessCase{
 	{pattern: "GET /api/v1/batches/{gtin}/{batch}/epcis", want: "401 403 403 403 ok 403 ok",
 		req: func(e *env, _ role) req { return get("/api/v1/batches/" + e.tr.gtin + "/" + e.tr.batch + "/epcis") }},
 	{pattern: "GET /api/v1/public/trace/{gtin}/{batch}/epcis", want: everyone,
-		req: func(e *env, _ role) req { return get("/api/v1/public/trace/" + e.tr.gtin + "/" + e.tr.batch + "/epcis") }},
+		req: func(e *env, _ role) req {
+			return get("/api/v1/public/trace/" + e.tr.gtin + "/" + e.tr.batch + "/epcis")
+		}},
 	{pattern: "GET /api/v1/orders/{id}/trace", want: "401 ok 404 403 ok 403 ok",
 		req: func(e *env, _ role) req { return get("/api/v1/orders/" + id(e.tr.order.ID) + "/trace") }},
 	{pattern: "GET /api/v1/licence-flags", want: "401 ok 404 403 ok 403 ok",

@@ -222,14 +222,14 @@ func rawEventID(r json.RawMessage) string {
 // destinationList, sensorElementList, persistentDisposition …) and other
 // vendors' extensions are accepted and not kept.
 type epcisEvent struct {
-	Type                string `json:"type"`
-	IsA                 string `json:"isA"`
-	EventID             string `json:"eventID"`
-	EventTime           string `json:"eventTime"`
-	EventTimeZoneOffset string `json:"eventTimeZoneOffset"`
-	Action              string `json:"action"`
-	BizStep             string `json:"bizStep"`
-	Disposition         string `json:"disposition"`
+	Type                string   `json:"type"`
+	IsA                 string   `json:"isA"`
+	EventID             string   `json:"eventID"`
+	EventTime           string   `json:"eventTime"`
+	EventTimeZoneOffset string   `json:"eventTimeZoneOffset"`
+	Action              string   `json:"action"`
+	BizStep             string   `json:"bizStep"`
+	Disposition         string   `json:"disposition"`
 	EPCList             []string `json:"epcList"`
 	QuantityList        []struct {
 		EPCClass string   `json:"epcClass"`
