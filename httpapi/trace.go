@@ -36,9 +36,8 @@ var traceRoutes = []Route{
 }
 
 // MaxEPCISBody is the largest EPCIS document POST /api/v1/trace/epcis
-// takes: EPCIS events are verbose (0.5–2 KiB each), and a document holds
-// up to trace.MaxBatch of them.
-const MaxEPCISBody = 4 << 20
+// takes (trace.MaxEPCISDocument).
+const MaxEPCISBody = trace.MaxEPCISDocument
 
 func (a *API) trace() (*trace.Service, error) {
 	if a.d.Trace == nil {

@@ -228,6 +228,15 @@ var tradeWebCases = []accessCase{
 	// any batch forward and any order back, and recall.
 	{pattern: "GET /console/trace", want: staffGET, req: fixed(get("/console/trace"))},
 	{pattern: "GET /console/trace/{gtin}/{batch}", want: staffGET, req: func(e *env, _ role) req { return get("/console/trace/" + e.tr.gtin + "/" + e.tr.batch) }},
+	{pattern: "GET /console/trace/{gtin}/{batch}/epcis", want: staffGET, req: func(e *env, _ role) req { return get("/console/trace/" + e.tr.gtin + "/" + e.tr.batch + "/epcis") }},
+	{pattern: "POST /console/trace/epcis", want: staffPOST, req: func(e *env, _ role) req {
+		rq := formReq("/console/trace/epcis")
+		rq.file, rq.fileName = []byte(fmt.Sprintf(`{"@context":["%s"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-05-02T12:00:00+08:00",
+"epcisBody":{"eventList":[{"type":"ObjectEvent","eventID":"urn:uuid:proof-web-%d","eventTime":"2026-05-02T12:00:00+08:00","eventTimeZoneOffset":"+08:00",
+"action":"OBSERVE","bizStep":"inspecting","disposition":"conformant","quantityList":[{"epcClass":"%s"}],"certificationInfo":"JCBG-%d"}]}}`,
+			trace.EPCISContext, e.next(), trace.BatchLink(e.tr.gtin, e.tr.batch), e.next())), "jc.jsonld"
+		return rq
+	}},
 	{pattern: "POST /console/trace/{gtin}/{batch}/recall", want: staffPOST, req: func(e *env, _ role) req {
 		return formReq("/console/trace/"+e.tr.gtin+"/"+e.freshBatch()+"/recall", "reason", "抽检菌落总数超标", "confirm", "1")
 	}},

@@ -53,6 +53,11 @@ const EPCISContext = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.js
 // prefix in its @context, and "ecredit:" is understood without a binding.
 const EPCISNamespace = "urn:ecredit:epcis:"
 
+// MaxEPCISDocument is the largest EPCIS document captured (bytes): EPCIS
+// events are verbose (0.5–2 KiB each), and a document holds up to
+// MaxBatch of them.
+const MaxEPCISDocument = 4 << 20
+
 // epcisPrefix is the prefix exports use for EPCISNamespace.
 const epcisPrefix = "ecredit"
 
@@ -767,24 +772,33 @@ func BatchLink(gtin, batch string) string {
 	return digitalLinkBase + "/01/" + gtin + "/10/" + url.PathEscape(batch)
 }
 
-// ExportEPCIS returns a page of a batch's events, oldest first, after the
-// cursor, as an EPCIS 2.0 document, and the cursor of the next page (nil
-// on the last). The public export (public true) holds the public event
-// types with the public page's masking; the whole export is for those who
-// read whole traces (departments, the credit office) and the producer.
-func (s *Service) ExportEPCIS(ctx context.Context, gtin, batch string, public bool, after EventCursor, limit int) (*EPCISDocument, *EventCursor, error) {
-	const op = "trace.ExportEPCIS"
+// EventPage is a page of a batch's events, oldest first.
+type EventPage struct {
+	GTIN, Batch string // as registered
+	Events      []EventView
+	// Next is the cursor of the next page; nil on the last.
+	Next *EventCursor
+	// stored are the events of the views, for the EPCIS export.
+	stored []*Event
+}
+
+// Events returns a page of a batch's events after the cursor, oldest
+// first. With public true, the public event types with the public page's
+// masking, for anyone; else every event, for those who read whole traces
+// (departments, the credit office) and the batch's producer.
+func (s *Service) Events(ctx context.Context, gtin, batch string, public bool, after EventCursor, limit int) (*EventPage, error) {
+	const op = "trace.Events"
 	a := account.From(ctx)
 	if !public && anonymous(a) {
-		return nil, nil, errs.Wrap(op, errAuth)
+		return nil, errs.Wrap(op, errAuth)
 	}
 	l := s.lookups()
 	b, _, _, err := s.batchAndProduct(ctx, l, gtin, batch)
 	if err != nil {
-		return nil, nil, errs.Wrap(op, err)
+		return nil, errs.Wrap(op, err)
 	}
 	if !public && !Can(a, ScopeTraceRead) && !isProducer(a, b.ProducerID) {
-		return nil, nil, errs.Wrap(op, forbidden(a, "不能导出该批次的全部追溯事件，公开事件见 /api/v1/public/trace/{gtin}/{batch}/epcis (only departments, the credit office and the producer export every event)"))
+		return nil, errs.Wrap(op, forbidden(a, "不能查看该批次的全部追溯事件，公开事件见 /api/v1/public/trace/{gtin}/{batch}/epcis (only departments, the credit office and the producer see every event)"))
 	}
 	var types []EventType
 	if public {
@@ -797,29 +811,50 @@ func (s *Service) ExportEPCIS(ctx context.Context, gtin, batch string, public bo
 	limit = max(1, min(limit, MaxEPCISPage))
 	evs, err := s.Store.BatchEvents(ctx, b.GTIN, b.Batch, types, after, limit)
 	if err != nil {
-		return nil, nil, errs.Wrap(op, err)
+		return nil, errs.Wrap(op, err)
 	}
+	p := &EventPage{GTIN: b.GTIN, Batch: b.Batch, Events: make([]EventView, 0, len(evs)), stored: evs}
+	for _, e := range evs {
+		sub, err := l.get(ctx, e.SubjectID)
+		if err != nil {
+			return nil, errs.Wrap(op, err)
+		}
+		p.Events = append(p.Events, eventView(e, sub, public))
+	}
+	if len(evs) == limit {
+		last := evs[len(evs)-1]
+		p.Next = &EventCursor{At: last.At, ID: last.ID}
+	}
+	return p, nil
+}
+
+// ExportEPCIS returns a page of a batch's events (see Events: public or
+// whole) as an EPCIS 2.0 document, and the cursor of the next page (nil
+// on the last).
+func (s *Service) ExportEPCIS(ctx context.Context, gtin, batch string, public bool, after EventCursor, limit int) (*EPCISDocument, *EventCursor, error) {
+	p, err := s.Events(ctx, gtin, batch, public, after, limit)
+	if err != nil {
+		return nil, nil, errs.Wrap("trace.ExportEPCIS", err)
+	}
+	return s.EPCIS(p), p.Next, nil
+}
+
+// EPCIS writes pages of a batch's events as one EPCIS 2.0 document.
+func (s *Service) EPCIS(pages ...*EventPage) *EPCISDocument {
 	doc := &EPCISDocument{
 		Context:       []any{EPCISContext, map[string]string{epcisPrefix: EPCISNamespace}},
 		Type:          "EPCISDocument",
 		SchemaVersion: "2.0",
 		CreationDate:  s.now().In(clock.Shanghai).Format(time.RFC3339),
-		Body:          EPCISBody{EventList: make([]EPCISEvent, 0, len(evs))},
+		Body:          EPCISBody{EventList: []EPCISEvent{}},
 	}
-	link := BatchLink(b.GTIN, b.Batch)
-	for _, e := range evs {
-		sub, err := l.get(ctx, e.SubjectID)
-		if err != nil {
-			return nil, nil, errs.Wrap(op, err)
+	for _, p := range pages {
+		link := BatchLink(p.GTIN, p.Batch)
+		for i, v := range p.Events {
+			doc.Body.EventList = append(doc.Body.EventList, toEPCIS(v, p.stored[i], link))
 		}
-		doc.Body.EventList = append(doc.Body.EventList, toEPCIS(eventView(e, sub, public), e, link))
 	}
-	var next *EventCursor
-	if len(evs) == limit {
-		last := evs[len(evs)-1]
-		next = &EventCursor{At: last.At, ID: last.ID}
-	}
-	return doc, next, nil
+	return doc
 }
 
 // epcisBTT are the CBV business transaction types of reference types.

@@ -17,6 +17,7 @@ import (
 	"ecredit/httpx"
 	"ecredit/logistics"
 	"ecredit/registry"
+	"ecredit/trace"
 	"ecredit/trade"
 )
 
@@ -123,6 +124,7 @@ func (s *Site) funcs() template.FuncMap {
 		},
 		// orderStatus is an order status's Chinese name (trade, M5).
 		"orderStatus": func(s string) string { return trade.Status(s).Label() },
+		"refTypeLabel": func(s string) string { return trace.RefTypes[s] },
 		// fen shows an amount in fen (分) as yuan with two decimals.
 		"fen": func(v int64) string {
 			sign := ""

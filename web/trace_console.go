@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,7 +27,35 @@ var traceConsoleRoutes = []Route{
 	{"GET", "/console/trace/{gtin}/{batch}", true, staffOnly((*Site).conTrace)},
 	{"POST", "/console/trace/{gtin}/{batch}/recall", true, staffOnly((*Site).conRecall)},
 	{"GET", "/console/orders/{id}", true, staffOnly((*Site).conOrder)},
+	{"GET", "/console/trace/{gtin}/{batch}/epcis", true, staffOnly((*Site).conEPCISExport)},
+	{"POST", "/console/trace/epcis", true, func(s *Site) http.Handler { return s.staffUpload(s.conEPCISImport, trace.MaxEPCISDocument) }},
 }
+
+// consoleTraceEvents is how many of a batch's events its page lists; the
+// EPCIS download holds them all (up to maxEPCISDownload).
+const consoleTraceEvents = 100
+
+// maxEPCISDownload is the most events the console's EPCIS download of a
+// batch holds; beyond it, GET /api/v1/batches/{gtin}/{batch}/epcis pages.
+const maxEPCISDownload = 50 * trace.MaxEPCISPage
+
+// conEPCISResult is what an EPCIS document upload did.
+type conEPCISResult struct {
+	Name                       string
+	Created, Unchanged, Failed int
+	Errors                     []conEPCISError // the failed events, first maxImportErrorsShown
+	More                       int             // failed events not listed
+}
+
+// conEPCISError is one failed event of an upload.
+type conEPCISError struct {
+	Line           int
+	EventID, Field string
+	Message        string
+}
+
+// maxImportErrorsShown is how many failed events an upload lists.
+const maxImportErrorsShown = 200
 
 // consoleTracePage is how many orders a page of a batch's trace lists.
 const consoleTracePage = 100
@@ -43,6 +73,12 @@ type conTracePage struct {
 	CanRecall     bool
 	Recall        *form
 	Done          string
+	// Events are the batch's first events (all types).
+	Events *trace.EventPage
+	// Import is the EPCIS upload form and, after one, its result.
+	Import *form
+	Result *conEPCISResult
+	Fatal  string // the upload refused whole, and why
 }
 
 // traceReady answers a clear error when the site runs without the trace
@@ -79,12 +115,132 @@ func (s *Site) conTraceLookup(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 		d.Message, status = errs.MessageOf(err), http.StatusBadRequest
 	}
+	s.lookupPage(w, r, c, d, status)
+}
+
+// lookupPage renders the lookup page with the latest recalls.
+func (s *Site) lookupPage(w http.ResponseWriter, r *http.Request, c *call, d *conTracePage, status int) {
 	var err error
 	if d.Recalls, err = s.d.Trace.RecentRecalls(r.Context(), 20); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	if d.Import == nil {
+		d.Import = newForm(nil)
+	}
 	s.render(w, r, status, "console_trace", c.page("产品追溯与召回", "trace", d))
+}
+
+// conEPCISImport is POST /console/trace/epcis: an EPCIS 2.0 document
+// (a testing centre's inspections, a producer's commissioning and
+// shipping events) captured like POST /api/v1/trace/epcis, with the
+// fate of every event.
+func (s *Site) conEPCISImport(w http.ResponseWriter, r *http.Request, c *call) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) {
+		return
+	}
+	f := newForm(r.PostForm)
+	d := &conTracePage{Import: f}
+	var body []byte
+	if r.MultipartForm != nil && len(r.MultipartForm.File["file"]) > 0 {
+		fh := r.MultipartForm.File["file"][0]
+		file, err := fh.Open()
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		body, err = io.ReadAll(file)
+		file.Close()
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if len(body) == 0 {
+			f.Errors["file"] = "上传的文件为空 (empty file)"
+		}
+		d.Result = &conEPCISResult{Name: fh.Filename}
+	} else {
+		f.Errors["file"] = "请选择 EPCIS 2.0 文件（.json 或 .jsonld）(choose a file)"
+	}
+	if len(f.Errors) > 0 {
+		d.Result = nil
+		s.lookupPage(w, r, c, d, http.StatusBadRequest)
+		return
+	}
+	lines, err := s.d.Trace.CaptureEPCIS(r.Context(), body)
+	if err != nil {
+		code := errs.CodeOf(err)
+		if code != errs.Invalid && code != errs.TooLarge && code != errs.Forbidden {
+			s.fail(w, r, err)
+			return
+		}
+		d.Fatal, d.Result = errs.MessageOf(err), nil
+		if fld := errs.FieldOf(err); fld != "" && fld != "body" {
+			d.Fatal = fld + "：" + d.Fatal
+		}
+		s.lookupPage(w, r, c, d, httpx.Status(code))
+		return
+	}
+	res := d.Result
+	for _, l := range lines {
+		switch l.Status {
+		case trace.ResultCreated:
+			res.Created++
+		case trace.ResultUnchanged:
+			res.Unchanged++
+		default:
+			res.Failed++
+			if len(res.Errors) == maxImportErrorsShown {
+				res.More++
+				continue
+			}
+			res.Errors = append(res.Errors, conEPCISError{Line: l.Line, EventID: l.EventID, Field: errs.FieldOf(l.Err), Message: errs.MessageOf(l.Err)})
+		}
+	}
+	s.lookupPage(w, r, c, d, http.StatusOK)
+}
+
+// conEPCISExport is GET /console/trace/{gtin}/{batch}/epcis: every event
+// of the batch as one EPCIS 2.0 document, to download.
+func (s *Site) conEPCISExport(w http.ResponseWriter, r *http.Request, c *call) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) {
+		return
+	}
+	var pages []*trace.EventPage
+	after := trace.EventCursor{}
+	for n := 0; n < maxEPCISDownload; {
+		p, err := s.d.Trace.Events(r.Context(), r.PathValue("gtin"), r.PathValue("batch"), false, after, trace.MaxEPCISPage)
+		switch {
+		case errs.Is(err, errs.NotFound):
+			s.errorPage(w, r, nil, http.StatusNotFound, "未找到该批次 (no such batch)")
+			return
+		case errs.Is(err, errs.Invalid):
+			s.errorPage(w, r, nil, http.StatusBadRequest, errs.MessageOf(err))
+			return
+		case err != nil:
+			s.fail(w, r, err)
+			return
+		}
+		pages = append(pages, p)
+		n += len(p.Events)
+		if p.Next == nil {
+			break
+		}
+		after = *p.Next
+	}
+	b, err := json.MarshalIndent(s.d.Trace.EPCIS(pages...), "", "  ")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/ld+json; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="epcis-`+pages[0].GTIN+"-"+pages[0].Batch+`.jsonld"`)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
 }
 
 // batchPath is the console page of a batch.
@@ -110,6 +266,10 @@ func (s *Site) loadTrace(w http.ResponseWriter, r *http.Request, c *call, d *con
 		return 0, false
 	}
 	d.T = ft
+	if d.Events, err = s.d.Trace.Events(r.Context(), d.GTIN, d.Batch, false, trace.EventCursor{}, consoleTraceEvents); err != nil {
+		s.fail(w, r, err)
+		return 0, false
+	}
 	d.PlatformNames = map[int64]string{}
 	for _, p := range ft.Reach.Platforms {
 		d.PlatformNames[p.PlatformID] = p.Name
