@@ -123,7 +123,7 @@ func (s *Site) funcs() template.FuncMap {
 			return "badge-unverified"
 		},
 		// orderStatus is an order status's Chinese name (trade, M5).
-		"orderStatus": func(s string) string { return trade.Status(s).Label() },
+		"orderStatus":  func(s string) string { return trade.Status(s).Label() },
 		"refTypeLabel": func(s string) string { return trace.RefTypes[s] },
 		// fen shows an amount in fen (分) as yuan with two decimals.
 		"fen": func(v int64) string {
