@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -29,7 +31,9 @@ import (
 //     orders;
 //   - per batch a produced event, an inspection by the city's testing
 //     centre (about one in twenty non-conformant) and a listing, through
-//     trace.Service (validated, idempotent by event id);
+//     trace.Service (validated, idempotent by event id); the centre sends
+//     its inspections as EPCIS 2.0 documents (trace.Service.CaptureEPCIS),
+//     as a laboratory system would;
 //   - one recall, of a batch with a non-conformant inspection, by the
 //     city's market regulator through trace.Service.Recall — so it is a
 //     credit record in the ledger and the change feed, and shows as a
@@ -41,6 +45,7 @@ import (
 // TraceCounts tells what traceability data a generation wrote.
 type TraceCounts struct {
 	Products, Batches, Events, Recalls int
+	EPCIS                              int    // of the events, inspections captured from EPCIS 2.0 documents
 	FromOrders                         bool   // products and batches taken from the orders table
 	Recalled                           string // "GTIN/batch" of the recalled batch
 }
@@ -248,6 +253,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	svc := &trace.Service{Store: store, Subjects: store, Records: store, Recorder: recs, Clock: clk}
 	dept := account.With(ctx, account.Actor{Name: cityMarket, Role: account.RoleDepartment, Department: "市场监管", Via: "system"})
 	var evs []trace.EventInput
+	var inspections []epcisInspection
 	var recall *plan
 	recallBatch := ""
 	seq := 0
@@ -270,8 +276,9 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 				inspected = now
 			}
 			listed := made.Add(time.Duration(4+rng.IntN(4)) * day)
-			evs = append(evs, trace.EventInput{EventID: "I-" + p.gtin + "-" + b, Type: trace.EventInspected, GTIN: p.gtin, Batch: b,
-				Time: at(inspected), Region: "130802", Disposition: disp, Ref: fmt.Sprintf("CDJC%s%05d", made.Format("2006"), seq)})
+			// The testing centre reports its inspections as EPCIS 2.0.
+			inspections = append(inspections, epcisInspection{gtin: p.gtin, batch: b, at: inspected, disposition: disp,
+				report: fmt.Sprintf("CDJC%s%05d", made.Format("2006"), seq)})
 			if listed.Before(now) && disp == "conformant" {
 				evs = append(evs, trace.EventInput{EventID: "L-" + p.gtin + "-" + b, Type: trace.EventListed, GTIN: p.gtin, Batch: b,
 					Time: at(listed), Region: p.producer.region})
@@ -290,6 +297,23 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 			c.Events++
 		}
 	}
+	for start := 0; start < len(inspections); start += trace.MaxBatch {
+		doc, err := epcisInspections(inspections[start:min(start+trace.MaxBatch, len(inspections))], now)
+		if err != nil {
+			return c, errs.Wrap(op, err)
+		}
+		lines, err := svc.CaptureEPCIS(dept, doc)
+		if err != nil {
+			return c, errs.Wrap(op, err)
+		}
+		for _, l := range lines {
+			if l.Err != nil {
+				return c, errs.Wrap(op, fmt.Errorf("EPCIS inspection %d: %w", start+l.Line, l.Err))
+			}
+			c.Events++
+			c.EPCIS++
+		}
+	}
 	if recall == nil && len(plans) > 0 {
 		recall, recallBatch = plans[0], plans[0].batches[0]
 	}
@@ -304,8 +328,59 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		if c.FromOrders {
 			src = "取自订单"
 		}
-		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s）、追溯事件 %d 条、召回 %d 批（/trace/%s）\n",
-			c.Products, c.Batches, src, c.Events, c.Recalls, c.Recalled)
+		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s）\n",
+			c.Products, c.Batches, src, c.Events, c.EPCIS, c.Recalls, c.Recalled)
 	}
 	return c, nil
+}
+
+// epcisInspection is one inspection of the city's testing centre.
+type epcisInspection struct {
+	gtin, batch, disposition, report string
+	at                               time.Time
+}
+
+// epcisInspections writes inspections as the EPCIS 2.0 document a testing
+// centre's laboratory system would send: ObjectEvents with the batch's
+// GS1 Digital Link, the CBV step "inspecting", the result as the
+// disposition, the report number as certificationInfo and the place as
+// ecredit's region extension.
+func epcisInspections(ins []epcisInspection, now time.Time) ([]byte, error) {
+	type quantity struct {
+		EPCClass string `json:"epcClass"`
+	}
+	type event struct {
+		Type              string     `json:"type"`
+		EventID           string     `json:"eventID"`
+		EventTime         string     `json:"eventTime"`
+		TimeZoneOffset    string     `json:"eventTimeZoneOffset"`
+		Action            string     `json:"action"`
+		BizStep           string     `json:"bizStep"`
+		Disposition       string     `json:"disposition"`
+		QuantityList      []quantity `json:"quantityList"`
+		CertificationInfo string     `json:"certificationInfo"`
+		Region            string     `json:"cdjc:region"`
+	}
+	evs := make([]event, len(ins))
+	for i, x := range ins {
+		evs[i] = event{Type: "ObjectEvent", EventID: "urn:uuid:" + demoUUID(x.gtin+"/"+x.batch+"/"+x.report),
+			EventTime: x.at.In(clock.Shanghai).Format(time.RFC3339), TimeZoneOffset: "+08:00", Action: "OBSERVE",
+			BizStep: "inspecting", Disposition: x.disposition, QuantityList: []quantity{{EPCClass: trace.BatchLink(x.gtin, x.batch)}},
+			CertificationInfo: x.report, Region: "130802"}
+	}
+	return json.Marshal(map[string]any{
+		// The centre binds ecredit's namespace to a prefix of its own.
+		"@context": []any{trace.EPCISContext, map[string]string{"cdjc": trace.EPCISNamespace}},
+		"type":     "EPCISDocument", "schemaVersion": "2.0", "creationDate": now.In(clock.Shanghai).Format(time.RFC3339),
+		"epcisBody": map[string]any{"eventList": evs},
+	})
+}
+
+// demoUUID is a name-based UUID (version 5 layout over SHA-1) of s, so that
+// the demo's event ids are the same from one run to the next.
+func demoUUID(s string) string {
+	h := sha1.Sum([]byte("ecredit-demo:" + s))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

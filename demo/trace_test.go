@@ -31,7 +31,7 @@ func TestTraceDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		tc := sum.Trace
-		if !tc.FromOrders || tc.Products == 0 || tc.Batches < 2*tc.Products || tc.Events < 2*tc.Batches || tc.Recalls != 1 {
+		if !tc.FromOrders || tc.Products == 0 || tc.Batches < 2*tc.Products || tc.Events < 2*tc.Batches || tc.Recalls != 1 || tc.EPCIS != tc.Batches {
 			t.Fatalf("trace counts %+v", tc)
 		}
 		if !strings.Contains(progress.String(), "产品追溯") {
@@ -43,6 +43,17 @@ func TestTraceDemo(t *testing.T) {
 		pt, err := svc.Public(ctx, g, b)
 		if err != nil || pt.Recall == nil || len(pt.Timeline) < 2 || pt.Recall.RecordID == 0 {
 			t.Fatalf("recalled batch: %v %+v", err, pt)
+		}
+		// The inspections came in as EPCIS: their report numbers and
+		// results are on the batch's timeline, and its public EPCIS export
+		// names the batch by its Digital Link.
+		var inspected bool
+		for _, e := range pt.Timeline {
+			inspected = inspected || e.Type == trace.EventInspected && strings.HasPrefix(e.Ref, "CDJC") && e.Disposition == "non_conformant"
+		}
+		doc, _, err := svc.ExportEPCIS(ctx, g, b, true, trace.EventCursor{}, 100)
+		if !inspected || err != nil || len(doc.Body.EventList) != len(pt.Timeline) || doc.Body.EventList[0].QuantityList[0].EPCClass != trace.BatchLink(pt.Batch.GTIN, b) {
+			t.Errorf("recalled batch's inspection: %v %+v", err, pt.Timeline)
 		}
 
 		// From orders: a fresh city without records, orders on its shops.
