@@ -96,48 +96,75 @@ type epcisIn struct {
 // when others are bad). A body that is not an EPCIS 2.0 document, holds no
 // event or too many is refused whole, naming what is wrong.
 func (s *Service) CaptureEPCIS(ctx context.Context, doc []byte) ([]EPCISLine, error) {
+	return s.captureEPCIS(ctx, doc, MaxBatch)
+}
+
+// CaptureEPCISFile is CaptureEPCIS for a file of any number of events
+// (the command line's import): they are stored MaxBatch at a time, each
+// batch in its own transaction.
+func (s *Service) CaptureEPCISFile(ctx context.Context, doc []byte) ([]EPCISLine, error) {
+	return s.captureEPCIS(ctx, doc, 0)
+}
+
+// captureEPCIS captures a document of at most maxEvents events (after
+// splitting by batch) in one call of IngestEvents, or, with maxEvents 0,
+// of any number in calls of up to MaxBatch.
+func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) ([]EPCISLine, error) {
 	const op = "trace.CaptureEPCIS"
 	if anonymous(account.From(ctx)) {
 		return nil, errs.Wrap(op, errAuth)
 	}
-	raw, prefixes, err := epcisEvents(doc)
+	raw, prefixes, err := epcisEvents(doc, maxEvents)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
 	var out []EPCISLine
 	var ins []EventInput
 	var at []int // index in out of each input
+	flush := func() error {
+		if len(ins) == 0 {
+			return nil
+		}
+		res, err := s.IngestEvents(ctx, ins)
+		if err != nil {
+			return errs.Wrap(op, err)
+		}
+		for k, r := range res {
+			l := &out[at[k]]
+			l.Status, l.ID, l.Err = r.Status, r.ID, epcisErr(r.Err)
+		}
+		ins, at = ins[:0], at[:0]
+		return nil
+	}
 	for i, r := range raw {
 		evs, err := fromEPCIS(r, prefixes)
 		if err != nil {
 			out = append(out, EPCISLine{Line: i + 1, EventID: rawEventID(r), Status: ResultError, Err: errs.Wrap(op, err)})
 			continue
 		}
+		if maxEvents == 0 && len(ins)+len(evs) > MaxBatch {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
 		for _, in := range evs {
 			out = append(out, EPCISLine{Line: i + 1, EventID: in.EventID})
 			ins, at = append(ins, in), append(at, len(out)-1)
 		}
 	}
-	if len(ins) > MaxBatch {
+	if maxEvents > 0 && len(ins) > maxEvents {
 		return nil, &errs.Error{Code: errs.TooLarge, Op: op, Field: "epcisBody.eventList",
-			Message: fmt.Sprintf("文档按批次拆分后共 %d 条事件，一次最多 %d 条，未保存任何事件 (at most %d events per document after splitting by batch; nothing stored)", len(ins), MaxBatch, MaxBatch)}
+			Message: fmt.Sprintf("文档按批次拆分后共 %d 条事件，一次最多 %d 条，未保存任何事件 (at most %d events per document after splitting by batch; nothing stored)", len(ins), maxEvents, maxEvents)}
 	}
-	if len(ins) > 0 {
-		res, err := s.IngestEvents(ctx, ins)
-		if err != nil {
-			return nil, errs.Wrap(op, err)
-		}
-		for k, r := range res {
-			l := &out[at[k]]
-			l.Status, l.ID, l.Err = r.Status, r.ID, epcisErr(r.Err)
-		}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// epcisEvents returns the raw events of a document and the prefixes bound
-// to EPCISNamespace.
-func epcisEvents(doc []byte) ([]json.RawMessage, []string, error) {
+// epcisEvents returns the raw events of a document (at most maxEvents,
+// unless it is 0) and the prefixes bound to EPCISNamespace.
+func epcisEvents(doc []byte, maxEvents int) ([]json.RawMessage, []string, error) {
 	doc = bytes.TrimSpace(doc)
 	if len(doc) == 0 || doc[0] != '{' {
 		return nil, nil, errs.Field("body", "请求体应为 EPCIS 2.0 JSON 文档（EPCISDocument）(body must be an EPCIS 2.0 JSON document)")
@@ -181,9 +208,9 @@ func epcisEvents(doc []byte) ([]json.RawMessage, []string, error) {
 	if len(*list) == 0 {
 		return nil, nil, errs.Field("epcisBody.eventList", "文档不含任何事件 (no events)")
 	}
-	if len(*list) > MaxBatch {
+	if maxEvents > 0 && len(*list) > maxEvents {
 		return nil, nil, &errs.Error{Code: errs.TooLarge, Field: "epcisBody.eventList",
-			Message: fmt.Sprintf("文档含 %d 个事件，一次最多 %d 个，未保存任何事件 (at most %d events per document; nothing stored)", len(*list), MaxBatch, MaxBatch)}
+			Message: fmt.Sprintf("文档含 %d 个事件，一次最多 %d 个，未保存任何事件；更大的文件请用命令行 ecredit import --type epcis 导入 (at most %d events per document; nothing stored)", len(*list), maxEvents, maxEvents)}
 	}
 	return *list, prefixes, nil
 }

@@ -132,7 +132,7 @@ func TestEPCISDocuments(t *testing.T) {
 		ev,
 	}
 	for i, d := range ok {
-		if evs, _, err := epcisEvents([]byte(d)); err != nil || len(evs) == 0 {
+		if evs, _, err := epcisEvents([]byte(d), MaxBatch); err != nil || len(evs) == 0 {
 			t.Errorf("document %d: %v", i, err)
 		}
 	}
@@ -152,7 +152,7 @@ func TestEPCISDocuments(t *testing.T) {
 		{`{"type":"EPCISDocument","epcisBody":{"eventList":[` + strings.Join(many, ",") + `]}}`, "epcisBody.eventList"},
 	}
 	for i, b := range bad {
-		_, _, err := epcisEvents([]byte(b.doc))
+		_, _, err := epcisEvents([]byte(b.doc), MaxBatch)
 		if err == nil || errs.FieldOf(err) != b.field {
 			t.Errorf("bad document %d: %v, want an error on %s", i, err, b.field)
 		}
