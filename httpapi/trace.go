@@ -237,10 +237,8 @@ func (a *API) createTraceEvent(w http.ResponseWriter, r *http.Request) error {
 // TraceEventBatchResult is the answer to an event batch: counts and every
 // line's result in order.
 type TraceEventBatchResult struct {
-	Created   int         `json:"created"`
-	Unchanged int         `json:"unchanged"`
-	Failed    int         `json:"failed"`
-	Results   []BatchLine `json:"results"`
+	trace.Tally
+	Results []BatchLine `json:"results"`
 }
 
 // batchTraceEvents takes NDJSON (one event a line) or a JSON array of at
@@ -287,14 +285,7 @@ func (a *API) batchTraceEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	for _, l := range res.Results {
-		switch l.Status {
-		case trace.ResultCreated:
-			res.Created++
-		case trace.ResultUnchanged:
-			res.Unchanged++
-		default:
-			res.Failed++
-		}
+		res.Count(l.Status)
 	}
 	httpx.WriteJSON(w, http.StatusOK, res)
 	return nil
@@ -383,10 +374,8 @@ func (a *API) recentRecalls(w http.ResponseWriter, r *http.Request) error {
 // result of every event, in document order (an event that names several
 // batches has a result for each).
 type EPCISCaptureResult struct {
-	Created   int         `json:"created"`
-	Unchanged int         `json:"unchanged"`
-	Failed    int         `json:"failed"`
-	Results   []EPCISLine `json:"results"`
+	trace.Tally
+	Results []EPCISLine `json:"results"`
 }
 
 // EPCISLine is the result of one event of an EPCIS document.
@@ -424,13 +413,7 @@ func (a *API) captureEPCIS(w http.ResponseWriter, r *http.Request) error {
 	res := EPCISCaptureResult{Results: make([]EPCISLine, len(lines))}
 	for i, l := range lines {
 		out := EPCISLine{Line: l.Line, EventID: l.EventID, Status: l.Status, ID: l.ID}
-		switch l.Status {
-		case trace.ResultCreated:
-			res.Created++
-		case trace.ResultUnchanged:
-			res.Unchanged++
-		default:
-			res.Failed++
+		if res.Count(l.Status) {
 			out.Status, out.Error = trace.ResultError, a.lineError(r, l.Line, l.Err)
 		}
 		res.Results[i] = out

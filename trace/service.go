@@ -53,6 +53,27 @@ const (
 	ResultError     = "error"
 )
 
+// Tally counts the results of an ingest by status.
+type Tally struct {
+	Created   int `json:"created"`
+	Unchanged int `json:"unchanged"`
+	Failed    int `json:"failed"`
+}
+
+// Count adds a result of the status; it reports whether it failed.
+func (t *Tally) Count(status string) (failed bool) {
+	switch status {
+	case ResultCreated:
+		t.Created++
+	case ResultUnchanged:
+		t.Unchanged++
+	default:
+		t.Failed++
+		return true
+	}
+	return false
+}
+
 // MaxBatch is the most events IngestEvents takes at once.
 const MaxBatch = 1000
 

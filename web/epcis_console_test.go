@@ -1,10 +1,8 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,26 +13,6 @@ import (
 	"ecredit/sqlstore/storetest"
 	"ecredit/trace"
 )
-
-// postFile posts a multipart form with one file under "file".
-func (c *client) postFile(path, csrf, name string, content []byte) (int, string) {
-	c.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", csrf)
-	if name != "" {
-		fw, err := mw.CreateFormFile("file", name)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		fw.Write(content)
-	}
-	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, c.base+path, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	st, b, _ := c.do(req)
-	return st, b
-}
 
 // TestConsoleEPCIS: a department imports a testing centre's EPCIS 2.0
 // file (a good inspection, a bad one), sees the events on the batch's
@@ -64,12 +42,12 @@ func TestConsoleEPCIS(t *testing.T) {
 		doc := `{"@context":["` + trace.EPCISContext + `"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2025-02-02T12:00:00+08:00","epcisBody":{"eventList":[` +
 			ev("urn:uuid:jc-1", `"bizStep":"inspecting","disposition":"conformant","quantityList":[{"epcClass":"`+trace.BatchLink(g, "E7")+`"}],"certificationInfo":"CDJC2025-0303","ecredit:region":"130802"`) + "," +
 			ev("urn:uuid:jc-2", `"bizStep":"inspecting","disposition":"conformant","quantityList":[{"epcClass":"`+trace.BatchLink(g, "NOPE")+`"}],"certificationInfo":"CDJC2025-0304"`) + `]}}`
-		st, body := dept.postFile("/console/trace/epcis", csrf, "jc.jsonld", []byte(doc))
+		st, body := dept.postFile("/console/trace/epcis", map[string]string{"csrf": csrf}, "jc.jsonld", []byte(doc))
 		if st != 200 || !strings.Contains(body, "新增 <strong>1</strong> 条") || !strings.Contains(body, "失败 <strong>1</strong> 条") ||
 			!strings.Contains(body, "urn:uuid:jc-2") || !strings.Contains(body, "未登记") {
 			t.Fatalf("import: %d\n%s", st, body)
 		}
-		if st, body = dept.postFile("/console/trace/epcis", csrf, "jc.jsonld", []byte(doc)); st != 200 || !strings.Contains(body, "已存在未变 <strong>1</strong> 条") {
+		if st, body = dept.postFile("/console/trace/epcis", map[string]string{"csrf": csrf}, "jc.jsonld", []byte(doc)); st != 200 || !strings.Contains(body, "已存在未变 <strong>1</strong> 条") {
 			t.Errorf("import again: %d", st)
 		}
 		for name, c := range map[string]struct {
@@ -81,11 +59,11 @@ func TestConsoleEPCIS(t *testing.T) {
 			"not JSON":  {"x.json", "id,time\n1,2", 400, "EPCIS 2.0 JSON"},
 			"EPCIS 1.2": {"x.json", `{"type":"EPCISDocument","schemaVersion":"1.2","epcisBody":{"eventList":[]}}`, 400, "schemaVersion"},
 		} {
-			if st, body := dept.postFile("/console/trace/epcis", csrf, c.file, []byte(c.content)); st != c.status || !strings.Contains(body, c.want) {
+			if st, body := dept.postFile("/console/trace/epcis", map[string]string{"csrf": csrf}, c.file, []byte(c.content)); st != c.status || !strings.Contains(body, c.want) {
 				t.Errorf("%s: %d, want %d naming %q", name, st, c.status, c.want)
 			}
 		}
-		if st, _ := dept.postFile("/console/trace/epcis", "", "jc.jsonld", []byte(doc)); st != http.StatusForbidden {
+		if st, _ := dept.postFile("/console/trace/epcis", nil, "jc.jsonld", []byte(doc)); st != http.StatusForbidden {
 			t.Errorf("without csrf: %d", st)
 		}
 

@@ -46,13 +46,20 @@ func recordEnv(t *testing.T, db *sqlstore.DB) (*env, *record.Service) {
 // upload posts a multipart import form; an empty csrf leaves the field out.
 func (c *client) upload(csrf, typ, source, name string, content []byte) (int, string) {
 	c.t.Helper()
+	return c.postFile("/console/records/import", map[string]string{"csrf": csrf, "type": typ, "source": source}, name, content)
+}
+
+// postFile posts a multipart form with the fields (empty ones left out)
+// and, unless name is "", one file under "file".
+func (c *client) postFile(path string, fields map[string]string, name string, content []byte) (int, string) {
+	c.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	if csrf != "" {
-		mw.WriteField("csrf", csrf)
+	for k, v := range fields {
+		if v != "" {
+			mw.WriteField(k, v)
+		}
 	}
-	mw.WriteField("type", typ)
-	mw.WriteField("source", source)
 	if name != "" {
 		fw, err := mw.CreateFormFile("file", name)
 		if err != nil {
@@ -61,7 +68,7 @@ func (c *client) upload(csrf, typ, source, name string, content []byte) (int, st
 		fw.Write(content)
 	}
 	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, c.base+"/console/records/import", &body)
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	st, b, _ := c.do(req)
 	return st, b

@@ -41,10 +41,10 @@ const maxEPCISDownload = 50 * trace.MaxEPCISPage
 
 // conEPCISResult is what an EPCIS document upload did.
 type conEPCISResult struct {
-	Name                       string
-	Created, Unchanged, Failed int
-	Errors                     []conEPCISError // the failed events, first maxImportErrorsShown
-	More                       int             // failed events not listed
+	Name string
+	trace.Tally
+	Errors []conEPCISError // the failed events, first maxImportErrorsShown
+	More   int             // failed events not listed
 }
 
 // conEPCISError is one failed event of an upload.
@@ -184,17 +184,11 @@ func (s *Site) conEPCISImport(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	res := d.Result
 	for _, l := range lines {
-		switch l.Status {
-		case trace.ResultCreated:
-			res.Created++
-		case trace.ResultUnchanged:
-			res.Unchanged++
+		switch {
+		case !res.Count(l.Status):
+		case len(res.Errors) == maxImportErrorsShown:
+			res.More++
 		default:
-			res.Failed++
-			if len(res.Errors) == maxImportErrorsShown {
-				res.More++
-				continue
-			}
 			res.Errors = append(res.Errors, conEPCISError{Line: l.Line, EventID: l.EventID, Field: errs.FieldOf(l.Err), Message: errs.MessageOf(l.Err)})
 		}
 	}
