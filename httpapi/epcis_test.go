@@ -45,11 +45,25 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 	if r.json(t, &res); res.Unchanged != 3 || res.Created != 0 {
 		t.Errorf("capture again: %s", r.body)
 	}
+	// The XML binding, as a laboratory system of EPCIS 1.2 writes it.
+	x := `<?xml version="1.0" encoding="UTF-8"?><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:ecredit="` + trace.EPCISNamespace +
+		`" schemaVersion="1.2" creationDate="2026-05-03T12:00:00+08:00"><EPCISBody><EventList><ObjectEvent>` +
+		`<eventTime>2026-05-03T11:00:00+08:00</eventTime><eventTimeZoneOffset>+08:00</eventTimeZoneOffset><baseExtension><eventID>urn:uuid:x1</eventID></baseExtension>` +
+		`<epcList/><action>OBSERVE</action><bizStep>urn:epcglobal:cbv:bizstep:inspecting</bizStep><disposition>urn:epcglobal:cbv:disp:conformant</disposition>` +
+		`<extension><quantityList><quantityElement><epcClass>` + lgtin + `</epcClass></quantityElement></quantityList></extension>` +
+		`<ecredit:refType>inspection_report</ecredit:refType><ecredit:ref>JC2026-0503-03</ecredit:ref></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`
+	r = e.do("POST", "/api/v1/trace/epcis", "dept", x, true, header("Content-Type", "application/xml"))
+	e.want(r, 200)
+	if r.json(t, &res); res.Created != 1 || res.Results[0].EventID != "urn:uuid:x1" {
+		t.Errorf("capture XML: %s", r.body)
+	}
+	e.want(e.do("POST", "/api/v1/trace/epcis", "dept", "<html/>", true, header("Content-Type", "application/xml")), 400, "type")
 	e.want(e.do("POST", "/api/v1/trace/epcis", "", d, true, ld), 401)
 	e.want(e.do("POST", "/api/v1/trace/epcis", "dept", `{"type":"EPCISDocument","schemaVersion":"1.2","epcisBody":{"eventList":[]}}`, true, ld), 400, "schemaVersion")
 	e.want(e.do("POST", "/api/v1/trace/epcis", "dept", "e1,e2", false, ld), 400, "body")
 
-	// The whole export, two events a page, oldest first.
+	// The whole export, two events a page, oldest first (the XML's
+	// inspection last).
 	path := "/api/v1/batches/" + g + "/L2/epcis"
 	var got []trace.EPCISEvent
 	next := path + "?limit=2"
@@ -73,7 +87,7 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 			next = strings.TrimSuffix(strings.TrimPrefix(l, "<"), `>; rel="next"`)
 		}
 	}
-	if len(got) != 3 || got[0].Action != "ADD" || got[0].SubjectCode != producerCode || got[0].QuantityList[0].Quantity != 500 ||
+	if len(got) != 4 || got[0].Action != "ADD" || got[0].SubjectCode != producerCode || got[0].QuantityList[0].Quantity != 500 ||
 		got[0].QuantityList[0].EPCClass != link || got[1].RefType != "inspection_report" || got[1].Ref != "JC2026-0503-02" ||
 		got[1].Disposition != "conformant" || got[2].EventType != trace.EventSold || got[2].ShopID != shopID ||
 		len(got[2].BizTransactionList) != 1 || got[2].BizTransactionList[0].BizTransaction != "TR-9" || got[2].SourceEventID != "urn:uuid:e3" ||
@@ -92,7 +106,7 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 	e.want(r, 200)
 	var pub trace.EPCISDocument
 	r.json(t, &pub)
-	if s := string(r.body); len(pub.Body.EventList) != 2 || strings.Contains(s, "TR-9") || strings.Contains(s, "urn:uuid") || strings.Contains(s, "submittedBy") {
+	if s := string(r.body); len(pub.Body.EventList) != 3 || strings.Contains(s, "TR-9") || strings.Contains(s, "urn:uuid") || strings.Contains(s, "submittedBy") {
 		t.Errorf("public export: %s", s)
 	}
 
@@ -102,7 +116,7 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 		Type: "EPCISDocument", SchemaVersion: "2.0", CreationDate: "2026-05-04T00:00:00+08:00", Body: trace.EPCISBody{EventList: got}})
 	r = e.do("POST", "/api/v1/trace/epcis", "admin", string(whole), true, ld)
 	e.want(r, 200)
-	if r.json(t, &res); res.Created != 3 || res.Failed != 0 {
+	if r.json(t, &res); res.Created != 4 || res.Failed != 0 {
 		t.Errorf("export captured again: %s", r.body)
 	}
 }

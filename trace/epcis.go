@@ -27,7 +27,9 @@ package trace
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,9 +167,13 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 // epcisEvents returns the raw events of a document (at most maxEvents,
 // unless it is 0) and the prefixes bound to EPCISNamespace.
 func epcisEvents(doc []byte, maxEvents int) ([]json.RawMessage, []string, error) {
-	doc = bytes.TrimSpace(doc)
+	doc = bytes.TrimSpace(bytes.TrimPrefix(doc, []byte("\xef\xbb\xbf")))
+	if len(doc) > 0 && doc[0] == '<' {
+		evs, err := epcisXMLEvents(doc, maxEvents)
+		return evs, []string{epcisPrefix}, err
+	}
 	if len(doc) == 0 || doc[0] != '{' {
-		return nil, nil, errs.Field("body", "请求体应为 EPCIS 2.0 JSON 文档（EPCISDocument）(body must be an EPCIS 2.0 JSON document)")
+		return nil, nil, errs.Field("body", "请求体应为 EPCIS 文档：2.0 的 JSON / JSON-LD，或 1.x、2.0 的 XML (body must be an EPCIS document)")
 	}
 	var d epcisIn
 	if err := json.Unmarshal(doc, &d); err != nil {
@@ -277,6 +283,17 @@ type epcisEvent struct {
 	ILMD              map[string]any  `json:"ilmd"`
 }
 
+// contentID is the id of an event without eventID: the SHA-256 of its
+// JSON form with keys sorted (the same event, however spaced or ordered,
+// has the same id).
+func contentID(raw json.RawMessage) string {
+	var v any
+	_ = json.Unmarshal(raw, &v)
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return "urn:ecredit:epcis-hash:" + hex.EncodeToString(h[:])
+}
+
 // extFields are ecredit's extension fields of an ObjectEvent (after the
 // prefix) with the JSON type each takes.
 var extFields = map[string]string{
@@ -356,7 +373,10 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 	}
 	var l errs.List
 	if strings.TrimSpace(e.EventID) == "" {
-		l.Add("eventID", "必须填写 eventID，重复提交时据此识别同一事件 (eventID required: it makes capture idempotent)")
+		// No eventID (optional in EPCIS, often absent in 1.x): the event
+		// is known by a hash of its content, so that sending it again
+		// stores nothing twice.
+		e.EventID = contentID(raw)
 	}
 	switch e.Action {
 	case "ADD", "OBSERVE":

@@ -95,7 +95,6 @@ func TestEPCISEventErrors(t *testing.T) {
 		{"no type", `{"eventID":"x"}`, "type"},
 		{"error declaration", string(event(`"errorDeclaration":{"declarationTime":"2026-05-03T00:00:00Z"},"bizStep":"shipping",` + q)), "errorDeclaration"},
 		{"delete", strings.Replace(string(event(`"bizStep":"shipping",`+q)), `"OBSERVE"`, `"DELETE"`, 1), "action"},
-		{"no eventID", strings.Replace(string(event(`"bizStep":"shipping",`+q)), `"urn:uuid:1"`, `""`, 1), "eventID"},
 		{"no offset", strings.Replace(string(event(`"bizStep":"shipping",`+q)), `"+08:00","action"`, `"","action"`, 1), "eventTimeZoneOffset"},
 		{"bad offset", strings.Replace(string(event(`"bizStep":"shipping",`+q)), `"+08:00","action"`, `"8","action"`, 1), "eventTimeZoneOffset"},
 		{"no step", string(event(q)), "bizStep"},
@@ -171,6 +170,93 @@ func TestEventCursor(t *testing.T) {
 	for _, bad := range []string{"x", "!!", "MTIz", "MS4w"} { // "123", "1.0"
 		if _, err := ParseEventCursor("cursor", bad); errs.FieldOf(err) != "cursor" {
 			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestEPCISXML(t *testing.T) {
+	g := gtin13(t, "690765432101")
+	// EPCIS 1.2 as laboratory systems write it: the eventID in
+	// baseExtension, quantityList and ilmd in extension, the later event
+	// types wrapped in extension, vendors' own elements.
+	v12 := `<?xml version="1.0" encoding="UTF-8"?>
+<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:cbvmda="urn:epcglobal:cbv:mda" xmlns:cc="` + EPCISNamespace + `"
+  xmlns:lab="http://lab.example.cn/epcis" schemaVersion="1.2" creationDate="2026-05-02T12:00:00+08:00">
+ <EPCISBody><EventList>
+  <ObjectEvent>
+   <eventTime>2026-05-02T10:00:00+08:00</eventTime><eventTimeZoneOffset>+08:00</eventTimeZoneOffset>
+   <baseExtension><eventID>urn:uuid:x1</eventID></baseExtension>
+   <epcList/>
+   <action>OBSERVE</action>
+   <bizStep>urn:epcglobal:cbv:bizstep:inspecting</bizStep>
+   <disposition>urn:epcglobal:cbv:disp:conformant</disposition>
+   <readPoint><id>urn:epc:id:sgln:6907654.00001.0</id></readPoint>
+   <bizTransactionList><bizTransaction type="urn:epcglobal:cbv:btt:po">PO-1</bizTransaction></bizTransactionList>
+   <extension>
+    <quantityList><quantityElement><epcClass>urn:epc:class:lgtin:6907654.032101.L1</epcClass><quantity>12</quantity></quantityElement></quantityList>
+   </extension>
+   <cc:refType>inspection_report</cc:refType><cc:ref>JC-12</cc:ref><cc:region>130802</cc:region><cc:shopId>7</cc:shopId>
+   <lab:operator>王工</lab:operator>
+  </ObjectEvent>
+  <AggregationEvent><eventTime>2026-05-02T10:00:00+08:00</eventTime></AggregationEvent>
+  <extension><TransformationEvent><eventTime>2026-05-02T10:00:00+08:00</eventTime></TransformationEvent></extension>
+ </EventList></EPCISBody>
+</epcis:EPCISDocument>`
+	raw, prefixes, err := epcisEvents([]byte(v12), MaxBatch)
+	if err != nil || len(raw) != 3 {
+		t.Fatalf("1.2 document: %d events, %v", len(raw), err)
+	}
+	got, err := fromEPCIS(raw[0], prefixes)
+	want := EventInput{EventID: "urn:uuid:x1", Type: EventInspected, GTIN: g, Batch: "L1", Time: "2026-05-02T10:00:00+08:00", Region: "130802",
+		ShopID: 7, BizStep: "inspecting", Disposition: "conformant", RefType: "inspection_report", Ref: "JC-12", Quantity: 12}
+	if err != nil || len(got) != 1 || got[0] != want {
+		t.Errorf("1.2 ObjectEvent: %+v %v\nwant %+v", got, err, want)
+	}
+	for i, typ := range []string{"AggregationEvent", "TransformationEvent"} {
+		if _, err := fromEPCIS(raw[i+1], prefixes); errs.FieldOf(err) != "type" || !strings.Contains(errs.MessageOf(err), typ) {
+			t.Errorf("%s: %v", typ, err)
+		}
+	}
+
+	// EPCIS 2.0 XML, an SGTIN with its lot in ilmd, no eventID: known by
+	// its content, however it is spaced.
+	v20 := func(space string) string {
+		return `<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" xmlns:cbvmda="urn:epcglobal:cbv:mda" schemaVersion="2.0"><EPCISBody><EventList>` + space +
+			`<ObjectEvent><eventTime>2026-05-02T10:00:00+08:00</eventTime>` + space + `<eventTimeZoneOffset>+08:00</eventTimeZoneOffset>` +
+			`<epcList><epc>urn:epc:id:sgtin:6907654.032101.9</epc></epcList><action>ADD</action><bizStep>commissioning</bizStep>` +
+			`<ilmd><cbvmda:lotNumber>L5</cbvmda:lotNumber></ilmd></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`
+	}
+	var ids []string
+	for _, sp := range []string{"", "\n   "} {
+		raw, prefixes, err := epcisEvents([]byte("\xef\xbb\xbf"+v20(sp)), MaxBatch)
+		if err != nil || len(raw) != 1 {
+			t.Fatalf("2.0 document: %v", err)
+		}
+		got, err := fromEPCIS(raw[0], prefixes)
+		if err != nil || got[0].Batch != "L5" || got[0].Type != EventProduced || got[0].Quantity != 1 || !strings.HasPrefix(got[0].EventID, "urn:ecredit:epcis-hash:") {
+			t.Fatalf("2.0 ObjectEvent: %+v %v", got, err)
+		}
+		ids = append(ids, got[0].EventID)
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("the same event got ids %s and %s", ids[0], ids[1])
+	}
+
+	var many strings.Builder
+	for range MaxBatch + 1 {
+		many.WriteString("<ObjectEvent/>")
+	}
+	for name, c := range map[string]struct{ doc, field string }{
+		"malformed":      {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody>`, "body"},
+		"an entity":      {`<!DOCTYPE d [<!ENTITY x "y">]><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList><ObjectEvent><eventID>&x;</eventID></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`, "body"},
+		"another root":   {`<html><body/></html>`, "type"},
+		"no version":     {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"><EPCISBody><EventList><ObjectEvent/></EventList></EPCISBody></epcis:EPCISDocument>`, "schemaVersion"},
+		"no events":      {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList/></EPCISBody></epcis:EPCISDocument>`, "epcisBody.eventList"},
+		"too many":       {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList>` + many.String() + `</EventList></EPCISBody></epcis:EPCISDocument>`, "epcisBody.eventList"},
+		"nested too far": {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList><ObjectEvent>` + strings.Repeat("<a>", 40) + strings.Repeat("</a>", 40) + `</ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`, "body"},
+	} {
+		if _, _, err := epcisEvents([]byte(c.doc), MaxBatch); err == nil || errs.FieldOf(err) != c.field {
+			t.Errorf("%s: %v, want an error on %s", name, err, c.field)
 		}
 	}
 }

@@ -55,8 +55,8 @@ func TestConsoleEPCIS(t *testing.T) {
 			status        int
 			want          string
 		}{
-			"no file":   {"", "", 400, "请选择 EPCIS 2.0 文件"},
-			"not JSON":  {"x.json", "id,time\n1,2", 400, "EPCIS 2.0 JSON"},
+			"no file":   {"", "", 400, "请选择 EPCIS 文件"},
+			"not JSON":  {"x.json", "id,time\n1,2", 400, "应为 EPCIS 文档"},
 			"EPCIS 1.2": {"x.json", `{"type":"EPCISDocument","schemaVersion":"1.2","epcisBody":{"eventList":[]}}`, 400, "schemaVersion"},
 		} {
 			if st, body := dept.postFile("/console/trace/epcis", map[string]string{"csrf": csrf}, c.file, []byte(c.content)); st != c.status || !strings.Contains(body, c.want) {

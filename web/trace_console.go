@@ -161,7 +161,7 @@ func (s *Site) conEPCISImport(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 		d.Result = &conEPCISResult{Name: fh.Filename}
 	} else {
-		f.Errors["file"] = "请选择 EPCIS 2.0 文件（.json 或 .jsonld）(choose a file)"
+		f.Errors["file"] = "请选择 EPCIS 文件（.json、.jsonld 或 .xml）(choose a file)"
 	}
 	if len(f.Errors) > 0 {
 		d.Result = nil
