@@ -630,32 +630,18 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 	return nil
 }
 
-// eventChunks are the row counts of the SQLite event INSERTs: a batch is
-// written with as many statements of the largest count as fit, the rest
-// with the smaller ones, so that every statement is one of four cached.
-var eventChunks = []int{EventRowsPerStatement, 50, 10, 1}
-
 // sqliteEventStmts are the cached statements of AppendEvents on SQLite.
 type sqliteEventStmts struct {
-	insert map[int]*sql.Stmt // by row count (eventChunks)
-	maxID  *sql.Stmt
+	events *numberedInsert
 	update *sql.Stmt // one parcel's state (updateParcelStateTx)
 }
 
 // sqliteEventStatements returns the statements of AppendEvents on SQLite,
 // prepared on first use (call outside the write transaction).
 func (db *DB) sqliteEventStatements(ctx context.Context) (*sqliteEventStmts, error) {
-	out := &sqliteEventStmts{insert: make(map[int]*sql.Stmt, len(eventChunks))}
-	head := "INSERT INTO parcel_events (id, " + strings.Join(parcelEventCols, ", ") + ") VALUES "
-	for _, n := range eventChunks {
-		st, err := db.cachedStmt(ctx, db.w, head+valueRows(n, len(parcelEventCols)+1, nil))
-		if err != nil {
-			return nil, err
-		}
-		out.insert[n] = st
-	}
+	out := &sqliteEventStmts{}
 	var err error
-	if out.maxID, err = db.cachedStmt(ctx, db.w, "SELECT COALESCE(MAX(id), 0) FROM parcel_events"); err != nil {
+	if out.events, err = db.numberedInserter(ctx, "parcel_events", parcelEventCols); err != nil {
 		return nil, err
 	}
 	out.update, err = db.cachedStmt(ctx, db.w, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+
@@ -664,36 +650,14 @@ func (db *DB) sqliteEventStatements(ctx context.Context) (*sqliteEventStmts, err
 }
 
 func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteEventStmts, evs []*logistics.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	var last int64
-	if err := tx.StmtContext(ctx, st.maxID).QueryRowContext(ctx).Scan(&last); err != nil {
-		return err
-	}
-	width := len(parcelEventCols) + 1
 	bx := newBoxes()
-	args := make([]any, 0, min(len(evs), EventRowsPerStatement)*width)
-	for start := 0; start < len(evs); {
-		n := 1
-		for _, c := range eventChunks {
-			if len(evs)-start >= c {
-				n = c
-				break
-			}
-		}
-		args = args[:0]
-		for i, e := range evs[start : start+n] {
-			e.ID = last + int64(start+i) + 1
-			args = append(args, e.ID, bx.int(0, e.ParcelID), bx.str(string(e.Type)), micros(e.At), bx.str(e.Region), bx.str(e.Detail),
-				bx.str(e.CourierCode), bx.str(e.Note), bx.int(1, e.AccountID), bx.int(2, micros(e.RecordedAt)))
-		}
-		if _, err := tx.StmtContext(ctx, st.insert[n]).ExecContext(ctx, args...); err != nil {
-			return err
-		}
-		start += n
-	}
-	return nil
+	_, err := st.events.run(ctx, tx, len(evs), func(a []any, i int, id int64) []any {
+		e := evs[i]
+		e.ID = id
+		return append(a, bx.int(0, e.ParcelID), bx.str(string(e.Type)), micros(e.At), bx.str(e.Region), bx.str(e.Detail),
+			bx.str(e.CourierCode), bx.str(e.Note), bx.int(1, e.AccountID), bx.int(2, micros(e.RecordedAt)))
+	})
+	return err
 }
 
 // copyEventsPG numbers the events from the id column's sequence (one

@@ -427,3 +427,48 @@ func TestTraceForwardBackwardRecall(t *testing.T) {
 		}
 	})
 }
+
+// TestTraceCreateEventsBulk: a batch of events is numbered in order and
+// stored whole; one event id the source used already fails the whole
+// batch as a Conflict, with no id left set and nothing stored.
+func TestTraceCreateEventsBulk(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTraceWorld(t, db)
+		g := gtin13(t, "690123456781")
+		if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂糕", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: "K1", ProducedOn: "2026-02-01"}); err != nil {
+			t.Fatal(err)
+		}
+		mk := func(from, n int) []*trace.Event {
+			var out []*trace.Event
+			for i := from; i < from+n; i++ {
+				out = append(out, &trace.Event{SourceKey: "account:9", EventID: fmt.Sprintf("E%d", i), Type: trace.EventListed, GTIN: g, Batch: "K1",
+					At: t0.Add(time.Duration(i) * time.Minute), BizStep: "stocking", RecordedAt: t0})
+			}
+			return out
+		}
+		evs := mk(0, 313) // 250 + 50 + 10 + 1 + 1 + 1
+		if err := db.CreateEvents(ctx, evs, nil); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < len(evs); i++ {
+			if evs[i].ID != evs[i-1].ID+1 && db.Engine() == sqlstore.EngineSQLite || evs[i].ID <= evs[i-1].ID {
+				t.Fatalf("ids %d then %d", evs[i-1].ID, evs[i].ID)
+			}
+		}
+		again := mk(312, 5) // E312 is stored
+		err := db.CreateEvents(ctx, again, nil)
+		wantCode(t, err, errs.Conflict, "-")
+		for _, e := range again {
+			if e.ID != 0 {
+				t.Errorf("event %s kept id %d", e.EventID, e.ID)
+			}
+		}
+		got, err := db.BatchEvents(ctx, g, "K1", nil, trace.EventCursor{}, 1000)
+		if err != nil || len(got) != 313 || got[0].EventID != "E0" || got[312].EventID != "E312" || !got[5].At.Equal(evs[5].At) {
+			t.Errorf("stored %d events: %v", len(got), err)
+		}
+	})
+}

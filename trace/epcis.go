@@ -349,13 +349,32 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return nil, errs.Field("event", "事件不是 JSON 对象 (event must be a JSON object)")
 	}
+	// The fields ecredit reads, each decoded from its own raw value (one
+	// pass over the event, not two).
 	var e epcisEvent
-	if err := json.Unmarshal(raw, &e); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, errs.Field(te.Field, "字段 %s 的类型不对，应为%s (wrong type)", te.Field, jsonKind(te.Type.String()))
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{{"type", &e.Type}, {"isA", &e.IsA}, {"eventID", &e.EventID}, {"eventTime", &e.EventTime},
+		{"eventTimeZoneOffset", &e.EventTimeZoneOffset}, {"action", &e.Action}, {"bizStep", &e.BizStep}, {"disposition", &e.Disposition},
+		{"epcList", &e.EPCList}, {"quantityList", &e.QuantityList}, {"bizTransactionList", &e.BizTransactionList},
+		{"certificationInfo", &e.CertificationInfo}, {"errorDeclaration", &e.ErrorDeclaration}, {"ilmd", &e.ILMD}} {
+		name, dst := f.name, f.dst
+		v, ok := fields[name]
+		if !ok {
+			continue
 		}
-		return nil, errs.Field("event", "事件无法读取：%s (unreadable event)", clip(err.Error(), 120))
+		if err := json.Unmarshal(v, dst); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				f := name
+				if te.Field != "" {
+					f += "." + te.Field
+				}
+				return nil, errs.Field(f, "字段 %s 的类型不对，应为%s (wrong type)", f, jsonKind(te.Type.String()))
+			}
+			return nil, errs.Field(name, "字段 %s 无法读取 (unreadable)", name)
+		}
 	}
 	typ := e.Type
 	if typ == "" {
