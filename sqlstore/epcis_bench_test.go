@@ -18,7 +18,7 @@ import (
 // BenchmarkTraceCapture stores 1000 trace events a call (inspections of 50
 // batches of one product) three ways on both engines (bench/run.sh epcis):
 // as trace.EventInput values (IngestEvents, what the NDJSON batch route
-// calls: "native-ceiling", as capture calls it and cannot be faster), as
+// calls: "NativeCeiling", as capture calls it and cannot be faster), as
 // an EPCIS 2.0 JSON-LD document and as an EPCIS 1.2 XML document
 // (CaptureEPCIS). Each reports events/s; bench/run.sh gives the
 // documents' as ratios to the native path's: what reading EPCIS costs.
@@ -81,7 +81,7 @@ func BenchmarkTraceCapture(b *testing.B) {
 				b.Fatalf("created %d of %d", created, perCall)
 			}
 		}
-		b.Run("native-ceiling", func(b *testing.B) {
+		b.Run("NativeCeiling", func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				ins := inputs()

@@ -642,6 +642,9 @@ func classLot(field, v string) (string, string, error) {
 		if err != nil {
 			return "", "", errs.Field(field, "LGTIN 的批号编码有误 (malformed lot)")
 		}
+		if strings.TrimSpace(lotNo) == "" {
+			return "", "", errs.Field(field, "LGTIN「%s」不含批号 (LGTIN without a lot)", clip(v, 60))
+		}
 		body := parts[1][:1] + parts[0] + parts[1][1:]
 		return withCheck(field, body, lotNo)
 	case strings.HasPrefix(v, "urn:epc:idpat:sgtin:") || strings.HasPrefix(v, "urn:epc:class:"):

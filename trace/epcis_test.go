@@ -260,3 +260,36 @@ func TestEPCISXML(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEPCISDocument: whatever the bytes, reading a document and its
+// events ends in events or in errors naming a field — never a panic.
+// go test ./trace -run '^$' -fuzz FuzzEPCISDocument -fuzztime 60s
+func FuzzEPCISDocument(f *testing.F) {
+	ev := string(event(`"bizStep":"inspecting","disposition":"conformant","quantityList":[{"epcClass":"urn:epc:class:lgtin:6907654.032101.L1","quantity":2}],"ecredit:shopId":3`))
+	f.Add([]byte(`{"@context":["` + EPCISContext + `",{"x":"` + EPCISNamespace + `"}],"type":"EPCISDocument","schemaVersion":"2.0","epcisBody":{"eventList":[` + ev + `]}}`))
+	f.Add([]byte(ev))
+	f.Add([]byte(`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:e="` + EPCISNamespace + `" schemaVersion="1.2"><EPCISBody><EventList><ObjectEvent>` +
+		`<eventTime>2026-05-02T10:00:00+08:00</eventTime><baseExtension><eventID>a</eventID></baseExtension><epcList><epc>https://id.gs1.org/01/06907654321014/10/L1/21/1</epc></epcList>` +
+		`<extension><quantityList><quantityElement><epcClass>x</epcClass><quantity>1.5</quantity><uom>KGM</uom></quantityElement></quantityList></extension><e:shopId>4</e:shopId>` +
+		`</ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		raw, prefixes, err := epcisEvents(doc, MaxBatch)
+		if err != nil {
+			if errs.FieldOf(err) == "" || errs.MessageOf(err) == "" {
+				t.Fatalf("document error without a field or message: %v", err)
+			}
+			return
+		}
+		for _, r := range raw {
+			evs, err := fromEPCIS(r, prefixes)
+			if err != nil && (errs.FieldOf(err) == "" || !errs.Is(err, errs.Invalid)) {
+				t.Fatalf("event error without a field: %v", err)
+			}
+			for _, in := range evs {
+				if in.EventID == "" || in.GTIN == "" || in.Batch == "" {
+					t.Fatalf("event without its id or batch: %+v", in)
+				}
+			}
+		}
+	})
+}
