@@ -24,11 +24,14 @@ import (
 //
 //   - products of the merchants whose shops sell food, farm produce, farm
 //     inputs or medical devices (about one merchant in four of those), each
-//     with two or three batches made over the last ten months;
+//     with two or three batches made over the last ten months; every
+//     batch's production event reports the quantity the batch was
+//     registered with;
 //   - when the store already holds orders (package trade's demo), the
 //     GTINs and batches of the busiest order items become the products and
 //     batches instead, so that forward and backward traces reach real
-//     orders;
+//     orders, each made by a merchant (one shop owner in four) whose name
+//     says it makes the goods, else one selling in the product's category;
 //   - per batch a produced event, an inspection by the city's testing
 //     centre (about one in twenty non-conformant) and a listing, through
 //     trace.Service (validated, idempotent by event id); the centre sends
@@ -111,7 +114,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	r := store.ReaderDB()
 	rows, err := r.QueryContext(ctx, store.Dialect().Rebind(`SELECT s.owner_id, MIN(sub.credit_code), MIN(sub.region_code), MIN(s.category), MIN(sub.name)
 		FROM shops s JOIN subjects sub ON sub.id = s.owner_id
-		WHERE s.category IN ('food', 'agricultural', 'agri_inputs', 'medical_devices') AND sub.credit_code IS NOT NULL AND sub.status = 'active'
+		WHERE sub.credit_code IS NOT NULL AND sub.status = 'active'
 		GROUP BY s.owner_id ORDER BY s.owner_id`))
 	if err != nil {
 		return c, errs.Wrap(op, err)
@@ -140,6 +143,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		producer             demoProducer
 		batches              []string
 		produced             []time.Time
+		quantity             []int64 // units made of each batch
 	}
 	var plans []*plan
 	// From orders, when there are any: the busiest (gtin, batch) pairs.
@@ -194,11 +198,17 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	}
 	c.FromOrders = len(plans) > 0
 	if !c.FromOrders {
-		for i, pr := range producers {
-			if i >= maxDemoProducts {
+		n := 0
+		for _, pr := range producers {
+			goods := demoGoods[pr.category]
+			if len(goods) == 0 {
+				continue // not a category the demo names goods of
+			}
+			if n >= maxDemoProducts {
 				break
 			}
-			goods := demoGoods[pr.category]
+			i := n
+			n++
 			body := fmt.Sprintf("694%09d", (uint64(seed)%1000)*1000000+uint64(i)+1)
 			ck, _ := code.GTINCheck(body)
 			p := &plan{gtin: body + string(ck), name: goods[rng.IntN(len(goods))], category: pr.category, producer: pr}
@@ -239,7 +249,8 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	for _, p := range plans {
 		for j, b := range p.batches {
 			day := record.DateOf(p.produced[j])
-			batchRows = append(batchRows, []any{ids[p.gtin], p.gtin, b, string(day), string(day.AddDate(0, 12, 0)), int64(500 + rng.IntN(20)*100),
+			p.quantity = append(p.quantity, int64(500+rng.IntN(20)*100))
+			batchRows = append(batchRows, []any{ids[p.gtin], p.gtin, b, string(day), string(day.AddDate(0, 12, 0)), p.quantity[j],
 				p.producer.id, trace.BatchNormal, nowUS, nowUS})
 		}
 	}
@@ -262,12 +273,13 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		for j, b := range p.batches {
 			made := record.DateOf(p.produced[j]).Time().Add(8 * time.Hour)
 			evs = append(evs, trace.EventInput{EventID: "P-" + p.gtin + "-" + b, Type: trace.EventProduced, GTIN: p.gtin, Batch: b, Time: at(made),
-				SubjectCode: p.producer.code, Quantity: int64(500 + rng.IntN(20)*100)})
+				SubjectCode: p.producer.code, Quantity: p.quantity[j]})
 			seq++
 			disp := "conformant"
 			if rng.IntN(20) == 0 {
 				disp = "non_conformant"
-				if recall == nil {
+				// The recall: a food batch if any failed its inspection.
+				if recall == nil || recall.category != "food" && p.category == "food" {
 					recall, recallBatch = p, b
 				}
 			}
@@ -318,7 +330,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		recall, recallBatch = plans[0], plans[0].batches[0]
 	}
 	if recall != nil {
-		if _, err := svc.Recall(dept, recall.gtin, recallBatch, trace.RecallInput{Reason: "监督抽检不合格（菌落总数超标），责令召回"}); err != nil {
+		if _, err := svc.Recall(dept, recall.gtin, recallBatch, trace.RecallInput{Reason: recallReason(recall.category)}); err != nil {
 			return c, errs.Wrap(op, err)
 		}
 		c.Recalls, c.Recalled = 1, recall.gtin+"/"+recallBatch
@@ -383,4 +395,18 @@ func demoUUID(s string) string {
 	h[6] = h[6]&0x0f | 0x50
 	h[8] = h[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// recallReason is the finding of a failed inspection of a product of the
+// category, as a recall states it.
+func recallReason(category string) string {
+	finding := map[string]string{
+		"food": "菌落总数超标", "agricultural": "农药残留（毒死蜱）超标", "agri_inputs": "有效成分含量不足",
+		"medical_devices": "无菌检验不合格", "apparel": "甲醛含量超标", "daily_goods": "荧光增白剂检出",
+		"electronics": "电气安全项目不合格，存在触电风险",
+	}[category]
+	if finding == "" {
+		return "监督抽检不合格，责令召回"
+	}
+	return "监督抽检不合格（" + finding + "），责令召回"
 }
