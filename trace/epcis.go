@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"regexp"
@@ -413,7 +414,8 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 	}
 
 	ext := map[string]any{}
-	for k, v := range fields {
+	for _, k := range slices.Sorted(maps.Keys(fields)) { // errors in a stable order
+		v := fields[k]
 		name, ok := extName(k, prefixes)
 		if !ok {
 			continue
