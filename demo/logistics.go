@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"ecredit/audit"
@@ -126,10 +127,16 @@ func writeParcels(ctx context.Context, store *sqlstore.DB, seed int64, subjects 
 	entry := func(what string) *audit.Entry {
 		return &audit.Entry{ActorName: "system", Role: "admin", Action: audit.ActCreate, Object: "demo:logistics", Detail: what, Via: "system"}
 	}
+	ships, err := orderShipments(ctx, store)
+	if err != nil {
+		return pc, err
+	}
 	seq := 0
 	for fi, firm := range firms {
 		prof := firmProfiles[rng.IntN(len(firmProfiles))]
 		n := int(float64(total) * weights[fi] / wsum)
+		mineShips := ships[firm]
+		n = max(n, min(len(mineShips), MaxDemoParcels/len(firms)))
 		// The firm's couriers: every len(firms)-th courier of the city.
 		var mine []int64
 		for ci := fi; ci < len(couriers); ci += len(firms) {
@@ -139,7 +146,7 @@ func writeParcels(ctx context.Context, store *sqlstore.DB, seed int64, subjects 
 			size := min(250, n-start)
 			ps := make([]*logistics.Parcel, 0, size)
 			evs := make([]*logistics.Event, 0, 4*size)
-			for range size {
+			for k := range size {
 				seq++
 				day := rng.IntN(90)
 				pick := time.Date(now.Year(), now.Month(), now.Day(), pickupHour(rng), rng.IntN(60), 0, 0, time.UTC).
@@ -148,12 +155,22 @@ func writeParcels(ctx context.Context, store *sqlstore.DB, seed int64, subjects 
 					pick = pick.AddDate(0, 0, -1)
 				}
 				local := rng.Float64() < 0.3
+				waybill, dest := fmt.Sprintf("CD%02d%09d", fi%100, seq), region(local)
+				// The firm's first parcels are the orders it carried: the
+				// same waybill, picked up when the order shipped, to the
+				// order's region.
+				var ship *shipment
+				if j := start + k; j < len(mineShips) {
+					ship = &mineShips[j]
+					waybill, dest, pick = ship.waybill, ship.dest, ship.shipped
+					local = strings.HasPrefix(dest, "1308")
+				}
 				promise := 72 * time.Hour
 				if local {
 					promise = 24 * time.Hour
 				}
-				p := &logistics.Parcel{FirmID: firm, Waybill: fmt.Sprintf("CD%02d%09d", fi%100, seq), WeightG: int64(200 + rng.ExpFloat64()*1500),
-					Origin: region(true), Dest: region(local), PromisedAt: pick.Add(promise), Status: logistics.StatusCreated,
+				p := &logistics.Parcel{FirmID: firm, Waybill: waybill, WeightG: int64(200 + rng.ExpFloat64()*1500),
+					Origin: region(true), Dest: dest, PromisedAt: pick.Add(promise), Status: logistics.StatusCreated,
 					CreatedAt: pick.Add(-time.Duration(rng.IntN(120)) * time.Minute), Version: 1}
 				p.UpdatedAt = p.CreatedAt
 				cc := ""
@@ -186,6 +203,30 @@ func writeParcels(ctx context.Context, store *sqlstore.DB, seed int64, subjects 
 					evs = append(evs, ev)
 				}
 				add(logistics.EventPickedUp, 0, "", p.Origin)
+				if ship != nil {
+					// An order's parcel goes as the order says: signed when
+					// it was signed (on the promised time as often as the
+					// firm keeps it), on its way when shipped lately, else
+					// refused and returned.
+					switch {
+					case !ship.signed.IsZero() && ship.signed.After(pick):
+						dur = ship.signed.Sub(pick)
+						p.PromisedAt = pick.Add(max(promise, dur+time.Hour))
+						if rng.Float64() < prof.late {
+							p.PromisedAt = pick.Add(dur * 3 / 4)
+						}
+						add(logistics.EventInTransit, dur/3, "", p.Origin[:4]+"00")
+						add(logistics.EventOutForDelivery, dur-min(90*time.Minute, dur/4), "", p.Dest)
+						add(logistics.EventSigned, dur, []string{"recipient", "recipient", "locker", "proxy"}[rng.IntN(4)], p.Dest)
+					case now.Sub(pick) < 5*24*time.Hour:
+						add(logistics.EventInTransit, 3*time.Hour, "", p.Origin[:4]+"00")
+					default:
+						add(logistics.EventInTransit, 3*time.Hour, "", p.Origin[:4]+"00")
+						add(logistics.EventException, 48*time.Hour, "refused", p.Dest)
+						add(logistics.EventReturned, 96*time.Hour, "", p.Origin)
+					}
+					continue
+				}
 				add(logistics.EventInTransit, dur/3, "", p.Origin[:4]+"00")
 				x := rng.Float64()
 				switch {
@@ -261,3 +302,37 @@ func writeParcels(ctx context.Context, store *sqlstore.DB, seed int64, subjects 
 type fixedClock time.Time
 
 func (c fixedClock) Now() time.Time { return time.Time(c) }
+
+// shipment is an order a logistics firm carried.
+type shipment struct {
+	waybill, dest   string
+	shipped, signed time.Time
+}
+
+// orderShipments returns the shipped orders of the city by carrier, in
+// order of id.
+func orderShipments(ctx context.Context, store *sqlstore.DB) (map[int64][]shipment, error) {
+	rows, err := store.ReaderDB().QueryContext(ctx, `SELECT carrier_id, waybill, region, shipped_at, signed_at FROM orders
+		WHERE waybill <> '' AND carrier_id <> 0 AND shipped_at > 0 ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64][]shipment{}
+	for rows.Next() {
+		var firm, shipped, signed int64
+		var s shipment
+		if err := rows.Scan(&firm, &s.waybill, &s.dest, &shipped, &signed); err != nil {
+			return nil, err
+		}
+		if _, ok := code.RegionName(s.dest); !ok {
+			continue
+		}
+		s.shipped = time.UnixMicro(shipped).UTC()
+		if signed > 0 {
+			s.signed = time.UnixMicro(signed).UTC()
+		}
+		out[firm] = append(out[firm], s)
+	}
+	return out, rows.Err()
+}

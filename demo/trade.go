@@ -86,7 +86,13 @@ var reviewTexts = map[trade.Rating][]string{
 	trade.Negative: {"收到的和描述不符", "有破损，联系客服没人理", "发货太慢，等了一周", "质量差，不会再买", "分量不足"},
 }
 
-var followupTexts = []string{"用了一段时间，依然满意", "吃完了，准备回购", "后来发现有点问题，客服处理得不错", "家人很喜欢，再来一单", "时间长了质量一般"}
+// followupTexts are the 追评 of each rating: a buyer who gave a 差评 does
+// not come back to say it will buy again.
+var followupTexts = map[trade.Rating][]string{
+	trade.Positive: {"用了一段时间，依然满意", "吃完了，准备回购", "家人很喜欢，再来一单", "后来发现有点问题，客服处理得不错"},
+	trade.Neutral:  {"时间长了质量一般", "后来发现有点问题，客服处理得不错", "用了一段时间，还可以"},
+	trade.Negative: {"商家至今没有处理，不推荐", "申请退款后才联系，体验很差", "后来商家补发了，态度还行"},
+}
 
 var foldReasons = []string{"经平台核实为同行恶意差评", "评价内容与商品无关", "经平台核实为刷单评价"}
 
@@ -464,7 +470,8 @@ func writeReviews(ctx context.Context, store *sqlstore.DB, seed int64, now time.
 		}
 		followup, reason, by := "", "", ""
 		if !dr.followAt.IsZero() {
-			followup = followupTexts[int(r.OrderID)%len(followupTexts)]
+			texts := followupTexts[r.Rating]
+			followup = texts[int(r.OrderID)%len(texts)]
 			tc.Followups++
 		}
 		if folded {

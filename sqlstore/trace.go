@@ -566,8 +566,8 @@ func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
 	var o trace.Order
 	var paid, shipped, signed int64
 	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT id, platform_id, shop_id, seller_id, order_no, amount_fen, region, waybill, status,
-		paid_at, shipped_at, signed_at FROM orders WHERE id = ?`), id).Scan(&o.ID, &o.PlatformID, &o.ShopID, &o.SellerID, &o.OrderNo,
-		&o.AmountFen, &o.Region, &o.Waybill, &o.Status, &paid, &shipped, &signed)
+		paid_at, shipped_at, signed_at, carrier_id FROM orders WHERE id = ?`), id).Scan(&o.ID, &o.PlatformID, &o.ShopID, &o.SellerID, &o.OrderNo,
+		&o.AmountFen, &o.Region, &o.Waybill, &o.Status, &paid, &shipped, &signed, &o.CarrierID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("订单", "order", id))
 	}
@@ -589,6 +589,70 @@ func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
 		o.Items = append(o.Items, it)
 	}
 	return &o, mapErr(op, rows.Err())
+}
+
+// OrderFacts returns what was recorded about an order after its sale (see
+// trace.Store): every read by a unique key or an index range.
+func (db *DB) OrderFacts(ctx context.Context, o *trace.Order, batches []trace.BatchKey) (*trace.OrderFacts, error) {
+	const op = "sqlstore.OrderFacts"
+	f := &trace.OrderFacts{}
+	if o.Waybill != "" && o.CarrierID != 0 {
+		var p trace.ParcelFacts
+		var id int64
+		err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT id, firm_id, waybill, status FROM parcels WHERE firm_id = ? AND waybill = ?"),
+			o.CarrierID, o.Waybill).Scan(&id, &p.FirmID, &p.Waybill, &p.Status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, mapErr(op, err)
+		default:
+			evs, err := db.ParcelEvents(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range evs {
+				p.Events = append(p.Events, trace.ParcelStep{Type: string(e.Type), At: e.At, Region: e.Region, Detail: e.Detail, Note: e.Note})
+			}
+			f.Parcel = &p
+		}
+	}
+	var r trace.ReviewFacts
+	var at, fAt, folded int64
+	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT rating, description, service, logistics, body, created_at, followup, followup_at,
+		folded_at, fold_reason, folded_by FROM reviews WHERE order_id = ?`), o.ID).Scan(&r.Rating, &r.Description, &r.Service, &r.Logistics,
+		&r.Body, &at, &r.Followup, &fAt, &folded, &r.FoldReason, &r.FoldedBy)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, mapErr(op, err)
+	default:
+		r.At, r.FollowupAt, r.FoldedAt = fromMicros(at), fromMicros(fAt), fromMicros(folded)
+		f.Review = &r
+	}
+	var br trace.RatingFacts
+	err = db.r.QueryRowContext(ctx, db.d.Rebind("SELECT rating, body, created_at FROM buyer_ratings WHERE order_id = ?"), o.ID).Scan(&br.Rating, &br.Body, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, mapErr(op, err)
+	default:
+		br.At = fromMicros(at)
+		f.BuyerRating = &br
+	}
+	for _, k := range batches {
+		// The batch's events by (gtin, batch, at, id); at most a page.
+		q := "SELECT " + traceEventCols + " FROM trace_events WHERE gtin IN (" + qmarks(len(k.GTINs)) + ") AND batch = ?" +
+			" AND ((ref_type = 'order' AND ref = ?) OR (type = ? AND shop_id = ?)) ORDER BY at, id LIMIT 100"
+		var args []any
+		for _, g := range k.GTINs {
+			args = append(args, g)
+		}
+		args = append(args, k.Batch, o.OrderNo, string(trace.EventListed), o.ShopID)
+		if err := db.eachTraceEvent(ctx, q, args, func(e *trace.Event) { f.Events = append(f.Events, e) }); err != nil {
+			return nil, mapErr(op, err)
+		}
+	}
+	return f, nil
 }
 
 // SellerCategories returns the distinct categories of the items of the

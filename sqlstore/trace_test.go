@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"ecredit/clock"
 	"ecredit/code"
 	"ecredit/errs"
+	"ecredit/logistics"
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
@@ -469,6 +471,113 @@ func TestTraceCreateEventsBulk(t *testing.T) {
 		got, err := db.BatchEvents(ctx, g, "K1", nil, trace.EventCursor{}, 1000)
 		if err != nil || len(got) != 313 || got[0].EventID != "E0" || got[312].EventID != "E312" || !got[5].At.Equal(evs[5].At) {
 			t.Errorf("stored %d events: %v", len(got), err)
+		}
+	})
+}
+
+// TestTraceOrderLifecycle: an order's backward trace lists every step on
+// record in time order — the listing in its shop, payment, the carrier's
+// tracking (pickup … signing by whom), the review, 追评 and its fold, the
+// seller's rating of the buyer, a complaint naming the order — and falls
+// back to the order's own times when the carrier reported no parcel.
+func TestTraceOrderLifecycle(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTraceWorld(t, db)
+		g := gtin13(t, "690123456782")
+		if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂糕", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: "LC1", ProducedOn: "2026-01-05"}); err != nil {
+			t.Fatal(err)
+		}
+		firm := mustCreate(t, db, org(t, 506, registry.KindLogistics, "承德快运有限公司", "130802"))
+		paid := time.Date(2026, 2, 10, 2, 0, 0, 0, time.UTC)
+		first := storetest.InsertOrders(t, db, 2, func(i int) storetest.Order {
+			return storetest.Order{PlatformID: w.platA.ID, ShopID: w.shopA1.ID, SellerID: w.seller1.ID, OrderNo: fmt.Sprintf("LC-%d", i), Region: "110105",
+				PaidAt: paid, Items: []storetest.Item{{GTIN: "0" + g, Batch: "LC1", Quantity: 2, PriceFen: 1590}}}
+		})
+		at := func(h int) int64 { return paid.Add(time.Duration(h) * time.Hour).UnixMicro() }
+		for i, wb := range []string{"SF100", "SF200"} {
+			if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind("UPDATE orders SET waybill = ?, carrier_id = ?, shipped_at = ?, signed_at = ?, status = 'signed' WHERE id = ?"),
+				wb, firm.ID, at(5), at(30), first+int64(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The carrier reports the first order's parcel only.
+		p := &logistics.Parcel{FirmID: firm.ID, Waybill: "SF100", Origin: "130802", Dest: "110105", Status: logistics.StatusCreated,
+			CreatedAt: paid.Add(4 * time.Hour), UpdatedAt: paid.Add(4 * time.Hour), Version: 1}
+		if err := db.SaveParcels(ctx, []*logistics.Parcel{p}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var evs []*logistics.Event
+		for _, e := range []struct {
+			typ    logistics.EventType
+			h      int
+			detail string
+		}{{logistics.EventPickedUp, 5, ""}, {logistics.EventInTransit, 12, ""}, {logistics.EventSigned, 29, "locker"}} {
+			ev := &logistics.Event{ParcelID: p.ID, Type: e.typ, At: paid.Add(time.Duration(e.h) * time.Hour), Region: "110105", Detail: e.detail, RecordedAt: t0}
+			if err := logistics.Apply(p, ev); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, ev)
+		}
+		if err := db.AppendEvents(ctx, evs, []*logistics.Parcel{p}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`INSERT INTO reviews (order_id, platform_id, shop_id, seller_id, buyer, month, rating,
+			description, service, logistics, body, counted, dsr_counted, created_at, followup, followup_at, folded_at, fold_reason, folded_by)
+			VALUES (?, ?, ?, ?, 'b1', 202602, -1, 2, 3, 4, '山楂糕发霉了', 1, 1, ?, '商家已退款', ?, ?, '疑似同行恶意差评', '甲平台客服')`),
+			first, w.platA.ID, w.shopA1.ID, w.seller1.ID, at(40), at(60), at(70)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`INSERT INTO buyer_ratings (order_id, platform_id, seller_id, buyer, rating, body, created_at)
+			VALUES (?, ?, ?, 'b1', 1, '', ?)`), first, w.platA.ID, w.seller1.ID, at(45)); err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range []trace.EventInput{
+			{EventID: "SJ-1", Type: trace.EventListed, GTIN: g, Batch: "LC1", Time: paid.Add(-24 * time.Hour).Format(time.RFC3339), ShopID: w.shopA1.ID},
+			{EventID: "SJ-2", Type: trace.EventListed, GTIN: g, Batch: "LC1", Time: paid.Add(-24 * time.Hour).Format(time.RFC3339), ShopID: w.shopB2.ID},
+			{EventID: "TS-1", Type: trace.EventComplained, GTIN: g, Batch: "LC1", Time: paid.Add(50 * time.Hour).Format(time.RFC3339), ShopID: w.shopA1.ID,
+				RefType: "order", Ref: "LC-0", Note: "买家投诉食品变质"},
+		} {
+			if _, err := w.svc.IngestEvent(w.dept, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		stages := func(id int64) ([]string, []trace.LifeStep) {
+			bt, err := w.svc.Backward(w.dept, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for i, s := range bt.Lifecycle {
+				out = append(out, s.Stage)
+				if i > 0 && s.At.Before(bt.Lifecycle[i-1].At) {
+					t.Errorf("step %d (%s) before step %d", i, s.Stage, i-1)
+				}
+			}
+			return out, bt.Lifecycle
+		}
+		got, steps := stages(first)
+		want := []string{"listed", "paid", "parcel:picked_up", "parcel:in_transit", "parcel:signed", "reviewed", "buyer_rated", "event:complained", "followup", "folded"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("lifecycle %v, want %v", got, want)
+		}
+		for _, c := range []struct {
+			i    int
+			want string
+		}{{1, "31.80"}, {2, "SF100"}, {4, "快递柜"}, {5, "山楂糕发霉了"}, {7, "买家投诉食品变质"}, {9, "疑似同行恶意差评"}} {
+			if !strings.Contains(steps[c.i].Label+steps[c.i].Detail, c.want) {
+				t.Errorf("step %s: %q %q lacks %q", steps[c.i].Stage, steps[c.i].Label, steps[c.i].Detail, c.want)
+			}
+		}
+		if steps[2].Source != "logistics" || steps[5].Source != "review" || steps[0].Source != "trace" || steps[1].Source != "platform" {
+			t.Errorf("sources: %+v", steps)
+		}
+		// No parcel reported: the order's own shipping and signing.
+		if got, _ := stages(first + 1); !slices.Equal(got, []string{"listed", "paid", "shipped", "signed"}) {
+			t.Errorf("lifecycle without a parcel: %v", got)
 		}
 	})
 }

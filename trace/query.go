@@ -397,6 +397,12 @@ func (s *Service) Backward(ctx context.Context, orderID int64) (*BackwardTrace, 
 		}
 		bt.Items = append(bt.Items, ti)
 	}
+	if bt.Lifecycle, err = s.lifecycle(ctx, o); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if bt.Lifecycle == nil {
+		bt.Lifecycle = []LifeStep{}
+	}
 	return bt, nil
 }
 

@@ -281,7 +281,61 @@ type Order struct {
 	PaidAt     time.Time
 	ShippedAt  time.Time
 	SignedAt   time.Time
+	CarrierID  int64 // the logistics firm of the waybill; 0 unknown
 	Items      []OrderItem
+}
+
+// OrderFacts are what was recorded about an order after its sale, for its
+// lifecycle (全过程留痕): the tracking of its parcel, the buyer's review,
+// the seller's rating of the buyer, and the trace events that name the
+// order or list its batches in its shop.
+type OrderFacts struct {
+	Parcel      *ParcelFacts // nil when the carrier reported no parcel of the waybill
+	Review      *ReviewFacts // nil when not reviewed
+	BuyerRating *RatingFacts // nil when the seller did not rate the buyer
+	Events      []*Event
+}
+
+// BatchKey names a batch by every form its GTIN may be stored in.
+type BatchKey struct {
+	GTINs []string
+	Batch string
+}
+
+// ParcelFacts are the order's parcel at its logistics firm.
+type ParcelFacts struct {
+	FirmID  int64
+	Waybill string
+	Status  string // logistics.Status
+	Events  []ParcelStep
+}
+
+// ParcelStep is one tracking event of the parcel.
+type ParcelStep struct {
+	Type   string // logistics.EventType
+	At     time.Time
+	Region string
+	Detail string // signed: by whom; exception: what
+	Note   string
+}
+
+// ReviewFacts are the buyer's review of the order.
+type ReviewFacts struct {
+	Rating                          int // +1, 0, −1
+	Description, Service, Logistics int // 1–5
+	Body                            string
+	At                              time.Time
+	Followup                        string
+	FollowupAt                      time.Time
+	FoldedAt                        time.Time // zero when not folded
+	FoldReason, FoldedBy            string
+}
+
+// RatingFacts are the seller's rating of the buyer (互评).
+type RatingFacts struct {
+	Rating int
+	Body   string
+	At     time.Time
 }
 
 // OrderItem is one line of an order.
@@ -354,6 +408,12 @@ type Store interface {
 	ShopNames(ctx context.Context, ids []int64) (map[int64]string, error)
 	// TraceOrder returns an order with its items.
 	TraceOrder(ctx context.Context, id int64) (*Order, error)
+	// OrderFacts returns what was recorded about the order after its sale
+	// (OrderFacts): its carrier's parcel of its waybill with the tracking
+	// events, its review, the seller's rating of the buyer, and the trace
+	// events of its items' batches (batches) that name the order (ref) or
+	// are listings in its shop.
+	OrderFacts(ctx context.Context, o *Order, batches []BatchKey) (*OrderFacts, error)
 	// SellerCategories returns the distinct item categories of the
 	// seller's latest `recent` orders (an item without a category takes
 	// its product's).

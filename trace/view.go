@@ -303,6 +303,9 @@ type TracedItem struct {
 type BackwardTrace struct {
 	Order OrderView    `json:"order"`
 	Items []TracedItem `json:"items"`
+	// Lifecycle is every step of the order on record, in time order
+	// (lifecycle.go).
+	Lifecycle []LifeStep `json:"lifecycle"`
 }
 
 // SellerFlags is GET /api/v1/licence-flags: the licensed categories a

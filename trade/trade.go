@@ -34,6 +34,7 @@ package trade
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"ecredit/audit"
@@ -137,6 +138,15 @@ const (
 	Neutral  Rating = 0  // 中评
 	Positive Rating = 1  // 好评
 )
+
+// Yuan writes an amount in fen as yuan with two decimals ("59.90").
+func Yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
+}
 
 // Label is the Chinese name of the rating.
 func (r Rating) Label() string {

@@ -125,14 +125,11 @@ func (s *Site) funcs() template.FuncMap {
 		// orderStatus is an order status's Chinese name (trade, M5).
 		"orderStatus":  func(s string) string { return trade.Status(s).Label() },
 		"refTypeLabel": func(s string) string { return trace.RefTypes[s] },
-		// fen shows an amount in fen (分) as yuan with two decimals.
-		"fen": func(v int64) string {
-			sign := ""
-			if v < 0 {
-				sign, v = "-", -v
-			}
-			return sign + strconv.FormatInt(v/100, 10) + "." + fmt.Sprintf("%02d", v%100)
+		"lifeSource": func(s string) string {
+			return map[string]string{"platform": "电商平台", "logistics": "物流企业", "review": "评价", "trace": "追溯事件"}[s]
 		},
+		// fen shows an amount in fen (分) as yuan with two decimals.
+		"fen": trade.Yuan,
 		// pct shows a 0–1 rate as a percentage with two decimals (M4, M5).
 		"pct": func(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" },
 	}

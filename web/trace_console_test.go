@@ -158,6 +158,10 @@ func TestConsoleTraceAndRecall(t *testing.T) {
 			!strings.Contains(body, `href="`+page+`"`) || !strings.Contains(body, "已召回") || !strings.Contains(body, "25.00 元") {
 			t.Fatalf("backward trace: %d\n%s", st, body)
 		}
+		// Its lifecycle: the payment, recorded by the platform.
+		if life := body[strings.Index(body, "全过程留痕"):]; !strings.Contains(life, "付款下单") || !strings.Contains(life, "订单 TB-0001，金额 25.00 元") || !strings.Contains(life, "电商平台") {
+			t.Errorf("lifecycle: %.1500s", life)
+		}
 		if st, _ := dept.get("/console/orders/" + itoa(first+orders+50)); st != 404 {
 			t.Errorf("unknown order: %d", st)
 		}
