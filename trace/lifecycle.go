@@ -111,4 +111,3 @@ func (s *Service) lifecycle(ctx context.Context, o *Order) ([]LifeStep, error) {
 	slices.SortStableFunc(out, func(a, b LifeStep) int { return a.At.Compare(b.At) })
 	return out, nil
 }
-
