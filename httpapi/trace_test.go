@@ -135,7 +135,8 @@ func traceFlow(e *env) {
 	// Backward: own order only.
 	r = e.do("GET", fmt.Sprintf("/api/v1/orders/%d/trace", first), "platA", nil, true)
 	e.want(r, 200)
-	if s := string(r.body); !strings.Contains(s, `"found":true`) || !strings.Contains(s, "JC2026-0502-01") || !strings.Contains(s, `"flagged":true`) {
+	if s := string(r.body); !strings.Contains(s, `"found":true`) || !strings.Contains(s, "JC2026-0502-01") || !strings.Contains(s, `"flagged":true`) ||
+		!strings.Contains(s, `"stage":"paid"`) {
 		t.Errorf("backward: %s", s)
 	}
 	e.want(e.do("GET", fmt.Sprintf("/api/v1/orders/%d/trace", first), "platB", nil, true), 404)
