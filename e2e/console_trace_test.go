@@ -58,6 +58,18 @@ func flowConsoleTrace(t *testing.T, b *Tab) {
 	b.Click(fmt.Sprintf(`a[href="/console/orders/%d"]`, first.OrderID))
 	b.WaitURL(fmt.Sprintf("/console/orders/%d", first.OrderID))
 	b.WaitText("h1", first.OrderNo)
+	// Its lifecycle, step for step as the API gives it.
+	var bt trace.BackwardTrace
+	c.AdminJSON(t, fmt.Sprintf("/api/v1/orders/%d/trace", first.OrderID), &bt)
+	steps := b.Rows("table.lifecycle tbody tr")
+	if len(steps) != len(bt.Lifecycle) || len(steps) < 2 {
+		t.Errorf("the page shows %d lifecycle steps, the API %d", len(steps), len(bt.Lifecycle))
+	}
+	for i, s := range bt.Lifecycle[:min(len(steps), len(bt.Lifecycle))] {
+		if steps[i][1] != s.Label {
+			t.Errorf("lifecycle step %d shows %q, the API says %q", i+1, steps[i][1], s.Label)
+		}
+	}
 	// The shop's orders, and back to this one's page.
 	shopOrders := fmt.Sprintf("/console/orders?shop=%d", first.ShopID)
 	b.Click(fmt.Sprintf(`a[href="%s"]`, shopOrders))
