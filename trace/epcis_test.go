@@ -247,13 +247,14 @@ func TestEPCISXML(t *testing.T) {
 		many.WriteString("<ObjectEvent/>")
 	}
 	for name, c := range map[string]struct{ doc, field string }{
-		"malformed":      {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody>`, "body"},
-		"an entity":      {`<!DOCTYPE d [<!ENTITY x "y">]><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList><ObjectEvent><eventID>&x;</eventID></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`, "body"},
-		"another root":   {`<html><body/></html>`, "type"},
-		"no version":     {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"><EPCISBody><EventList><ObjectEvent/></EventList></EPCISBody></epcis:EPCISDocument>`, "schemaVersion"},
-		"no events":      {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList/></EPCISBody></epcis:EPCISDocument>`, "epcisBody.eventList"},
-		"too many":       {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList>` + many.String() + `</EventList></EPCISBody></epcis:EPCISDocument>`, "epcisBody.eventList"},
-		"nested too far": {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList><ObjectEvent>` + strings.Repeat("<a>", 40) + strings.Repeat("</a>", 40) + `</ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`, "body"},
+		"malformed":                         {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody>`, "body"},
+		"an entity":                         {`<!DOCTYPE d [<!ENTITY x "y">]><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList><ObjectEvent><eventID>&x;</eventID></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`, "body"},
+		"another root":                      {`<html><body/></html>`, "type"},
+		"no version":                        {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"><EPCISBody><EventList><ObjectEvent/></EventList></EPCISBody></epcis:EPCISDocument>`, "schemaVersion"},
+		"no events":                         {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList/></EPCISBody></epcis:EPCISDocument>`, "epcisBody.eventList"},
+		"too many":                          {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList>` + many.String() + `</EventList></EPCISBody></epcis:EPCISDocument>`, "epcisBody.eventList"},
+		"nested too far outside the events": {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0">` + strings.Repeat("<a>", 100000) + strings.Repeat("</a>", 100000) + `</epcis:EPCISDocument>`, "body"},
+		"nested too far":                    {`<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"><EPCISBody><EventList><ObjectEvent>` + strings.Repeat("<a>", 40) + strings.Repeat("</a>", 40) + `</ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>`, "body"},
 	} {
 		if _, _, err := epcisEvents([]byte(c.doc), MaxBatch); err == nil || errs.FieldOf(err) != c.field {
 			t.Errorf("%s: %v, want an error on %s", name, err, c.field)

@@ -137,7 +137,9 @@ func epcisXMLEvents(doc []byte, maxEvents int) ([]json.RawMessage, error) {
 				out = append(out, b)
 				continue
 			}
-			path = append(path, t.Name.Local)
+			if path = append(path, t.Name.Local); len(path) > maxXMLDepth {
+				return nil, errs.Field("body", "EPCIS XML 嵌套超过 %d 层 (elements nested too deep)", maxXMLDepth)
+			}
 		case xml.EndElement:
 			if len(path) > 0 {
 				path = path[:len(path)-1]
