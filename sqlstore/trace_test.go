@@ -75,6 +75,20 @@ func newTraceWorld(t *testing.T, db *sqlstore.DB) *traceWorld {
 	return w
 }
 
+// productBatch registers the producer's food product of the GTIN body
+// (12 digits, check digit added) and a batch of it; it returns the GTIN.
+func (w *traceWorld) productBatch(t *testing.T, body, batch, producedOn string) string {
+	t.Helper()
+	g := gtin13(t, body)
+	if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂糕", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: batch, ProducedOn: producedOn}); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // seedBatchOrders seeds orders holding the batch: n on platform A (shop
 // A1), n/2 on platform B, to Chengde counties and to Beijing; the first
 // order has the batch on two lines.
@@ -436,13 +450,7 @@ func TestTraceForwardBackwardRecall(t *testing.T) {
 func TestTraceCreateEventsBulk(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		w := newTraceWorld(t, db)
-		g := gtin13(t, "690123456781")
-		if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂糕", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: "K1", ProducedOn: "2026-02-01"}); err != nil {
-			t.Fatal(err)
-		}
+		g := w.productBatch(t, "690123456781", "K1", "2026-02-01")
 		mk := func(from, n int) []*trace.Event {
 			var out []*trace.Event
 			for i := from; i < from+n; i++ {
@@ -483,13 +491,7 @@ func TestTraceCreateEventsBulk(t *testing.T) {
 func TestTraceOrderLifecycle(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		w := newTraceWorld(t, db)
-		g := gtin13(t, "690123456782")
-		if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂糕", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: "LC1", ProducedOn: "2026-01-05"}); err != nil {
-			t.Fatal(err)
-		}
+		g := w.productBatch(t, "690123456782", "LC1", "2026-01-05")
 		firm := mustCreate(t, db, org(t, 506, registry.KindLogistics, "承德快运有限公司", "130802"))
 		paid := time.Date(2026, 2, 10, 2, 0, 0, 0, time.UTC)
 		first := storetest.InsertOrders(t, db, 2, func(i int) storetest.Order {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"ecredit/account"
-	"ecredit/code"
 	"ecredit/sqlstore"
 	"ecredit/sqlstore/storetest"
 	"ecredit/trace"
@@ -21,14 +20,7 @@ import (
 func TestConsoleEPCIS(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		e, svc := traceEnv(t, db)
-		c, _ := code.GTINCheck("690111144445")
-		g := "690111144445" + string(c)
-		if _, _, err := svc.CreateProduct(samrCtx, trace.ProductInput{GTIN: g, Name: "承德山楂汁", Category: "food", ProducerCode: e.merchant.CreditCode}); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := svc.CreateBatch(samrCtx, trace.BatchInput{GTIN: g, Batch: "E7", ProducedOn: "2025-02-01"}); err != nil {
-			t.Fatal(err)
-		}
+		g := foodBatch(t, svc, e, "690111144445", "承德山楂汁", "E7")
 		dept := e.staff(account.RoleDepartment, "samr1")
 		_, body := dept.get("/console/trace")
 		if !strings.Contains(body, `action="/console/trace/epcis"`) || !strings.Contains(body, `enctype="multipart/form-data"`) {

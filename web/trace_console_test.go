@@ -16,6 +16,22 @@ import (
 	"ecredit/trace"
 )
 
+// foodBatch registers the merchant's food product of the GTIN body (12
+// digits, check digit added) and a batch of it made on 2025-02-01; it
+// returns the GTIN.
+func foodBatch(t *testing.T, svc *trace.Service, e *env, body, name, batch string) string {
+	t.Helper()
+	c, _ := code.GTINCheck(body)
+	g := body + string(c)
+	if _, _, err := svc.CreateProduct(samrCtx, trace.ProductInput{GTIN: g, Name: name, Category: "food", ProducerCode: e.merchant.CreditCode}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.CreateBatch(samrCtx, trace.BatchInput{GTIN: g, Batch: batch, ProducedOn: "2025-02-01"}); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // TestConsoleTraceAndRecall: a department looks a batch up in the
 // console, pages through every order that holds it, recalls it (only
 // with a reason and the confirming tick, once), and traces an order back
@@ -23,14 +39,7 @@ import (
 func TestConsoleTraceAndRecall(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		e, svc := traceEnv(t, db)
-		c, _ := code.GTINCheck("690111133334")
-		g := "690111133334" + string(c)
-		if _, _, err := svc.CreateProduct(samrCtx, trace.ProductInput{GTIN: g, Name: "承德杏仁露", Category: "food", ProducerCode: e.merchant.CreditCode}); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := svc.CreateBatch(samrCtx, trace.BatchInput{GTIN: g, Batch: "X9", ProducedOn: "2025-02-01"}); err != nil {
-			t.Fatal(err)
-		}
+		g := foodBatch(t, svc, e, "690111133334", "承德杏仁露", "X9")
 		if _, err := svc.IngestEvent(samrCtx, trace.EventInput{EventID: "1", Type: trace.EventInspected, GTIN: g, Batch: "X9",
 			Time: "2025-02-02T09:00:00+08:00", Disposition: "conformant", Ref: "QJ-2025-88", Region: "130821"}); err != nil {
 			t.Fatal(err)
