@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -580,6 +581,48 @@ func TestTraceOrderLifecycle(t *testing.T) {
 		// No parcel reported: the order's own shipping and signing.
 		if got, _ := stages(first + 1); !slices.Equal(got, []string{"listed", "paid", "shipped", "signed"}) {
 			t.Errorf("lifecycle without a parcel: %v", got)
+		}
+	})
+}
+
+// TestTraceWriteEPCIS: a batch of more events than a page is written as
+// one EPCIS document in time order; a batch that does not exist, or a
+// caller who may not see every event, writes nothing.
+func TestTraceWriteEPCIS(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTraceWorld(t, db)
+		g := w.productBatch(t, "690123456783", "W1", "2026-02-01")
+		const n = trace.MaxEPCISPage + 205
+		var evs []*trace.Event
+		for i := range n {
+			evs = append(evs, &trace.Event{SourceKey: "account:9", EventID: fmt.Sprintf("W%d", i), Type: trace.EventListed, GTIN: g, Batch: "W1",
+				At: t0.Add(time.Duration(n-i) * time.Minute), BizStep: "stocking", RecordedAt: t0})
+		}
+		if err := db.CreateEvents(ctx, evs, nil); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := w.svc.WriteEPCIS(w.dept, &buf, g, "W1", false); err != nil {
+			t.Fatal(err)
+		}
+		var doc trace.EPCISDocument
+		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+			t.Fatalf("not JSON: %v", err)
+		}
+		got := doc.Body.EventList
+		if len(got) != n || got[0].SourceEventID != fmt.Sprintf("W%d", n-1) || got[n-1].SourceEventID != "W0" || doc.Type != "EPCISDocument" {
+			t.Fatalf("%d events, first %q, last %q", len(got), got[0].SourceEventID, got[len(got)-1].SourceEventID)
+		}
+		for i := 1; i < n; i++ {
+			if got[i].EventTime < got[i-1].EventTime {
+				t.Fatalf("event %d before event %d", i, i-1)
+			}
+		}
+		buf.Reset()
+		wantCode(t, w.svc.WriteEPCIS(w.dept, &buf, g, "NOPE", false), errs.NotFound, "-")
+		wantCode(t, w.svc.WriteEPCIS(w.platformA, &buf, g, "W1", false), errs.Forbidden, "-")
+		if buf.Len() != 0 {
+			t.Errorf("wrote %d bytes on an error", buf.Len())
 		}
 	})
 }

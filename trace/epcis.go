@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net/url"
@@ -926,6 +927,57 @@ func (s *Service) EPCIS(pages ...*EventPage) *EPCISDocument {
 		}
 	}
 	return doc
+}
+
+// WriteEPCIS writes every event of a batch (see Events: public or whole)
+// to w as one EPCIS 2.0 document, compact, a page at a time, so that
+// memory holds one page whatever the batch holds. The first page is read
+// before anything is written: a batch that does not exist, bad input or
+// a caller who may not see it is an error with nothing written. An error
+// after that leaves the document unfinished (invalid JSON), never short.
+func (s *Service) WriteEPCIS(ctx context.Context, w io.Writer, gtin, batch string, public bool) error {
+	const op = "trace.WriteEPCIS"
+	p, err := s.Events(ctx, gtin, batch, public, EventCursor{}, MaxEPCISPage)
+	if err != nil {
+		return errs.Wrap(op, err)
+	}
+	head, err := json.Marshal(s.EPCIS())
+	if err != nil {
+		return errs.Wrap(op, err)
+	}
+	// The document with an empty event list, opened where the events go.
+	const empty = `"eventList":[]}}`
+	if !bytes.HasSuffix(head, []byte(empty)) {
+		return errs.Wrap(op, fmt.Errorf("unexpected EPCIS document layout"))
+	}
+	if _, err := w.Write(head[:len(head)-len(empty)+len(`"eventList":[`)]); err != nil {
+		return errs.Wrap(op, err)
+	}
+	first := true
+	for {
+		link := BatchLink(p.GTIN, p.Batch)
+		for i, v := range p.Events {
+			b, err := json.Marshal(toEPCIS(v, p.stored[i], link))
+			if err != nil {
+				return errs.Wrap(op, err)
+			}
+			if !first {
+				b = append([]byte{','}, b...)
+			}
+			first = false
+			if _, err := w.Write(b); err != nil {
+				return errs.Wrap(op, err)
+			}
+		}
+		if p.Next == nil {
+			break
+		}
+		if p, err = s.Events(ctx, gtin, batch, public, *p.Next, MaxEPCISPage); err != nil {
+			return errs.Wrap(op, err)
+		}
+	}
+	_, err = w.Write([]byte("]}}\n"))
+	return errs.Wrap(op, err)
 }
 
 // epcisBTT are the CBV business transaction types of reference types.

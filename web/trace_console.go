@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,12 +31,8 @@ var traceConsoleRoutes = []Route{
 }
 
 // consoleTraceEvents is how many of a batch's events its page lists; the
-// EPCIS download holds them all (up to maxEPCISDownload).
+// EPCIS download holds them all.
 const consoleTraceEvents = 100
-
-// maxEPCISDownload is the most events the console's EPCIS download of a
-// batch holds; beyond it, GET /api/v1/batches/{gtin}/{batch}/epcis pages.
-const maxEPCISDownload = 50 * trace.MaxEPCISPage
 
 // conEPCISResult is what an EPCIS document upload did.
 type conEPCISResult struct {
@@ -196,45 +191,49 @@ func (s *Site) conEPCISImport(w http.ResponseWriter, r *http.Request, c *call) {
 }
 
 // conEPCISExport is GET /console/trace/{gtin}/{batch}/epcis: every event
-// of the batch as one EPCIS 2.0 document, to download.
+// of the batch as one EPCIS 2.0 document, to download, written a page at
+// a time (trace.Service.WriteEPCIS).
 func (s *Site) conEPCISExport(w http.ResponseWriter, r *http.Request, c *call) {
 	httpx.NoteRoute(r)
 	if !s.traceReady(w, r) {
 		return
 	}
-	var pages []*trace.EventPage
-	after := trace.EventCursor{}
-	for n := 0; n < maxEPCISDownload; {
-		p, err := s.d.Trace.Events(r.Context(), r.PathValue("gtin"), r.PathValue("batch"), false, after, trace.MaxEPCISPage)
-		switch {
-		case errs.Is(err, errs.NotFound):
-			s.errorPage(w, r, nil, http.StatusNotFound, "未找到该批次 (no such batch)")
-			return
-		case errs.Is(err, errs.Invalid):
-			s.errorPage(w, r, nil, http.StatusBadRequest, errs.MessageOf(err))
-			return
-		case err != nil:
-			s.fail(w, r, err)
-			return
-		}
-		pages = append(pages, p)
-		n += len(p.Events)
-		if p.Next == nil {
-			break
-		}
-		after = *p.Next
-	}
-	b, err := json.MarshalIndent(s.d.Trace.EPCIS(pages...), "", "  ")
-	if err != nil {
+	gtin, batch := r.PathValue("gtin"), r.PathValue("batch")
+	out := &headerOnWrite{w: w, set: func(h http.Header) {
+		h.Set("Content-Type", "application/ld+json; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="epcis-`+url.PathEscape(gtin)+"-"+url.PathEscape(batch)+`.jsonld"`)
+		h.Set("Cache-Control", "no-store")
+	}}
+	err := s.d.Trace.WriteEPCIS(r.Context(), out, gtin, batch, false)
+	switch {
+	case err == nil:
+	case out.wrote:
+		// The download is cut short (not valid JSON); the cause is logged.
+		s.log.Error("web: EPCIS download", "err", err, "request_id", httpx.RequestID(r))
+	case errs.Is(err, errs.NotFound):
+		s.errorPage(w, r, nil, http.StatusNotFound, "未找到该批次 (no such batch)")
+	case errs.Is(err, errs.Invalid):
+		s.errorPage(w, r, nil, http.StatusBadRequest, errs.MessageOf(err))
+	default:
 		s.fail(w, r, err)
-		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/ld+json; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="epcis-`+pages[0].GTIN+"-"+pages[0].Batch+`.jsonld"`)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+}
+
+// headerOnWrite sets the headers of a download with its first byte, so
+// that an error before it can still answer a page.
+type headerOnWrite struct {
+	w     http.ResponseWriter
+	set   func(http.Header)
+	wrote bool
+}
+
+func (h *headerOnWrite) Write(b []byte) (int, error) {
+	if !h.wrote {
+		h.set(h.w.Header())
+		h.w.WriteHeader(http.StatusOK)
+		h.wrote = true
+	}
+	return h.w.Write(b)
 }
 
 // batchPath is the console page of a batch.
