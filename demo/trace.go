@@ -33,7 +33,9 @@ import (
 //     orders, each made by a merchant (one shop owner in four) whose name
 //     says it makes the goods, else one selling in the product's category;
 //   - per batch a produced event, an inspection by the city's testing
-//     centre (about one in twenty non-conformant) and a listing, through
+//     centre (about one in twenty non-conformant) and a listing — from
+//     orders, by the platforms, in the (at most three) shops that sold the
+//     batch most, a few days before each shop's first sale — through
 //     trace.Service (validated, idempotent by event id); the centre sends
 //     its inspections as EPCIS 2.0 documents (trace.Service.CaptureEPCIS),
 //     as a laboratory system would;
@@ -266,6 +268,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	var evs []trace.EventInput
 	var inspections []epcisInspection
 	var recall *plan
+	var listable []listing
 	recallBatch := ""
 	seq := 0
 	at := func(t time.Time) string { return t.In(clock.Shanghai).Format(time.RFC3339) }
@@ -291,7 +294,12 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 			// The testing centre reports its inspections as EPCIS 2.0.
 			inspections = append(inspections, epcisInspection{gtin: p.gtin, batch: b, at: inspected, disposition: disp,
 				report: fmt.Sprintf("CDJC%s%05d", made.Format("2006"), seq)})
-			if listed.Before(now) && disp == "conformant" {
+			switch {
+			case disp != "conformant":
+			case c.FromOrders:
+				// Listed by the platforms, in the shops that sold it.
+				listable = append(listable, listing{gtin: p.gtin, batch: b, made: made})
+			case listed.Before(now):
 				evs = append(evs, trace.EventInput{EventID: "L-" + p.gtin + "-" + b, Type: trace.EventListed, GTIN: p.gtin, Batch: b,
 					Time: at(listed), Region: p.producer.region})
 			}
@@ -326,6 +334,11 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 			c.EPCIS++
 		}
 	}
+	n, err := writeShopListings(ctx, store, svc, listable, rng, now)
+	if err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	c.Events += n
 	if recall == nil && len(plans) > 0 {
 		recall, recallBatch = plans[0], plans[0].batches[0]
 	}
@@ -409,4 +422,83 @@ func recallReason(category string) string {
 		return "监督抽检不合格，责令召回"
 	}
 	return "监督抽检不合格（" + finding + "），责令召回"
+}
+
+// listing is a batch its shops list.
+type listing struct {
+	gtin, batch string
+	made        time.Time
+}
+
+// writeShopListings has the platforms report the listing of each batch in
+// the (at most three) shops that sold the most of it, a few days before
+// the shop's first sale of it (and after the batch was made), through
+// trace.Service as each platform: so an order's lifecycle starts with
+// its shop's listing.
+func writeShopListings(ctx context.Context, store *sqlstore.DB, svc *trace.Service, ls []listing, rng *rand.Rand, now time.Time) (int, error) {
+	type shopSale struct {
+		shop, platform int64
+		first          time.Time
+	}
+	byPlatform := map[int64][]trace.EventInput{}
+	var platforms []int64
+	q := store.Dialect().Rebind(`SELECT o.shop_id, o.platform_id, MIN(o.paid_at) FROM order_items i JOIN orders o ON o.id = i.order_id
+		WHERE i.gtin = ? AND i.batch = ? GROUP BY o.shop_id, o.platform_id ORDER BY COUNT(*) DESC, o.shop_id LIMIT 3`)
+	for _, l := range ls {
+		rows, err := store.ReaderDB().QueryContext(ctx, q, l.gtin, l.batch)
+		if err != nil {
+			return 0, err
+		}
+		var sales []shopSale
+		for rows.Next() {
+			var s shopSale
+			var paid int64
+			if err := rows.Scan(&s.shop, &s.platform, &paid); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			s.first = time.UnixMicro(paid).UTC()
+			sales = append(sales, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		for _, s := range sales {
+			at := s.first.Add(-time.Duration(1+rng.IntN(72)) * time.Hour)
+			if !at.After(l.made) {
+				at = l.made.Add(time.Hour)
+			}
+			if at.After(now) {
+				continue
+			}
+			if _, ok := byPlatform[s.platform]; !ok {
+				platforms = append(platforms, s.platform)
+			}
+			byPlatform[s.platform] = append(byPlatform[s.platform], trace.EventInput{EventID: fmt.Sprintf("SJ-%s-%s-%d", l.gtin, l.batch, s.shop),
+				Type: trace.EventListed, GTIN: l.gtin, Batch: l.batch, Time: at.In(clock.Shanghai).Format(time.RFC3339), ShopID: s.shop})
+		}
+	}
+	n := 0
+	for _, pid := range platforms {
+		sub, err := store.GetSubject(ctx, pid)
+		if err != nil {
+			return n, err
+		}
+		as := account.With(ctx, account.Actor{Name: sub.Name, Role: account.RolePlatform, SubjectID: pid, Via: "system"})
+		evs := byPlatform[pid]
+		for start := 0; start < len(evs); start += trace.MaxBatch {
+			res, err := svc.IngestEvents(as, evs[start:min(start+trace.MaxBatch, len(evs))])
+			if err != nil {
+				return n, err
+			}
+			for _, r := range res {
+				if r.Err != nil {
+					return n, fmt.Errorf("listing of %s: %w", evs[start+r.Line-1].Batch, r.Err)
+				}
+				n++
+			}
+		}
+	}
+	return n, nil
 }

@@ -102,9 +102,12 @@ func (s *Service) lifecycle(ctx context.Context, o *Order) ([]LifeStep, error) {
 		if e.Type == EventListed {
 			stage, label = "listed", "上架销售"
 		}
-		detail := e.Note
+		detail := "商品条码 " + e.GTIN + " 批次 " + e.Batch
+		if e.Note != "" {
+			detail += "；" + e.Note
+		}
 		if e.Ref != "" && e.RefType != "order" {
-			detail = strings.TrimPrefix(detail+"；"+RefTypes[e.RefType]+" "+e.Ref, "；")
+			detail += "；" + RefTypes[e.RefType] + " " + e.Ref
 		}
 		add(e.At, stage, label, detail, "trace")
 	}
