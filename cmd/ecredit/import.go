@@ -32,7 +32,7 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			"Exit status: 0 all rows stored, 1 some rows failed, 2 the file cannot be imported.", stdout, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	typ := fs.String("type", "", "记录类型 (record type): "+strings.Join(types, "|")+"；或物流文件 parcels|tracking（需 --firm）；或订单文件 orders（需 --platform）；或 GS1 EPCIS 2.0 追溯事件文件 epcis（JSON / JSON-LD）")
+	typ := fs.String("type", "", "记录类型 (record type): "+strings.Join(types, "|")+"；或物流文件 parcels|tracking（需 --firm）；或订单文件 orders（需 --platform）；或 GS1 EPCIS 追溯事件文件 epcis（2.0 的 JSON / JSON-LD，或 1.x、2.0 的 XML）")
 	source := fs.String("source", "", "报送单位名称，作为来源与去重范围，例如 承德市市场监督管理局；默认为操作系统用户名 (submitting unit: the source and the scope of idempotency)")
 	errFile := fs.String("errors", "", "错误报告写入此 CSV 文件（UTF-8 带 BOM）；默认写到标准输出 (write the error report CSV here instead of stdout)")
 	correct := fs.Bool("correct", false, "文书号已存在但内容不同时作为更正入库（需 --reason）(store changed rows as corrections; needs --reason)")
