@@ -639,16 +639,29 @@ func (db *DB) OrderFacts(ctx context.Context, o *trace.Order, batches []trace.Ba
 		br.At = fromMicros(at)
 		f.BuyerRating = &br
 	}
+	// The events naming the order (trace_events_order_ref_idx), of its
+	// batches, and its batches' listings in its shop
+	// (trace_events_listed_idx): never a scan of a batch's events.
 	for _, k := range batches {
-		// The batch's events by (gtin, batch, at, id); at most a page.
-		q := "SELECT " + traceEventCols + " FROM trace_events WHERE gtin IN (" + qmarks(len(k.GTINs)) + ") AND batch = ?" +
-			" AND ((ref_type = 'order' AND ref = ?) OR (type = ? AND shop_id = ?)) ORDER BY at, id LIMIT 100"
-		var args []any
+		args := []any{o.OrderNo}
 		for _, g := range k.GTINs {
 			args = append(args, g)
 		}
-		args = append(args, k.Batch, o.OrderNo, string(trace.EventListed), o.ShopID)
+		args = append(args, k.Batch)
+		q := "SELECT " + traceEventCols + " FROM trace_events WHERE ref_type = 'order' AND ref = ? AND gtin IN (" + qmarks(len(k.GTINs)) +
+			") AND batch = ? ORDER BY at, id LIMIT 100"
 		if err := db.eachTraceEvent(ctx, q, args, func(e *trace.Event) { f.Events = append(f.Events, e) }); err != nil {
+			return nil, mapErr(op, err)
+		}
+		args = args[1:]
+		args = append(args, o.ShopID)
+		q = "SELECT " + traceEventCols + " FROM trace_events WHERE type = 'listed' AND gtin IN (" + qmarks(len(k.GTINs)) +
+			") AND batch = ? AND shop_id = ? ORDER BY at, id LIMIT 10"
+		if err := db.eachTraceEvent(ctx, q, args, func(e *trace.Event) {
+			if e.RefType != "order" || e.Ref != o.OrderNo { // not read twice
+				f.Events = append(f.Events, e)
+			}
+		}); err != nil {
 			return nil, mapErr(op, err)
 		}
 	}
