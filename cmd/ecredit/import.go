@@ -99,11 +99,7 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return 2
 	}
 	defer a.Store.Close()
-	actor := account.From(cctx)
-	if s := strings.TrimSpace(*source); s != "" {
-		actor.Name, actor.Department = s, s
-	}
-	cctx = account.With(cctx, actor)
+	cctx = withSource(cctx, *source)
 	svc := a.Records // the same service as the server's, holiday calendar included
 
 	for _, w := range rd.Warnings {
@@ -146,4 +142,17 @@ func writeErrorReport(w io.Writer, es []imports.CellError) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// withSource makes the submitting unit named by --source (when given) the
+// actor of ctx: the records' or events' source, and the scope their ids
+// are idempotent in.
+func withSource(ctx context.Context, source string) context.Context {
+	s := strings.TrimSpace(source)
+	if s == "" {
+		return ctx
+	}
+	actor := account.From(ctx)
+	actor.Name, actor.Department = s, s
+	return account.With(ctx, actor)
 }

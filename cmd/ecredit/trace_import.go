@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"ecredit/account"
 	"ecredit/errs"
 	"ecredit/trace"
 )
@@ -45,11 +44,7 @@ func runEPCISImport(ctx context.Context, sf *storeFlags, source, name, errFile s
 		return 2
 	}
 	defer a.Store.Close()
-	if s := strings.TrimSpace(source); s != "" {
-		actor := account.From(cctx)
-		actor.Name, actor.Department = s, s
-		cctx = account.With(cctx, actor)
-	}
+	cctx = withSource(cctx, source)
 	lines, err := a.Trace.CaptureEPCISFile(cctx, doc)
 	if err != nil {
 		fail(stderr, err)
