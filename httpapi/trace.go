@@ -22,6 +22,7 @@ var traceRoutes = []Route{
 	{"POST", "/api/v1/batches", (*API).createBatch},
 	{"GET", "/api/v1/batches/{gtin}/{batch}/trace", (*API).forwardTrace},
 	{"POST", "/api/v1/batches/{gtin}/{batch}/recall", (*API).recallBatch},
+	{"POST", "/api/v1/batches/{gtin}/{batch}/inputs", (*API).addInputs},
 	{"POST", "/api/v1/trace/events", (*API).createTraceEvent},
 	{"POST", "/api/v1/trace/events/batch", (*API).batchTraceEvents},
 	{"GET", "/api/v1/public/trace/{gtin}/{batch}", (*API).publicTrace},
@@ -162,6 +163,49 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Location", "/api/v1/public/trace/"+b.GTIN+"/"+b.Batch)
 	}
 	httpx.WriteJSON(w, status, LotResult{Status: st, Batch: b.View()})
+	return nil
+}
+
+// InputsRequest is the body of POST /api/v1/batches/{gtin}/{batch}/inputs.
+type InputsRequest struct {
+	Inputs []trace.InputRef `json:"inputs"`
+}
+
+// InputsResult answers it: each input's fate.
+type InputsResult struct {
+	Created   int                 `json:"created"`
+	Unchanged int                 `json:"unchanged"`
+	Results   []trace.InputResult `json:"results"`
+}
+
+// addInputs records the batches a batch was made from (201 when any is
+// new, 200 when all were recorded already).
+func (a *API) addInputs(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	var in InputsRequest
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := svc.AddInputs(r.Context(), clip(r.PathValue("gtin"), 40), clip(r.PathValue("batch"), 40), in.Inputs)
+	if err != nil {
+		return err
+	}
+	out := InputsResult{Results: res}
+	for _, x := range res {
+		if x.Status == trace.ResultCreated {
+			out.Created++
+		} else {
+			out.Unchanged++
+		}
+	}
+	status := http.StatusOK
+	if out.Created > 0 {
+		status = http.StatusCreated
+	}
+	httpx.WriteJSON(w, status, out)
 	return nil
 }
 

@@ -49,6 +49,42 @@ func traceFlow(e *env) {
 	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L1", "produced_on": "2026-05-01", "quantity": 1000}, true), 201)
 	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L2", "produced_on": "2026-05-02"}, true), 201)
 
+	// Lineage: a raw lot, recorded as L1's input with the batch or later.
+	cr, _ := code.GTINCheck("690765432118")
+	rawG := "690765432118" + string(cr)
+	e.want(e.do("POST", "/api/v1/products", "dept", map[string]any{"gtin": rawG, "name": "鲜山楂", "category": "农产品", "producer_code": producer.CreditCode}, true), 201)
+	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": rawG, "batch": "R1", "produced_on": "2026-04-20"}, true), 201)
+	in := func(batch string, q float64, uom string) map[string]any {
+		return map[string]any{"inputs": []map[string]any{{"gtin": rawG, "batch": batch, "quantity": q, "uom": uom}}}
+	}
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "", in("R1", 100, "KGM"), true), 401)
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "platA", in("R1", 100, "KGM"), true), 403)
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "dept", in("R9", 100, "KGM"), true), 400, "inputs[0].batch")
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "dept", in("R1", 100, "LB"), false), 400, "inputs[0].uom")
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "dept", map[string]any{"inputs": []any{}}, false), 400, "inputs")
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L9/inputs", "dept", in("R1", 100, "KGM"), true), 404)
+	r = e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "dept", in("R1", 120.5, "KGM"), true)
+	e.want(r, 201)
+	if m := r.m(t); m["created"] != 1.0 {
+		t.Errorf("inputs: %s", r.body)
+	}
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "dept", in("R1", 120.5, "KGM"), true), 200)
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "dept", in("R1", 99, "KGM"), true), 409, "inputs[0].quantity")
+	r = e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L2", "produced_on": "2026-05-02", "quantity": 500,
+		"inputs": []map[string]any{{"gtin": rawG, "batch": "R1", "quantity": 80, "uom": "KGM"}}}, true)
+	e.want(r, 409, "batch") // L2's quantity differs: the batch is not the same
+	r = e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": g, "batch": "L2", "produced_on": "2026-05-02",
+		"inputs": []map[string]any{{"gtin": rawG, "batch": "R1", "quantity": 80, "uom": "KGM"}}}, true)
+	e.want(r, 200)
+	if m := r.m(t); m["status"] != "updated" {
+		t.Errorf("batch again with an input: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/public/trace/"+rawG+"/R1", "", nil, true)
+	e.want(r, 200)
+	if s := string(r.body); !strings.Contains(s, `"downstream":[{"depth":1,"of":"`+rawG+`/R1","gtin":"`+g+`","batch":"L1"`) || !strings.Contains(s, `"quantity_label":"120.5 千克"`) {
+		t.Errorf("public lineage of the raw lot: %s", s)
+	}
+
 	// Updates: the GTIN is not a field; strict decoding, field errors,
 	// versions; platforms may not.
 	e.want(e.do("PATCH", "/api/v1/products/"+g, "", map[string]any{"name": "x"}, true), 401)
@@ -136,7 +172,7 @@ func traceFlow(e *env) {
 	r = e.do("GET", fmt.Sprintf("/api/v1/orders/%d/trace", first), "platA", nil, true)
 	e.want(r, 200)
 	if s := string(r.body); !strings.Contains(s, `"found":true`) || !strings.Contains(s, "JC2026-0502-01") || !strings.Contains(s, `"flagged":true`) ||
-		!strings.Contains(s, `"stage":"paid"`) {
+		!strings.Contains(s, `"stage":"paid"`) || !strings.Contains(s, `"sources":[{"depth":1,"of":"`+g+`/L1","gtin":"`+rawG+`","batch":"R1"`) {
 		t.Errorf("backward: %s", s)
 	}
 	e.want(e.do("GET", fmt.Sprintf("/api/v1/orders/%d/trace", first), "platB", nil, true), 404)

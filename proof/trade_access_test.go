@@ -149,6 +149,12 @@ var tradeAPICases = []accessCase{
 		req: func(e *env, _ role) req {
 			return jsonReq("POST", "/api/v1/batches/"+e.tr.gtin+"/"+e.freshBatch()+"/recall", trace.RecallInput{Reason: "抽检菌落总数超标"})
 		}},
+	// Lineage: who may register a batch may record its raw lots.
+	{pattern: "POST /api/v1/batches/{gtin}/{batch}/inputs", want: "401 403 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/batches/"+e.tr.gtin+"/"+e.freshBatch()+"/inputs",
+				map[string]any{"inputs": []trace.InputRef{{GTIN: e.tr.gtin, Batch: e.tr.batch, Quantity: 12.5, UOM: "KGM"}}})
+		}},
 	{pattern: "POST /api/v1/trace/events", name: "an inspection", want: "401 403 403 403 ok ok ok",
 		req: func(e *env, _ role) req {
 			return jsonReq("POST", "/api/v1/trace/events", trace.EventInput{EventID: fmt.Sprintf("JC-%d", e.next()), Type: trace.EventInspected,
@@ -239,6 +245,10 @@ var tradeWebCases = []accessCase{
 	}},
 	{pattern: "POST /console/trace/{gtin}/{batch}/recall", want: staffPOST, req: func(e *env, _ role) req {
 		return formReq("/console/trace/"+e.tr.gtin+"/"+e.freshBatch()+"/recall", "reason", "抽检菌落总数超标", "confirm", "1")
+	}},
+	{pattern: "POST /console/trace/{gtin}/{batch}/inputs", want: staffPOST, req: func(e *env, _ role) req {
+		return formReq("/console/trace/"+e.tr.gtin+"/"+e.freshBatch()+"/inputs", "inputs[0].gtin", e.tr.gtin, "inputs[0].batch", e.tr.batch,
+			"inputs[0].quantity", "12.5", "inputs[0].uom", "KGM")
 	}},
 	{pattern: "GET /console/orders/{id}", want: staffGET, req: func(e *env, _ role) req { return get("/console/orders/" + id(e.tr.order.ID)) }},
 	{pattern: "GET /console/orders", want: staffGET, req: func(e *env, _ role) req { return get("/console/orders?shop=" + id(e.shopA.ID)) }},

@@ -23,6 +23,7 @@ func init() {
 		unique{"trace_batches.gtin, trace_batches.batch", "trace_batches_key", "batch", "该批次已登记 (batch already registered)"},
 		unique{"trace_events.source_key, trace_events.event_id", "trace_events_source_key", "event_id", "事件编号已使用 (event id already used)"},
 		unique{"trace_recalls.batch_id", "trace_recalls_batch_key", "batch", "该批次已召回 (batch already recalled)"},
+		unique{"batch_inputs.batch_id, batch_inputs.input_id", "batch_inputs_pkey", "inputs", "该原料批次已登记 (input recorded already)"},
 	)
 }
 
@@ -76,12 +77,12 @@ func scanBatch(r scanner) (*trace.Batch, error) {
 	return &b, nil
 }
 
-// CreateBatch inserts b with its audit entry and sets b.ID.
-func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, a *audit.Entry) error {
+// CreateBatch inserts b and its inputs with its audit entry and sets b.ID.
+func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, ins []*trace.Input, a *audit.Entry) error {
 	const op = "sqlstore.CreateBatch"
 	norm(&b.CreatedAt)
 	norm(&b.UpdatedAt)
-	return db.write(ctx, op, func(tx *sql.Tx) error {
+	err := db.write(ctx, op, func(tx *sql.Tx) error {
 		id, err := db.insertID(ctx, tx, `INSERT INTO trace_batches (product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status,
 			created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, b.ProductID, b.GTIN, b.Batch, b.ProducedOn, b.ExpiresOn,
 			b.Quantity, b.ProducerID, b.Status, b.CreatedBy, micros(b.CreatedAt), micros(b.UpdatedAt))
@@ -89,8 +90,92 @@ func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, a *audit.Entry) e
 			return err
 		}
 		b.ID, b.Version = id, 1
+		for _, in := range ins {
+			in.BatchID = id
+		}
+		if err := db.insertInputs(ctx, tx, ins); err != nil {
+			return err
+		}
 		return db.appendAudit(ctx, tx, a, "trace_batch", id)
 	})
+	if err != nil {
+		b.ID, b.Version = 0, 0
+	}
+	return err
+}
+
+// AddInputs stores inputs of a batch with the audit entry.
+func (db *DB) AddInputs(ctx context.Context, ins []*trace.Input, a *audit.Entry) error {
+	const op = "sqlstore.AddInputs"
+	if len(ins) == 0 {
+		return nil
+	}
+	return db.write(ctx, op, func(tx *sql.Tx) error {
+		if err := db.insertInputs(ctx, tx, ins); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, a, "trace_batch", ins[0].BatchID)
+	})
+}
+
+func (db *DB) insertInputs(ctx context.Context, tx *sql.Tx, ins []*trace.Input) error {
+	for _, in := range ins {
+		norm(&in.RecordedAt)
+		if _, err := db.exec(ctx, tx, `INSERT INTO batch_inputs (batch_id, input_id, quantity, uom, actor_id, actor_name, recorded_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, in.BatchID, in.InputID, in.Quantity, in.UOM, in.ActorID, in.ActorName, micros(in.RecordedAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Lineage returns the inputs of the batches ids (up) or the batches made
+// from them, each with the batch at the other end.
+func (db *DB) Lineage(ctx context.Context, ids []int64, up bool) ([]trace.Link, error) {
+	const op = "sqlstore.Lineage"
+	near, far := "batch_id", "input_id"
+	if !up {
+		near, far = far, near
+	}
+	cols := strings.Split(batchCols, ", ")
+	for i, c := range cols {
+		cols[i] = "b." + c
+	}
+	head := "SELECT i.batch_id, i.input_id, i.quantity, i.uom, i.actor_id, i.actor_name, i.recorded_at, " + strings.Join(cols, ", ") +
+		" FROM batch_inputs i JOIN trace_batches b ON b.id = i." + far + " WHERE i." + near
+	var out []trace.Link
+	err := db.lookup(ctx, len(ids), func(start, end int) (string, []any) {
+		if db.d.name == EnginePostgres {
+			return head + " = ANY(?::bigint[])", []any{ids[start:end]}
+		}
+		args := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		return head + " IN (?" + strings.Repeat(", ?", end-start-1) + ")", args
+	}, func(rows *sql.Rows) error {
+		var k trace.Link
+		var b trace.Batch
+		var rec, c, u int64
+		if err := rows.Scan(&k.BatchID, &k.InputID, &k.Quantity, &k.UOM, &k.ActorID, &k.ActorName, &rec,
+			&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u, &b.Version); err != nil {
+			return err
+		}
+		k.RecordedAt, b.CreatedAt, b.UpdatedAt = fromMicros(rec), fromMicros(c), fromMicros(u)
+		k.Other = &b
+		out = append(out, k)
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	slices.SortFunc(out, func(x, y trace.Link) int {
+		if !up {
+			return cmp.Or(cmp.Compare(x.InputID, y.InputID), cmp.Compare(x.BatchID, y.BatchID))
+		}
+		return cmp.Or(cmp.Compare(x.BatchID, y.BatchID), cmp.Compare(x.InputID, y.InputID))
+	})
+	return out, nil
 }
 
 // GetBatch returns a batch, or NotFound.

@@ -178,6 +178,12 @@ func (s *Service) Forward(ctx context.Context, gtin, batch string, after int64, 
 		return nil, errs.Wrap(op, err)
 	}
 	ft.Reach = ReachView{Orders: r.Orders, Quantity: r.Quantity, Shops: r.Shops, Sellers: r.Sellers, Platforms: ps, Regions: named(r.Regions)}
+	if ft.Lineage, err = s.batchLineage(ctx, l, b, false); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if err := s.downstreamReach(ctx, ft.Lineage.Downstream, platform); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
 	if ft.Scope == "producer" {
 		return ft, nil
 	}
@@ -301,6 +307,9 @@ func (s *Service) Public(ctx context.Context, gtin, batch string) (*PublicTrace,
 	slices.SortStableFunc(regions, func(a, b RegionReach) int { return int(b.Orders - a.Orders) })
 	pt.Reach = PublicReach{Orders: r.Orders, Quantity: r.Quantity, Shops: r.Shops, Platforms: ps, Regions: named(regions)}
 
+	if pt.Lineage, err = s.batchLineage(ctx, l, b, true); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
 	rule, required := RuleFor(p.Category)
 	pt.Licence = PublicLicence{Required: required, Category: p.Category, Label: CategoryLabel(p.Category)}
 	if required {
@@ -384,7 +393,7 @@ func (s *Service) Backward(ctx context.Context, orderID int64) (*BackwardTrace, 
 	records := map[int64][2][]RecordRef{} // producer → licences, inspections
 	for _, it := range o.Items {
 		ti := TracedItem{Line: it.Line, GTIN: it.GTIN, Batch: it.Batch, Name: it.Name, Category: it.Category, Quantity: it.Quantity,
-			Inspections: []EventView{}, ProducerLicences: []RecordRef{}, ProducerInspections: []RecordRef{}}
+			Inspections: []EventView{}, ProducerLicences: []RecordRef{}, ProducerInspections: []RecordRef{}, Sources: []LineageNode{}}
 		if c := s.itemCategory(ctx, it); c != "" {
 			for i := range sellerFlags {
 				if sellerFlags[i].Category == c {
@@ -476,6 +485,9 @@ func (s *Service) traceItem(ctx context.Context, l *subjects, ti *TracedItem, re
 		ti.Inspections = append(ti.Inspections, eventView(e, sub, false))
 	}
 	if ti.Recall, err = s.recallView(ctx, b); err != nil {
+		return err
+	}
+	if ti.Sources, _, err = s.lineage(ctx, l, b, true, false); err != nil {
 		return err
 	}
 	recs, ok := records[p.ProducerID]

@@ -1,8 +1,10 @@
 package trace
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,15 +77,42 @@ func (s *Service) Recall(ctx context.Context, gtin, batch string, in RecallInput
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	now := s.now()
-	var codes []string
-	n := 0
-	for _, x := range ps {
-		c := x.CreditCode + ":" + strconv.FormatInt(x.Orders, 10)
-		if n+len(c)+1 > 1900 { // the open type's value limit is 2000 characters
-			break
+	// The batches made from this one (however far down) are affected
+	// too: they are named in the record, with the platforms whose orders
+	// hold them, so those platforms find the recall in the change feed.
+	down, _, err := s.lineage(ctx, lk, b, false, false)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	var downOrders int64
+	downPlatforms := map[int64]int64{}
+	var downNames []string
+	for _, d := range down {
+		dr, err := s.reach(ctx, gtinForms(d.GTIN), d.Batch, 0)
+		if err != nil {
+			return nil, errs.Wrap(op, err)
 		}
-		codes, n = append(codes, c), n+len(c)+1
+		downOrders += dr.Orders
+		for _, x := range dr.Platforms {
+			downPlatforms[x.PlatformID] += x.Orders
+		}
+		downNames = append(downNames, d.GTIN+"/"+d.Batch+":"+strconv.FormatInt(dr.Orders, 10))
+	}
+	var dps []PlatformReach
+	for id, n := range downPlatforms {
+		dps = append(dps, PlatformReach{PlatformID: id, Orders: n})
+	}
+	slices.SortFunc(dps, func(x, y PlatformReach) int {
+		return cmp.Or(cmp.Compare(y.Orders, x.Orders), cmp.Compare(x.PlatformID, y.PlatformID))
+	})
+	if dps, err = lk.platforms(ctx, dps); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	now := s.now()
+	codes := platformCodes(ps)
+	content := fmt.Sprintf("%s。召回时已售出订单 %d 笔、数量 %d，涉及电子商务平台 %d 个。", strings.TrimRight(reason, "。."), r.Orders, r.Quantity, len(ps))
+	if len(down) > 0 {
+		content += fmt.Sprintf("以该批次为原料的下游批次 %d 个，已售出订单 %d 笔，涉及电子商务平台 %d 个，请一并排查。", len(down), downOrders, len(dps))
 	}
 	dept := a.Department
 	if dept == "" {
@@ -94,11 +123,16 @@ func (s *Service) Recall(ctx context.Context, gtin, batch string, in RecallInput
 		"subject_name": producer.Name, "credit_code": producer.CreditCode, "record_no": ref,
 		"title":      fmt.Sprintf("产品召回：%s（批次 %s）", p.Name, b.Batch),
 		"department": dept, "record_date": string(record.DateOf(now)), "nature": "negative",
-		"content": fmt.Sprintf("%s。召回时已售出订单 %d 笔、数量 %d，涉及电子商务平台 %d 个。", strings.TrimRight(reason, "。."), r.Orders, r.Quantity, len(ps)),
+		"content": content,
 		"gtin":    b.GTIN, "batch": b.Batch, "product": p.Name, "affected_orders": strconv.FormatInt(r.Orders, 10),
-		"affected_quantity": strconv.FormatInt(r.Quantity, 10), "platforms": strings.Join(codes, ";"),
+		"affected_quantity": strconv.FormatInt(r.Quantity, 10), "platforms": codes,
 		"trace_url": "/trace/" + b.GTIN + "/" + b.Batch,
 	}}
+	if len(down) > 0 {
+		rin.Fields["downstream_batches"] = clipList(downNames)
+		rin.Fields["downstream_orders"] = strconv.FormatInt(downOrders, 10)
+		rin.Fields["downstream_platforms"] = platformCodes(dps)
+	}
 	rctx := ctx
 	if !record.Can(a, record.ScopeRecordsWrite) {
 		d := account.Actor{Role: account.RoleAdmin, Name: "产品追溯·" + a.Name + "主动召回", Remote: a.Remote, RequestID: a.RequestID, Via: "trace"}
@@ -166,4 +200,27 @@ func (s *Service) RecentRecalls(ctx context.Context, limit int) ([]RecallItem, e
 		out = append(out, RecallItem{RecallView: rc.View(), ProductName: name})
 	}
 	return out, nil
+}
+
+// platformCodes lists the platforms as "credit code:orders", joined by
+// ";", within the open type's value limit (2000 characters).
+func platformCodes(ps []PlatformReach) string {
+	var codes []string
+	for _, x := range ps {
+		codes = append(codes, x.CreditCode+":"+strconv.FormatInt(x.Orders, 10))
+	}
+	return clipList(codes)
+}
+
+// clipList joins items by ";", as many as fit in 1900 characters.
+func clipList(items []string) string {
+	var out []string
+	n := 0
+	for _, c := range items {
+		if n+len(c)+1 > 1900 { // the open type's value limit is 2000 characters
+			break
+		}
+		out, n = append(out, c), n+len(c)+1
+	}
+	return strings.Join(out, ";")
 }

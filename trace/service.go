@@ -50,6 +50,7 @@ type Service struct {
 const (
 	ResultCreated   = "created"
 	ResultUnchanged = "unchanged" // the same content again: nothing written
+	ResultUpdated   = "updated"   // a registered batch given again with new inputs
 	ResultError     = "error"
 )
 
@@ -278,10 +279,15 @@ type BatchInput struct {
 	ProducedOn string `json:"produced_on"`          // production date
 	ExpiresOn  string `json:"expires_on,omitempty"` // expiry date
 	Quantity   int64  `json:"quantity,omitempty"`   // units made
+	// Inputs are the batches it was made from (lineage.go), recorded with
+	// it in one transaction.
+	Inputs []InputRef `json:"inputs,omitempty"`
 }
 
-// CreateBatch registers a batch. The same content again is "unchanged";
-// the batch registered with other content is a Conflict.
+// CreateBatch registers a batch with its inputs. The same content again
+// is "unchanged" — inputs not recorded yet are then added (AddInputs'
+// rules), and the status is "updated" if any was; the batch registered
+// with other dates or quantity is a Conflict.
 func (s *Service) CreateBatch(ctx context.Context, in BatchInput) (*Batch, string, error) {
 	const op = "trace.CreateBatch"
 	a := account.From(ctx)
@@ -336,14 +342,31 @@ func (s *Service) CreateBatch(ctx context.Context, in BatchInput) (*Batch, strin
 	b := &Batch{ProductID: p.ID, GTIN: g, Batch: bn, ProducedOn: string(produced), ExpiresOn: string(expires), Quantity: in.Quantity,
 		ProducerID: p.ProducerID, Status: BatchNormal, CreatedBy: a.AccountID, CreatedAt: now, UpdatedAt: now}
 	if ex, err := s.Store.GetBatch(ctx, g, bn); err == nil {
-		if ex.ProducedOn == b.ProducedOn && ex.ExpiresOn == b.ExpiresOn && ex.Quantity == b.Quantity {
+		if ex.ProducedOn != b.ProducedOn || ex.ExpiresOn != b.ExpiresOn || ex.Quantity != b.Quantity {
+			return nil, "", &errs.Error{Code: errs.Conflict, Op: op, Field: "batch", Message: "该批次已登记且内容不同 (batch already registered with other content)"}
+		}
+		if len(in.Inputs) == 0 {
 			return ex, ResultUnchanged, nil
 		}
-		return nil, "", &errs.Error{Code: errs.Conflict, Op: op, Field: "batch", Message: "该批次已登记且内容不同 (batch already registered with other content)"}
+		news, _, err := s.checkInputs(ctx, a, ex, in.Inputs, now)
+		if err != nil {
+			return nil, "", errs.Wrap(op, err)
+		}
+		if len(news) == 0 {
+			return ex, ResultUnchanged, nil
+		}
+		if err := s.Store.AddInputs(ctx, news, a.Audit(audit.ActCreate, "trace_batch_inputs", g+"/"+bn)); err != nil {
+			return nil, "", errs.Wrap(op, err)
+		}
+		return ex, ResultUpdated, nil
 	} else if !errs.Is(err, errs.NotFound) {
 		return nil, "", errs.Wrap(op, err)
 	}
-	if err := s.Store.CreateBatch(ctx, b, a.Audit(audit.ActCreate, "trace_batch", g+"/"+bn)); err != nil {
+	news, _, err := s.checkInputs(ctx, a, b, in.Inputs, now)
+	if err != nil {
+		return nil, "", errs.Wrap(op, err)
+	}
+	if err := s.Store.CreateBatch(ctx, b, news, a.Audit(audit.ActCreate, "trace_batch", g+"/"+bn)); err != nil {
 		return nil, "", errs.Wrap(op, err)
 	}
 	return b, ResultCreated, nil

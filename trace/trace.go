@@ -356,7 +356,17 @@ type OrderItem struct {
 type Store interface {
 	CreateProduct(ctx context.Context, p *Product, a *audit.Entry) error // sets ID
 	GetProduct(ctx context.Context, gtin string) (*Product, error)
-	CreateBatch(ctx context.Context, b *Batch, a *audit.Entry) error // sets ID
+	// CreateBatch inserts the batch and sets its ID, then its inputs
+	// (their BatchID set to it), with the audit entry, in one transaction.
+	CreateBatch(ctx context.Context, b *Batch, inputs []*Input, a *audit.Entry) error
+	// AddInputs stores inputs of a batch (none stored yet) with the audit
+	// entry, in one transaction; Conflict when one is stored already.
+	AddInputs(ctx context.Context, inputs []*Input, a *audit.Entry) error
+	// Lineage returns the links of the batches ids: up, their inputs
+	// (BatchID among ids), else the batches made from them (InputID among
+	// ids); each with the batch at the other end, ordered by the id
+	// among ids, then the other end's.
+	Lineage(ctx context.Context, ids []int64, up bool) ([]Link, error)
 	GetBatch(ctx context.Context, gtin, batch string) (*Batch, error)
 	// UpdateProduct writes the product's name, category, brand and spec
 	// if the stored version equals p.Version, then bumps it (p.Version

@@ -181,6 +181,9 @@ type ForwardTrace struct {
 	Reach      ReachView       `json:"reach"`
 	Orders     []OrderLineView `json:"orders"`
 	NextCursor int64           `json:"-"` // the last order id of a full page; 0 at the end
+	// Lineage is what the batch was made from and what was made from it,
+	// each batch made from it with the orders holding it (in scope).
+	Lineage *Lineage `json:"lineage"`
 }
 
 // EventCount is how many events of a type a batch has.
@@ -223,6 +226,9 @@ type PublicTrace struct {
 	EventCounts []EventCount  `json:"event_counts"`
 	Reach       PublicReach   `json:"reach"`
 	Licence     PublicLicence `json:"licence"`
+	// Lineage is what the batch was made from (with the inputs'
+	// producers and inspections) and what was made from it.
+	Lineage *Lineage `json:"lineage"`
 }
 
 // RecordRef is a credit record named in a backward trace.
@@ -297,6 +303,9 @@ type TracedItem struct {
 	// SellerLicence is the seller's licence flag for the item's
 	// category, when the category needs a licence.
 	SellerLicence *LicenceFlag `json:"seller_licence,omitempty"`
+	// Sources are the batches the item's batch was made from, however
+	// far up (lineage.go), with their producers and inspections.
+	Sources []LineageNode `json:"sources"`
 }
 
 // BackwardTrace is GET /api/v1/orders/{id}/trace.

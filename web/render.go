@@ -130,6 +130,14 @@ func (s *Site) funcs() template.FuncMap {
 		},
 		// fen shows an amount in fen (分) as yuan with two decimals.
 		"fen": trade.Yuan,
+		// lineage is the argument of the lineage partial.
+		"lineage": func(nodes []trace.LineageNode, up, console bool) lineageTable {
+			t := lineageTable{Nodes: nodes, Up: up, Console: console, Trace: "/trace/", Subjects: "/subjects/"}
+			if console {
+				t.Trace, t.Subjects = "/console/trace/", "/console/subjects/"
+			}
+			return t
+		},
 		// pct shows a 0–1 rate as a percentage with two decimals (M4, M5).
 		"pct": func(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" },
 	}
@@ -253,4 +261,12 @@ func (s *Site) ready(w http.ResponseWriter, r *http.Request, present bool, msg s
 
 func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, nil, http.StatusNotFound, "")
+}
+
+// lineageTable is one direction of a batch's lineage, as the lineage
+// partial shows it.
+type lineageTable struct {
+	Nodes           []trace.LineageNode
+	Up, Console     bool
+	Trace, Subjects string // the path prefixes of the links
 }

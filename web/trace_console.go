@@ -25,6 +25,7 @@ var traceConsoleRoutes = []Route{
 	{"GET", "/console/trace", true, staffOnly((*Site).conTraceLookup)},
 	{"GET", "/console/trace/{gtin}/{batch}", true, staffOnly((*Site).conTrace)},
 	{"POST", "/console/trace/{gtin}/{batch}/recall", true, staffOnly((*Site).conRecall)},
+	{"POST", "/console/trace/{gtin}/{batch}/inputs", true, staffOnly((*Site).conInputs)},
 	{"GET", "/console/orders/{id}", true, staffOnly((*Site).conOrder)},
 	{"GET", "/console/trace/{gtin}/{batch}/epcis", true, staffOnly((*Site).conEPCISExport)},
 	{"POST", "/console/trace/epcis", true, func(s *Site) http.Handler { return s.staffUpload(s.conEPCISImport, trace.MaxEPCISDocument) }},
@@ -67,7 +68,12 @@ type conTracePage struct {
 	After         int64 // the page starts after this order id (0: first page)
 	CanRecall     bool
 	Recall        *form
-	Done          string
+	// CanManage: the caller may record the batch's inputs (Inputs, the
+	// form; UOMs, its units).
+	CanManage bool
+	Inputs    *form
+	UOMs      []uomOption
+	Done      string
 	// Events are the batch's first events (all types).
 	Events *trace.EventPage
 	// Import is the EPCIS upload form and, after one, its result.
@@ -271,7 +277,47 @@ func (s *Site) loadTrace(w http.ResponseWriter, r *http.Request, c *call, d *con
 	if d.Recall == nil {
 		d.Recall = newForm(nil)
 	}
+	d.CanManage = trace.Can(c.Actor, trace.ScopeTraceWrite)
+	if d.Inputs == nil {
+		d.Inputs = newForm(nil)
+	}
+	d.UOMs = uomOptions
 	return http.StatusOK, true
+}
+
+// uomOption is a unit of an input's quantity in the form.
+type uomOption struct{ Code, Label string }
+
+// uomOptions are trace.UOMs in the form's order, units first.
+var uomOptions = []uomOption{{"", "件"}, {"KGM", "千克"}, {"GRM", "克"}, {"TNE", "吨"}, {"LTR", "升"}, {"MLT", "毫升"}}
+
+// conInputs is POST /console/trace/{gtin}/{batch}/inputs: one input batch
+// of the batch, with its quantity and unit.
+func (s *Site) conInputs(w http.ResponseWriter, r *http.Request, c *call) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) {
+		return
+	}
+	d := &conTracePage{GTIN: r.PathValue("gtin"), Batch: r.PathValue("batch")}
+	f := newForm(r.PostForm)
+	in := trace.InputRef{GTIN: f.Get("inputs[0].gtin"), Batch: f.Get("inputs[0].batch"), UOM: f.Get("inputs[0].uom")}
+	var err error
+	if v := strings.TrimSpace(f.Get("inputs[0].quantity")); v != "" {
+		q, perr := strconv.ParseFloat(v, 64)
+		if perr != nil {
+			f.Errors["inputs[0].quantity"] = "用量须是数字，如 1200 或 12.5 (quantity must be a number)"
+			err = errs.E(errs.Invalid, "%s", f.Errors["inputs[0].quantity"])
+		}
+		in.Quantity = q
+	}
+	if err == nil {
+		if _, err = s.d.Trace.AddInputs(r.Context(), d.GTIN, d.Batch, []trace.InputRef{in}); err == nil {
+			http.Redirect(w, r, batchPath(d.GTIN, d.Batch)+"?done=inputs", http.StatusSeeOther)
+			return
+		}
+	}
+	d.Inputs = f
+	s.traceFormFailed(w, r, c, d, f, err, "inputs[0].gtin", "inputs[0].batch", "inputs[0].quantity", "inputs[0].uom")
 }
 
 // conTrace is GET /console/trace/{gtin}/{batch}[?after=ORDER_ID].
@@ -320,15 +366,23 @@ func (s *Site) conRecall(w http.ResponseWriter, r *http.Request, c *call) {
 		http.Redirect(w, r, batchPath(d.GTIN, d.Batch)+"?done=recall", http.StatusSeeOther)
 		return
 	}
+	d.Recall = f
+	s.traceFormFailed(w, r, c, d, f, err, "reason")
+}
+
+// traceFormFailed answers a console trace form refused with err: the
+// batch's page again with the form's errors (f, one of d's forms; known,
+// the fields it shows errors next to), in the status err calls for; an
+// unexpected error is the error page.
+func (s *Site) traceFormFailed(w http.ResponseWriter, r *http.Request, c *call, d *conTracePage, f *form, err error, known ...string) {
 	code := errs.CodeOf(err)
 	if code != errs.Invalid && code != errs.Conflict && code != errs.Forbidden && code != errs.NotFound {
 		s.fail(w, r, err)
 		return
 	}
 	if len(f.Errors) == 0 {
-		f.fail(err, "reason")
+		f.fail(err, known...)
 	}
-	d.Recall = f
 	status, ok := s.loadTrace(w, r, c, d)
 	if !ok {
 		return

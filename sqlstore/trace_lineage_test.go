@@ -1,0 +1,194 @@
+package sqlstore_test
+
+import (
+	"strings"
+	"testing"
+
+	"ecredit/errs"
+	"ecredit/registry"
+	"ecredit/sqlstore"
+	"ecredit/sqlstore/storetest"
+	"ecredit/trace"
+)
+
+// TestTraceLineage: a batch's inputs (raw lots) are recorded with it or
+// later, checked whole (unknown, made later, itself, twice, bad units,
+// cycles: nothing stored), never changed; the public and forward traces
+// show both directions, a backward trace the item's sources with their
+// inspections, and a recall of a raw lot names the batches made from it
+// and their platforms in the record platforms read.
+func TestTraceLineage(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTraceWorld(t, db)
+		farm := mustCreate(t, db, org(t, 520, registry.KindMerchant, "兴隆县山楂种植专业合作社", "130822"))
+		sugar := mustCreate(t, db, org(t, 521, registry.KindMerchant, "承德糖业有限公司", "130802"))
+		product := func(body, name, category string, producer *registry.Subject) string {
+			t.Helper()
+			g := gtin13(t, body)
+			if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: name, Category: category, ProducerCode: producer.CreditCode}); err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		batch := func(in trace.BatchInput) (*trace.Batch, string, error) {
+			t.Helper()
+			return w.svc.CreateBatch(w.dept, in)
+		}
+		haw := product("690100000001", "鲜山楂（统货）", "agricultural", farm)
+		sug := product("690100000002", "白砂糖", "food", sugar)
+		cake := product("690100000003", "山楂糕", "food", w.producer)
+		gift := product("690100000004", "山楂糕礼盒", "food", w.producer)
+		for _, b := range []trace.BatchInput{{GTIN: haw, Batch: "H0920", ProducedOn: "2025-09-20"}, {GTIN: sug, Batch: "S0105", ProducedOn: "2026-01-05"},
+			{GTIN: haw, Batch: "H1001", ProducedOn: "2026-02-20"}} {
+			if _, _, err := batch(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		insp := trace.EventInput{EventID: "farm-1", Type: trace.EventInspected, GTIN: haw, Batch: "H0920", Time: "2025-09-21T10:00:00+08:00",
+			Disposition: "conformant", Ref: "NC2025-0921", SubjectCode: farm.CreditCode, Note: "农药残留快检合格"}
+		if _, err := w.svc.IngestEvent(w.dept, insp); err != nil {
+			t.Fatal(err)
+		}
+
+		// Bad inputs: each named, nothing stored, not even the batch.
+		good := trace.InputRef{GTIN: haw, Batch: "H0920", Quantity: 1200, UOM: "KGM"}
+		for _, c := range []struct {
+			in    trace.InputRef
+			field string
+			code  errs.Code
+		}{
+			{trace.InputRef{GTIN: haw, Batch: "NOPE"}, "inputs[1].batch", errs.Invalid},
+			{trace.InputRef{GTIN: haw[:12] + "0", Batch: "H0920"}, "inputs[1].gtin", errs.Invalid},
+			{trace.InputRef{GTIN: haw, Batch: "H1001"}, "inputs[1].batch", errs.Invalid}, // made after the cake
+			{good, "inputs[1].batch", errs.Invalid},                                      // twice
+			{trace.InputRef{GTIN: sug, Batch: "S0105", Quantity: 3, UOM: "磅"}, "inputs[1].uom", errs.Invalid},
+			{trace.InputRef{GTIN: sug, Batch: "S0105", UOM: "KGM"}, "inputs[1].uom", errs.Invalid},
+			{trace.InputRef{GTIN: sug, Batch: "S0105", Quantity: -1}, "inputs[1].quantity", errs.Invalid},
+		} {
+			_, _, err := batch(trace.BatchInput{GTIN: cake, Batch: "C0201", ProducedOn: "2026-02-01", Inputs: []trace.InputRef{good, c.in}})
+			wantCode(t, err, c.code, c.field)
+		}
+		if _, err := db.GetBatch(ctx, cake, "C0201"); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("batch stored by a refused request: %v", err)
+		}
+		if _, err := w.svc.AddInputs(w.platformA, haw, "H0920", []trace.InputRef{{GTIN: sug, Batch: "S0105"}}); !errs.Is(err, errs.Forbidden) {
+			t.Errorf("platform adds inputs: %v", err)
+		}
+
+		// The cake batch with its two inputs, in one request.
+		b, st, err := batch(trace.BatchInput{GTIN: cake, Batch: "C0201", ProducedOn: "2026-02-01",
+			Inputs: []trace.InputRef{good, {GTIN: "0" + sug, Batch: "S0105", Quantity: 300.5, UOM: "kgm"}}})
+		if err != nil || st != trace.ResultCreated {
+			t.Fatalf("batch with inputs: %v %s", err, st)
+		}
+		links, err := db.Lineage(ctx, []int64{b.ID}, true)
+		if err != nil || len(links) != 2 || links[0].Other.Batch != "H0920" || links[0].Quantity != 1200 || links[1].Other.GTIN != sug ||
+			links[1].Quantity != 300.5 || links[1].UOM != "KGM" || links[0].ActorName != "承德市市场监督管理局" {
+			t.Fatalf("stored inputs: %v %+v", err, links)
+		}
+		// Again: unchanged; another quantity: a conflict (never changed).
+		res, err := w.svc.AddInputs(w.produce, cake, "C0201", []trace.InputRef{good})
+		if err != nil || len(res) != 1 || res[0].Status != trace.ResultUnchanged {
+			t.Fatalf("same input again: %v %+v", err, res)
+		}
+		_, err = w.svc.AddInputs(w.produce, cake, "C0201", []trace.InputRef{{GTIN: haw, Batch: "H0920", Quantity: 1300, UOM: "KGM"}})
+		wantCode(t, err, errs.Conflict, "inputs[0].quantity")
+
+		// The gift box is made from the cake; the cake cannot then be made
+		// from the gift box, nor the raw lot from the cake.
+		if _, _, err := batch(trace.BatchInput{GTIN: gift, Batch: "G0201", ProducedOn: "2026-02-01"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, st, err := batch(trace.BatchInput{GTIN: gift, Batch: "G0201", ProducedOn: "2026-02-01",
+			Inputs: []trace.InputRef{{GTIN: cake, Batch: "C0201", Quantity: 400}}}); err != nil || st != trace.ResultUpdated {
+			t.Fatalf("inputs added by registering the batch again: %v %s", err, st)
+		}
+		_, err = w.svc.AddInputs(w.dept, cake, "C0201", []trace.InputRef{{GTIN: gift, Batch: "G0201"}})
+		wantCode(t, err, errs.Invalid, "inputs[0].batch")
+		_, err = w.svc.AddInputs(w.dept, haw, "H1001", []trace.InputRef{{GTIN: cake, Batch: "C0201"}})
+		if err != nil {
+			t.Fatalf("a later raw lot may name the cake (no cycle): %v", err)
+		}
+		_, err = w.svc.AddInputs(w.dept, haw, "H0920", []trace.InputRef{{GTIN: cake, Batch: "C0201"}})
+		wantCode(t, err, errs.Invalid, "inputs[0].batch") // made after it, and a cycle
+		_, err = w.svc.AddInputs(w.dept, cake, "C0201", []trace.InputRef{{GTIN: cake, Batch: "C0201"}})
+		wantCode(t, err, errs.Invalid, "inputs[0].batch")
+
+		// Inputs are append-only in the store itself.
+		if _, err := db.WriterDB().ExecContext(ctx, "UPDATE batch_inputs SET quantity = 1"); err == nil {
+			t.Error("batch_inputs updated")
+		}
+		if _, err := db.WriterDB().ExecContext(ctx, "DELETE FROM batch_inputs"); err == nil {
+			t.Error("batch_inputs deleted")
+		}
+
+		// Public trace of the cake: both directions, the raw lot's
+		// inspection without its submitter.
+		pt, err := w.svc.Public(w.public, cake, "C0201")
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, down := pt.Lineage.Upstream, pt.Lineage.Downstream
+		if len(up) != 2 || up[0].Batch != "H0920" || up[0].Producer == nil || up[0].Producer.Name != farm.Name || up[0].QuantityLabel != "1200 千克" ||
+			len(up[0].Inspections) != 1 || up[0].Inspections[0].SubmittedBy != "" || up[0].Inspections[0].Ref != "NC2025-0921" || up[1].ProductName != "白砂糖" {
+			t.Fatalf("public upstream: %+v", up)
+		}
+		if len(down) != 2 || down[0].Batch != "H1001" || down[0].Depth != 1 || down[1].GTIN != gift || down[1].Depth != 1 {
+			t.Fatalf("public downstream: %+v", down)
+		}
+
+		// Orders of the gift box; the forward trace of the raw lot reaches
+		// them two steps down.
+		seedBatchOrders(t, db, w, gift, "G0201", 10)
+		ft, err := w.svc.Forward(w.dept, haw, "H0920", 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := ft.Lineage.Downstream
+		if len(d) != 3 || d[0].Batch != "C0201" || d[0].Depth != 1 || d[0].Of != haw+"/H0920" || d[1].Batch != "H1001" || d[1].Depth != 2 ||
+			d[2].Batch != "G0201" || d[2].Of != cake+"/C0201" || d[2].Orders != 15 {
+			t.Fatalf("forward downstream: %+v", d)
+		}
+		ftA, err := w.svc.Forward(w.platformA, haw, "H0920", 0, 10)
+		if err != nil || ftA.Lineage.Downstream[2].Orders != 10 {
+			t.Fatalf("platform's forward downstream counts its own orders: %v %+v", err, ftA)
+		}
+
+		// Backward from an order of the gift box: its sources, two levels.
+		bt, err := w.svc.Backward(w.dept, firstOrderOf(t, db, gift, "G0201"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := bt.Items[0].Sources
+		if len(src) != 3 || src[0].Batch != "C0201" || src[1].Batch != "H0920" || src[1].Depth != 2 || len(src[1].Inspections) != 1 ||
+			src[1].Inspections[0].SubmittedBy == "" {
+			t.Fatalf("backward sources: %+v", src)
+		}
+
+		// A recall of the raw lot names what was made from it, and the
+		// platforms selling those, in the record the platforms read.
+		rc, err := w.svc.Recall(w.dept, haw, "H0920", trace.RecallInput{Reason: "农药残留复检超标"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := db.GetRecord(ctx, rc.RecordID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Fields["x:downstream_batches"], gift+"/G0201:15") || r.Fields["x:downstream_orders"] != "15" ||
+			!strings.Contains(r.Fields["x:downstream_platforms"], w.platA.CreditCode+":10") ||
+			!strings.Contains(r.Fields["x:downstream_platforms"], w.platB.CreditCode+":5") || !strings.Contains(r.Fields["content"], "下游批次 3 个") {
+			t.Fatalf("recall record: %+v", r.Fields)
+		}
+	})
+}
+
+// firstOrderOf is the id of the first order holding the batch.
+func firstOrderOf(t *testing.T, db *sqlstore.DB, gtin, batch string) int64 {
+	t.Helper()
+	var id int64
+	if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT MIN(order_id) FROM order_items WHERE gtin = ? AND batch = ?"), gtin, batch).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

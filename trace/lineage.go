@@ -1,0 +1,427 @@
+package trace
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"ecredit/account"
+	"ecredit/audit"
+	"ecredit/errs"
+)
+
+// Batch lineage: which batches a batch was made from (its inputs: the raw
+// lots of a processed food, the ingredients of a drug) — GS1 EPCIS's
+// TransformationEvent, inputs to outputs. A trace backward goes up the
+// inputs to where the raw materials came from and who answered for them;
+// a trace forward and a recall go down to every batch made from a batch,
+// and from there to their orders.
+//
+// Inputs are recorded by the output batch's producer (or a department,
+// the credit office) when the batch is registered or later, never changed
+// or removed. An input must be a registered batch made no later than the
+// output; a batch cannot be made from itself, directly or through others.
+
+// Input is one input of a batch.
+type Input struct {
+	BatchID    int64   // the output batch
+	InputID    int64   // the batch it was made from
+	Quantity   float64 // how much of the input went in; 0 when not reported
+	UOM        string  // the unit of Quantity (a key of UOMs)
+	ActorID    int64
+	ActorName  string
+	RecordedAt time.Time
+}
+
+// Link is an input as read along the lineage, with the batch at its other
+// end: the input batch going up, the output batch going down.
+type Link struct {
+	Input
+	Other *Batch
+}
+
+// InputRef is an input batch as submitted.
+type InputRef struct {
+	GTIN     string  `json:"gtin"`
+	Batch    string  `json:"batch"`
+	Quantity float64 `json:"quantity,omitempty"` // how much of it went into the batch
+	// UOM is the unit of Quantity, a UN/ECE Recommendation 20 code as in
+	// EPCIS (KGM, GRM, TNE, LTR, MLT); empty: units (件).
+	UOM string `json:"uom,omitempty"`
+}
+
+// UOMs are the accepted units of an input's quantity with their Chinese
+// names; "" is units.
+var UOMs = map[string]string{"": "件", "KGM": "千克", "GRM": "克", "TNE": "吨", "LTR": "升", "MLT": "毫升"}
+
+// Limits of the lineage.
+const (
+	// MaxInputs is the most inputs one request records.
+	MaxInputs = 100
+	// lineageDepth is how many steps a lineage goes up or down.
+	lineageDepth = 8
+	// lineageNodes is the most batches a lineage lists in one direction.
+	lineageNodes = 100
+	// cycleNodes is the most batches the cycle check walks; a lineage
+	// larger than that is refused rather than left unchecked.
+	cycleNodes = 10000
+)
+
+// InputResult is the fate of one submitted input.
+type InputResult struct {
+	Line   int    `json:"line"`
+	Status string `json:"status"` // created | unchanged
+	GTIN   string `json:"gtin"`
+	Batch  string `json:"batch"`
+}
+
+// AddInputs records the batches a registered batch was made from. The
+// whole request is checked first and stored in one transaction: any bad
+// input refuses all, each error naming its input (inputs[2].batch). An
+// input already recorded with the same quantity is unchanged; with
+// another quantity it is a Conflict (inputs are never changed).
+func (s *Service) AddInputs(ctx context.Context, gtin, batch string, ins []InputRef) ([]InputResult, error) {
+	const op = "trace.AddInputs"
+	a := account.From(ctx)
+	if anonymous(a) {
+		return nil, errs.Wrap(op, errAuth)
+	}
+	if len(ins) == 0 {
+		return nil, errs.Wrap(op, errs.Field("inputs", "至少给出一个原料批次 (no inputs)"))
+	}
+	b, _, _, err := s.batchAndProduct(ctx, s.lookups(), gtin, batch)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if err := mayManage(a, b.ProducerID); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	now := s.now()
+	news, res, err := s.checkInputs(ctx, a, b, ins, now)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if len(news) > 0 {
+		if err := s.Store.AddInputs(ctx, news, a.Audit(audit.ActCreate, "trace_batch_inputs", b.GTIN+"/"+b.Batch)); err != nil {
+			return nil, errs.Wrap(op, err)
+		}
+	}
+	return res, nil
+}
+
+// checkInputs checks the inputs of batch out (out.ID 0: not stored yet)
+// and returns those not recorded yet, ready to store, and each input's
+// result. Errors name the input: inputs[i].field.
+func (s *Service) checkInputs(ctx context.Context, a account.Actor, out *Batch, ins []InputRef, now time.Time) ([]*Input, []InputResult, error) {
+	if len(ins) > MaxInputs {
+		return nil, nil, errs.Field("inputs", "一次最多登记 %d 个原料批次 (at most %d inputs)", MaxInputs, MaxInputs)
+	}
+	stored := map[int64]Input{}
+	if out.ID != 0 {
+		links, err := s.Store.Lineage(ctx, []int64{out.ID}, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, k := range links {
+			stored[k.InputID] = k.Input
+		}
+	}
+	var l errs.List
+	var news []*Input
+	res := make([]InputResult, len(ins))
+	seen := map[int64]int{}
+	var fresh []int64 // input ids not recorded yet: the cycle check walks up from them
+	for i, in := range ins {
+		f := fmt.Sprintf("inputs[%d].", i)
+		res[i] = InputResult{Line: i + 1}
+		n := len(l)
+		g, err := ParseGTIN(f+"gtin", in.GTIN)
+		if err != nil {
+			l = append(l, errs.All(err)...)
+		}
+		bn, err := ParseBatch(f+"batch", in.Batch)
+		if err != nil {
+			l = append(l, errs.All(err)...)
+		}
+		uom := strings.ToUpper(strings.TrimSpace(in.UOM))
+		switch {
+		case math.IsNaN(in.Quantity) || in.Quantity < 0 || in.Quantity > 1e12:
+			l.Add(f+"quantity", "用量必须是 0 到 10^12 之间的数 (quantity out of range)")
+		case in.Quantity == 0 && uom != "":
+			l.Add(f+"uom", "给出计量单位时须给出用量 (a unit needs a quantity)")
+		}
+		if _, ok := UOMs[uom]; !ok {
+			l.Add(f+"uom", "未知的计量单位「%s」，应为 KGM（千克）、GRM（克）、TNE（吨）、LTR（升）、MLT（毫升）或空（件） (unknown unit)", clip(in.UOM, 20))
+		}
+		if len(l) > n {
+			continue
+		}
+		res[i].GTIN, res[i].Batch = g, bn
+		var ib *Batch
+		for _, form := range gtinLookupForms(g) {
+			if ib, err = s.Store.GetBatch(ctx, form, bn); err == nil {
+				break
+			}
+			if !errs.Is(err, errs.NotFound) {
+				return nil, nil, err
+			}
+			ib = nil
+		}
+		switch {
+		case ib == nil:
+			l.Add(f+"batch", "原料批次 %s/%s 未登记：请先由其生产者登记该批次 (input batch not registered)", g, bn)
+		case ib.ID == out.ID || ib.GTIN == out.GTIN && ib.Batch == out.Batch:
+			l.Add(f+"batch", "批次不能以自身为原料 (a batch cannot be its own input)")
+		case seen[ib.ID] > 0:
+			l.Add(f+"batch", "与第 %d 个原料批次重复 (duplicate input)", seen[ib.ID])
+		case out.ProducedOn != "" && ib.ProducedOn > out.ProducedOn:
+			l.Add(f+"batch", "原料批次 %s/%s 生产于 %s，晚于本批次的生产日期 %s，不可能用于本批次 (input made after the batch)", ib.GTIN, ib.Batch, ib.ProducedOn, out.ProducedOn)
+		}
+		if len(l) > n {
+			continue
+		}
+		res[i].GTIN, res[i].Batch = ib.GTIN, ib.Batch
+		seen[ib.ID] = i + 1
+		if ex, ok := stored[ib.ID]; ok {
+			if ex.Quantity != in.Quantity || ex.UOM != uom {
+				l = append(l, &errs.Error{Code: errs.Conflict, Field: f + "quantity", Message: fmt.Sprintf(
+					"该原料批次已登记，用量为 %s，原料记录不能更改 (input recorded already with another quantity)", FormatQuantity(ex.Quantity, ex.UOM))})
+				continue
+			}
+			res[i].Status = ResultUnchanged
+			continue
+		}
+		res[i].Status = ResultCreated
+		news = append(news, &Input{BatchID: out.ID, InputID: ib.ID, Quantity: in.Quantity, UOM: uom, ActorID: a.AccountID, ActorName: a.Name, RecordedAt: now})
+		fresh = append(fresh, ib.ID)
+	}
+	if len(l) == 1 {
+		return nil, nil, l[0] // keeps its code: a lone Conflict stays one
+	}
+	if err := l.Err(); err != nil {
+		return nil, nil, err
+	}
+	if out.ID != 0 && len(fresh) > 0 {
+		// A new input that is out itself, or made from out (however far
+		// down), would close a cycle: walk up from the new inputs.
+		if via, err := s.reaches(ctx, fresh, out.ID); err != nil {
+			return nil, nil, err
+		} else if via != 0 {
+			for i := range ins {
+				if res[i].Status == ResultCreated && seen[via] == i+1 {
+					return nil, nil, errs.Field(fmt.Sprintf("inputs[%d].batch", i), "原料批次 %s/%s 本身由本批次（直接或间接）制成，不能互为原料 (the input is made from this batch: a cycle)",
+						res[i].GTIN, res[i].Batch)
+				}
+			}
+			return nil, nil, errs.Field("inputs", "原料批次由本批次（直接或间接）制成，不能互为原料 (a cycle)")
+		}
+	}
+	return news, res, nil
+}
+
+// reaches reports which of the batches from (if any) has target among its
+// inputs, however far up; 0 when none. A lineage too large to walk is
+// an error: a cycle is never let through unchecked.
+func (s *Service) reaches(ctx context.Context, from []int64, target int64) (int64, error) {
+	root := map[int64]int64{} // batch → the batch of from it was reached from
+	level := slices.Clone(from)
+	for _, id := range from {
+		if id == target {
+			return id, nil
+		}
+		root[id] = id
+	}
+	for len(level) > 0 {
+		links, err := s.Store.Lineage(ctx, level, true)
+		if err != nil {
+			return 0, err
+		}
+		level = level[:0]
+		for _, k := range links {
+			if _, ok := root[k.InputID]; ok {
+				continue
+			}
+			root[k.InputID] = root[k.BatchID]
+			if k.InputID == target {
+				return root[k.InputID], nil
+			}
+			level = append(level, k.InputID)
+		}
+		if len(root) > cycleNodes {
+			return 0, &errs.Error{Code: errs.Invalid, Field: "inputs", Message: fmt.Sprintf("原料链超过 %d 个批次，无法校验 (lineage too large to check)", cycleNodes)}
+		}
+	}
+	return 0, nil
+}
+
+// FormatQuantity writes an input's quantity with its unit: "120.5 千克";
+// "" when not reported.
+func FormatQuantity(q float64, uom string) string {
+	if q == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(q, 'f', -1, 64) + " " + UOMs[uom]
+}
+
+// LineageNode is a batch of a lineage: an input (however far up) or a
+// batch made from this one (however far down).
+type LineageNode struct {
+	// Depth is 1 for a direct input or output, 2 for one of theirs, …
+	Depth int `json:"depth"`
+	// Of is the batch one step nearer ("gtin/batch") that this one went
+	// into (upstream) or was made from (downstream).
+	Of            string      `json:"of"`
+	GTIN          string      `json:"gtin"`
+	Batch         string      `json:"batch"`
+	ProductName   string      `json:"product_name"`
+	Category      string      `json:"category"`
+	CategoryLabel string      `json:"category_label"`
+	Producer      *SubjectRef `json:"producer,omitempty"`
+	ProducedOn    string      `json:"produced_on"`
+	Status        string      `json:"status"`
+	StatusLabel   string      `json:"status_label"`
+	// Quantity and UOM: how much of the input went into Of (upstream), or
+	// of Of into this one (downstream); 0 when not reported.
+	Quantity      float64 `json:"quantity,omitempty"`
+	UOM           string  `json:"uom,omitempty"`
+	QuantityLabel string  `json:"quantity_label,omitempty"`
+	// Inspections are the batch's inspection events, earliest first (at
+	// most 20; upstream only).
+	Inspections []EventView `json:"inspections,omitempty"`
+	// Orders is how many orders hold the batch (downstream, in a forward
+	// trace: within the caller's scope).
+	Orders int64 `json:"orders"`
+}
+
+// Lineage is both directions of a batch's lineage.
+type Lineage struct {
+	// Upstream: what the batch was made from, nearest first.
+	Upstream []LineageNode `json:"upstream"`
+	// Downstream: what was made from the batch, nearest first.
+	Downstream []LineageNode `json:"downstream"`
+	// Truncated: a direction had more than the listed batches (100 each)
+	// or went deeper than 8 steps.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// lineage walks one direction from b, breadth first: each batch once, at
+// its nearest depth. public drops the inspections' submitters and refs
+// that name orders.
+func (s *Service) lineage(ctx context.Context, l *subjects, b *Batch, up, public bool) ([]LineageNode, bool, error) {
+	out := []LineageNode{}
+	seen := map[int64]bool{b.ID: true}
+	key := map[int64]string{b.ID: b.GTIN + "/" + b.Batch}
+	level := []int64{b.ID}
+	truncated := false
+	for depth := 1; len(level) > 0; depth++ {
+		if depth > lineageDepth {
+			truncated = true
+			break
+		}
+		links, err := s.Store.Lineage(ctx, level, up)
+		if err != nil {
+			return nil, false, err
+		}
+		level = level[:0]
+		for _, k := range links {
+			if seen[k.Other.ID] {
+				continue
+			}
+			if len(out) == lineageNodes {
+				truncated = true
+				break
+			}
+			seen[k.Other.ID] = true
+			near := k.BatchID
+			if !up {
+				near = k.InputID
+			}
+			key[k.Other.ID] = k.Other.GTIN + "/" + k.Other.Batch
+			n, err := s.lineageNode(ctx, l, k, key[near], depth, up, public)
+			if err != nil {
+				return nil, false, err
+			}
+			out = append(out, n)
+			level = append(level, k.Other.ID)
+		}
+	}
+	return out, truncated, nil
+}
+
+func (s *Service) lineageNode(ctx context.Context, l *subjects, k Link, of string, depth int, up, public bool) (LineageNode, error) {
+	o := k.Other
+	bv := o.View()
+	n := LineageNode{Depth: depth, Of: of, GTIN: o.GTIN, Batch: o.Batch, ProducedOn: o.ProducedOn, Status: o.Status, StatusLabel: bv.StatusLabel,
+		Quantity: k.Quantity, UOM: k.UOM, QuantityLabel: FormatQuantity(k.Quantity, k.UOM)}
+	p, err := s.Store.GetProduct(ctx, o.GTIN)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return n, err
+	}
+	if p != nil {
+		n.ProductName, n.Category, n.CategoryLabel = p.Name, p.Category, CategoryLabel(p.Category)
+	}
+	producer, err := l.get(ctx, o.ProducerID)
+	if err != nil {
+		return n, err
+	}
+	n.Producer = subjectRef(producer)
+	if up {
+		evs, err := s.Store.BatchEvents(ctx, o.GTIN, o.Batch, []EventType{EventInspected}, EventCursor{}, 20)
+		if err != nil {
+			return n, err
+		}
+		for _, e := range evs {
+			sub, err := l.get(ctx, e.SubjectID)
+			if err != nil {
+				return n, err
+			}
+			n.Inspections = append(n.Inspections, eventView(e, sub, public))
+		}
+	}
+	return n, nil
+}
+
+// Lineage returns both directions of a batch's lineage; anyone may read
+// it (it names products, batches, their producers and inspections, as the
+// public trace does).
+func (s *Service) Lineage(ctx context.Context, gtin, batch string) (*Lineage, error) {
+	const op = "trace.Lineage"
+	l := s.lookups()
+	b, _, _, err := s.batchAndProduct(ctx, l, gtin, batch)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	lin, err := s.batchLineage(ctx, l, b, anonymous(account.From(ctx)))
+	return lin, errs.Wrap(op, err)
+}
+
+func (s *Service) batchLineage(ctx context.Context, l *subjects, b *Batch, public bool) (*Lineage, error) {
+	lin := &Lineage{}
+	var t1, t2 bool
+	var err error
+	if lin.Upstream, t1, err = s.lineage(ctx, l, b, true, public); err != nil {
+		return nil, err
+	}
+	if lin.Downstream, t2, err = s.lineage(ctx, l, b, false, public); err != nil {
+		return nil, err
+	}
+	lin.Truncated = t1 || t2
+	return lin, nil
+}
+
+// downstreamReach fills the orders of each downstream batch (within the
+// platform's orders when platform is not 0).
+func (s *Service) downstreamReach(ctx context.Context, ns []LineageNode, platform int64) error {
+	for i := range ns {
+		r, err := s.reach(ctx, gtinForms(ns[i].GTIN), ns[i].Batch, platform)
+		if err != nil {
+			return err
+		}
+		ns[i].Orders = r.Orders
+	}
+	return nil
+}
