@@ -29,7 +29,7 @@ func flowConsoleEPCIS(t *testing.T, b *Tab) {
 {"type":"ObjectEvent","eventID":"%s","eventTime":"%s","eventTimeZoneOffset":"+08:00","action":"OBSERVE",
  "bizStep":"urn:epcglobal:cbv:bizstep:inspecting","disposition":"urn:epcglobal:cbv:disp:conformant",
  "quantityList":[{"epcClass":"%s"}],"certificationInfo":"%s","jc:region":"130802"},
-{"type":"TransformationEvent","eventID":"urn:uuid:e2e-t-%s"}]}}`,
+{"type":"AggregationEvent","eventID":"urn:uuid:e2e-t-%s"}]}}`,
 		trace.EPCISContext, trace.EPCISNamespace, time.Now().Format(time.RFC3339), eventID, time.Now().Add(-time.Hour).Format(time.RFC3339),
 		trace.BatchLink(gtin, batch), report, report)
 	file := filepath.Join(t.TempDir(), "jc-"+report+".jsonld")

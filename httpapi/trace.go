@@ -431,8 +431,8 @@ type EPCISLine struct {
 	Error   *BatchError `json:"error,omitempty"`
 }
 
-// captureEPCIS stores the ObjectEvents of an EPCIS 2.0 document (JSON or
-// JSON-LD): every event gets its result, good ones are stored even when
+// captureEPCIS stores the ObjectEvents and TransformationEvents of an
+// EPCIS document (JSON, JSON-LD or XML): every event gets its result, good ones are stored even when
 // others are bad, a document that is not EPCIS 2.0 is refused whole.
 func (a *API) captureEPCIS(w http.ResponseWriter, r *http.Request) error {
 	svc, err := a.trace()

@@ -5,15 +5,31 @@ package trace
 // between traceability systems, in its JSON / JSON-LD binding.
 //
 // In: CaptureEPCIS takes an EPCISDocument, an EPCISQueryDocument (another
-// repository's query result) or a single ObjectEvent. Each ObjectEvent
-// becomes one trace event per batch it names (what: an LGTIN class or a
-// GS1 Digital Link with AI 10; why: bizStep and disposition in any of the
-// three CBV spellings; when: eventTime), and goes through IngestEvents
-// with its rules, access checks and idempotency (the eventID is the
-// event id). What EPCIS cannot say in ecredit's terms (the credit code
-// of the subject where it happened, the GB/T 2260 region, the shop, the
-// event type when the business step does not tell it) travels in
-// extension fields of the namespace EPCISNamespace ("ecredit:region" …).
+// repository's query result) or a single ObjectEvent or
+// TransformationEvent. Each ObjectEvent becomes one trace event per batch
+// it names (what: an LGTIN class or a GS1 Digital Link with AI 10; why:
+// bizStep and disposition in any of the three CBV spellings; when:
+// eventTime), and goes through IngestEvents with its rules, access checks
+// and idempotency (the eventID is the event id). What EPCIS cannot say in
+// ecredit's terms (the credit code of the subject where it happened, the
+// GB/T 2260 region, the shop, the event type when the business step does
+// not tell it) travels in extension fields of the namespace
+// EPCISNamespace ("ecredit:region" …).
+//
+// A TransformationEvent (EPCIS 2.0 §7.4.6) is a batch lineage (lineage.go):
+// each output batch (outputQuantityList, outputEPCList; registered
+// already) is recorded as made from every input batch (inputQuantityList
+// with quantity and uom, inputEPCList) through AddInputs, with its rules
+// and access checks, and gets a "produced" trace event as an ObjectEvent
+// with action ADD and bizStep commissioning would give it (same eventID
+// identity, idempotency, eventTime and extension fields; the event's
+// bizStep and disposition when given; ecredit:eventType may only be
+// produced). Each output is one result line, handled on its own: its
+// produced event is checked first, then its inputs recorded, then the
+// event stored, so that an output refused at either of the first two
+// steps stores nothing. Input instances (Digital Links with AI 10 and a
+// serial) of one lot are one input counting them; an input SGTIN is
+// refused, as the event's ilmd describes its outputs, not its inputs.
 // Other event types, error declarations and DELETE actions are refused
 // per event with the reason; other vendors' extensions are ignored.
 //
@@ -21,8 +37,15 @@ package trace
 // time, as an EPCISDocument: quantityList with the batch's Digital Link,
 // CBV bizStep and disposition, the order, waybill and production
 // references as bizTransactions, and every ecredit field as an extension,
-// so that a document exported here is captured unchanged elsewhere. The
-// public gets the public events with the public masking (eventView).
+// so that a document exported here is captured unchanged elsewhere. A
+// batch with inputs starts its first page with one TransformationEvent
+// (eventID urn:ecredit:batch-inputs:{batch id}, eventTime the production
+// date at 00:00 +08:00, no event being earlier) naming every input by its
+// Digital Link with the quantity and uom when reported, and the batch as
+// its output; captured elsewhere it records the same inputs (and a
+// produced event of its own). The public gets the public events with the
+// public masking (eventView), and the inputs as the public lineage shows
+// them.
 
 import (
 	"bytes"
@@ -47,6 +70,8 @@ import (
 	"ecredit/clock"
 	"ecredit/code"
 	"ecredit/errs"
+	"ecredit/record"
+	"ecredit/registry"
 )
 
 // EPCISContext is the JSON-LD context of EPCIS 2.0 documents.
@@ -69,8 +94,10 @@ const epcisPrefix = "ecredit"
 const digitalLinkBase = "https://id.gs1.org"
 
 // EPCISLine is the fate of one trace event of a captured document. An
-// ObjectEvent that names several batches gives one line per batch, all
-// with the event's position.
+// ObjectEvent that names several batches gives one line per batch, a
+// TransformationEvent one per output batch, all with the event's
+// position. An output is created when its produced event or any of its
+// inputs was stored now, unchanged when both were on record already.
 type EPCISLine struct {
 	Line    int    // the event's position in the eventList, from 1
 	EventID string // the stored event id: the eventID, with "#GTIN/batch" when split
@@ -112,10 +139,13 @@ func (s *Service) CaptureEPCISFile(ctx context.Context, doc []byte) ([]EPCISLine
 
 // captureEPCIS captures a document of at most maxEvents events (after
 // splitting by batch) in one call of IngestEvents, or, with maxEvents 0,
-// of any number in calls of up to MaxBatch.
+// of any number in calls of up to MaxBatch. The inputs of the outputs of
+// TransformationEvents are recorded just before each call, so that a
+// document refused whole records none.
 func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) ([]EPCISLine, error) {
 	const op = "trace.CaptureEPCIS"
-	if anonymous(account.From(ctx)) {
+	a := account.From(ctx)
+	if anonymous(a) {
 		return nil, errs.Wrap(op, errAuth)
 	}
 	raw, prefixes, err := epcisEvents(doc, maxEvents)
@@ -124,24 +154,53 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 	}
 	var out []EPCISLine
 	var ins []EventInput
-	var at []int // index in out of each input
+	var at []int                  // index in out of each input
+	var tfs []*epcisTransform     // the TransformationEvent of each input; nil for an ObjectEvent's
+	var outs []int                // which output of its TransformationEvent each input is
+	var names []map[string]string // the EPCIS names of each input's fields where not epcisFieldNames'
 	flush := func() error {
 		if len(ins) == 0 {
 			return nil
 		}
-		res, err := s.IngestEvents(ctx, ins)
-		if err != nil {
-			return errs.Wrap(op, err)
-		}
-		for k, r := range res {
+		c := &batchCache{batches: map[string]*Batch{}, subjects: map[string]*registry.Subject{}, shops: map[int64]*registry.Shop{}}
+		now := s.now()
+		var send []EventInput
+		var sendAt []int
+		var sendNames []map[string]string
+		added := map[int]bool{} // index in out → an input of the output was recorded now
+		for k, in := range ins {
 			l := &out[at[k]]
-			l.Status, l.ID, l.Err = r.Status, r.ID, epcisErr(r.Err)
+			if tfs[k] != nil {
+				created, err := s.captureInputs(ctx, a, now, c, in, tfs[k], outs[k])
+				if err != nil {
+					if code := errs.CodeOf(err); code == errs.Internal || code == errs.Unavailable {
+						return errs.Wrap(op, err)
+					}
+					l.Status, l.Err = ResultError, errs.Wrap(op, err)
+					continue
+				}
+				added[at[k]] = created
+			}
+			send, sendAt, sendNames = append(send, in), append(sendAt, at[k]), append(sendNames, names[k])
 		}
-		ins, at = ins[:0], at[:0]
+		if len(send) > 0 {
+			res, err := s.IngestEvents(ctx, send)
+			if err != nil {
+				return errs.Wrap(op, err)
+			}
+			for k, r := range res {
+				l := &out[sendAt[k]]
+				l.Status, l.ID, l.Err = r.Status, r.ID, epcisErr(r.Err, sendNames[k])
+				if l.Status == ResultUnchanged && added[sendAt[k]] {
+					l.Status = ResultCreated
+				}
+			}
+		}
+		ins, at, tfs, outs, names = ins[:0], at[:0], tfs[:0], outs[:0], names[:0]
 		return nil
 	}
 	for i, r := range raw {
-		evs, err := fromEPCIS(r, prefixes)
+		evs, tf, err := fromEPCIS(r, prefixes)
 		if err != nil {
 			out = append(out, EPCISLine{Line: i + 1, EventID: rawEventID(r), Status: ResultError, Err: errs.Wrap(op, err)})
 			continue
@@ -151,9 +210,13 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 				return nil, err
 			}
 		}
-		for _, in := range evs {
+		for j, in := range evs {
+			var rn map[string]string
+			if tf != nil {
+				rn = tf.outputNames(j)
+			}
 			out = append(out, EPCISLine{Line: i + 1, EventID: in.EventID})
-			ins, at = append(ins, in), append(at, len(out)-1)
+			ins, at, tfs, outs, names = append(ins, in), append(at, len(out)-1), append(tfs, tf), append(outs, j), append(names, rn)
 		}
 	}
 	if maxEvents > 0 && len(ins) > maxEvents {
@@ -164,6 +227,29 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 		return nil, err
 	}
 	return out, nil
+}
+
+// captureInputs handles output j of a TransformationEvent, whose produced
+// event is in: it checks the event as IngestEvents will (its batch
+// registered, the caller allowed to report its production), then records
+// the event's inputs as the batch's through AddInputs (its checks and
+// access rules). It reports whether any input was recorded now; errors
+// name the EPCIS fields.
+func (s *Service) captureInputs(ctx context.Context, a account.Actor, now time.Time, c *batchCache, in EventInput, tf *epcisTransform, j int) (bool, error) {
+	ev, err := s.checkEvent(ctx, a, in, now, c)
+	if err != nil {
+		return false, epcisErr(err, tf.outputNames(j))
+	}
+	res, err := s.AddInputs(ctx, ev.GTIN, ev.Batch, tf.inputs)
+	if err != nil {
+		return false, renameFields(err, tf.inputName)
+	}
+	for _, r := range res {
+		if r.Status == ResultCreated {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // epcisEvents returns the raw events of a document (at most maxEvents,
@@ -195,7 +281,7 @@ func epcisEvents(doc []byte, maxEvents int) ([]json.RawMessage, []string, error)
 	prefixes := contextPrefixes(d.Context)
 	var list *[]json.RawMessage
 	switch typ {
-	case "ObjectEvent":
+	case "ObjectEvent", "TransformationEvent":
 		return []json.RawMessage{doc}, prefixes, nil
 	case "EPCISDocument":
 		if d.Body != nil {
@@ -208,7 +294,7 @@ func epcisEvents(doc []byte, maxEvents int) ([]json.RawMessage, []string, error)
 	case "":
 		return nil, nil, errs.Field("type", "缺少 type：应为 EPCISDocument (document type required)")
 	default:
-		return nil, nil, errs.Field("type", "不支持的文档类型「%s」，应为 EPCISDocument、EPCISQueryDocument 或单个 ObjectEvent (unsupported document type)", clip(typ, 40))
+		return nil, nil, errs.Field("type", "不支持的文档类型「%s」，应为 EPCISDocument、EPCISQueryDocument，或单个 ObjectEvent、TransformationEvent (unsupported document type)", clip(typ, 40))
 	}
 	if list == nil {
 		return nil, nil, errs.Field("epcisBody.eventList", "文档缺少 epcisBody.eventList (event list required)")
@@ -257,25 +343,27 @@ func rawEventID(r json.RawMessage) string {
 	return ""
 }
 
-// epcisEvent is the part of an ObjectEvent ecredit reads; the rest of
-// the standard fields (readPoint, bizLocation, sourceList,
-// destinationList, sensorElementList, persistentDisposition …) and other
-// vendors' extensions are accepted and not kept.
+// epcisEvent is the part of an ObjectEvent or a TransformationEvent
+// ecredit reads; the rest of the standard fields (readPoint, bizLocation,
+// sourceList, destinationList, sensorElementList, persistentDisposition,
+// transformationID …) and other vendors' extensions are accepted and not
+// kept.
 type epcisEvent struct {
-	Type                string   `json:"type"`
-	IsA                 string   `json:"isA"`
-	EventID             string   `json:"eventID"`
-	EventTime           string   `json:"eventTime"`
-	EventTimeZoneOffset string   `json:"eventTimeZoneOffset"`
-	Action              string   `json:"action"`
-	BizStep             string   `json:"bizStep"`
-	Disposition         string   `json:"disposition"`
-	EPCList             []string `json:"epcList"`
-	QuantityList        []struct {
-		EPCClass string   `json:"epcClass"`
-		Quantity *float64 `json:"quantity"`
-		UOM      string   `json:"uom"`
-	} `json:"quantityList"`
+	Type                string          `json:"type"`
+	IsA                 string          `json:"isA"`
+	EventID             string          `json:"eventID"`
+	EventTime           string          `json:"eventTime"`
+	EventTimeZoneOffset string          `json:"eventTimeZoneOffset"`
+	Action              string          `json:"action"`
+	BizStep             string          `json:"bizStep"`
+	Disposition         string          `json:"disposition"`
+	EPCList             []string        `json:"epcList"`
+	QuantityList        []epcisQuantity `json:"quantityList"`
+	// A TransformationEvent's inputs and outputs.
+	InputEPCList       []string        `json:"inputEPCList"`
+	InputQuantityList  []epcisQuantity `json:"inputQuantityList"`
+	OutputEPCList      []string        `json:"outputEPCList"`
+	OutputQuantityList []epcisQuantity `json:"outputQuantityList"`
 	BizTransactionList []struct {
 		Type           string `json:"type"`
 		BizTransaction string `json:"bizTransaction"`
@@ -283,6 +371,61 @@ type epcisEvent struct {
 	CertificationInfo json.RawMessage `json:"certificationInfo"`
 	ErrorDeclaration  json.RawMessage `json:"errorDeclaration"`
 	ILMD              map[string]any  `json:"ilmd"`
+}
+
+// epcisQuantity is a quantity element as captured.
+type epcisQuantity struct {
+	EPCClass string   `json:"epcClass"`
+	Quantity *float64 `json:"quantity"`
+	UOM      string   `json:"uom"`
+}
+
+// epcisTransform is what a TransformationEvent says beyond the produced
+// events of its outputs: the inputs, and the EPCIS fields that name them
+// and the outputs, for errors.
+type epcisTransform struct {
+	inputs []InputRef
+	// inFields is the field naming each input: "inputQuantityList[2]"
+	// (an element: its epcClass, quantity and uom) or "inputEPCList[0]"
+	// (the first instance of the lot).
+	inFields []string
+	// outFields is the field naming each output (its produced event):
+	// "outputQuantityList[0].epcClass" or "outputEPCList[1]".
+	outFields []string
+}
+
+// outputNames are the EPCIS names of the fields of output j's produced
+// event that differ from an ObjectEvent's (epcisFieldNames).
+func (t *epcisTransform) outputNames(j int) map[string]string {
+	return map[string]string{"gtin": t.outFields[j], "batch": t.outFields[j], "quantity": "outputQuantityList"}
+}
+
+// inputName is the EPCIS name of a field of AddInputs' request
+// ("inputs[1].uom" → "inputQuantityList[1].uom").
+func (t *epcisTransform) inputName(f string) string {
+	if f == "inputs" {
+		return "inputQuantityList"
+	}
+	rest, ok := strings.CutPrefix(f, "inputs[")
+	if !ok {
+		return f
+	}
+	n, sub, ok := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(n)
+	if !ok || err != nil || i < 0 || i >= len(t.inFields) {
+		return f
+	}
+	base := t.inFields[i]
+	if !strings.HasPrefix(base, "inputQuantityList[") {
+		return base // an instance names the lot, its count and its unit at once
+	}
+	switch sub {
+	case ".gtin", ".batch":
+		return base + ".epcClass"
+	case ".quantity", ".uom":
+		return base + sub
+	}
+	return base
 }
 
 // contentID is the id of an event without eventID: the SHA-256 of its
@@ -342,14 +485,27 @@ type lot struct {
 	quantity    float64
 	units       bool // the quantity counts units (no uom, or EA, H87, C62)
 	uoms        []string
+	field       string // the EPCIS field that first names it
+}
+
+// unitsUOM reports whether a UN/ECE Rec 20 code counts units: none, EA
+// (each), H87 (piece) or C62 (one).
+func unitsUOM(uom string) bool {
+	switch strings.ToUpper(strings.TrimSpace(uom)) {
+	case "", "EA", "H87", "C62":
+		return true
+	}
+	return false
 }
 
 // fromEPCIS converts one ObjectEvent into trace event inputs, one per
-// batch it names; the checks of IngestEvents follow.
-func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
+// batch it names, or one TransformationEvent into the produced events of
+// its outputs, one per output batch, and its inputs (tf); the checks of
+// IngestEvents and AddInputs follow.
+func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, *epcisTransform, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, errs.Field("event", "事件不是 JSON 对象 (event must be a JSON object)")
+		return nil, nil, errs.Field("event", "事件不是 JSON 对象 (event must be a JSON object)")
 	}
 	// The fields ecredit reads, each decoded from its own raw value (one
 	// pass over the event, not two).
@@ -359,7 +515,8 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 		dst  any
 	}{{"type", &e.Type}, {"isA", &e.IsA}, {"eventID", &e.EventID}, {"eventTime", &e.EventTime},
 		{"eventTimeZoneOffset", &e.EventTimeZoneOffset}, {"action", &e.Action}, {"bizStep", &e.BizStep}, {"disposition", &e.Disposition},
-		{"epcList", &e.EPCList}, {"quantityList", &e.QuantityList}, {"bizTransactionList", &e.BizTransactionList},
+		{"epcList", &e.EPCList}, {"quantityList", &e.QuantityList}, {"inputEPCList", &e.InputEPCList}, {"inputQuantityList", &e.InputQuantityList},
+		{"outputEPCList", &e.OutputEPCList}, {"outputQuantityList", &e.OutputQuantityList}, {"bizTransactionList", &e.BizTransactionList},
 		{"certificationInfo", &e.CertificationInfo}, {"errorDeclaration", &e.ErrorDeclaration}, {"ilmd", &e.ILMD}} {
 		name, dst := f.name, f.dst
 		v, ok := fields[name]
@@ -373,24 +530,25 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 				if te.Field != "" {
 					f += "." + te.Field
 				}
-				return nil, errs.Field(f, "字段 %s 的类型不对，应为%s (wrong type)", f, jsonKind(te.Type.String()))
+				return nil, nil, errs.Field(f, "字段 %s 的类型不对，应为%s (wrong type)", f, jsonKind(te.Type.String()))
 			}
-			return nil, errs.Field(name, "字段 %s 无法读取 (unreadable)", name)
+			return nil, nil, errs.Field(name, "字段 %s 无法读取 (unreadable)", name)
 		}
 	}
 	typ := e.Type
 	if typ == "" {
 		typ = e.IsA
 	}
+	transform := typ == "TransformationEvent"
 	switch typ {
-	case "ObjectEvent":
+	case "ObjectEvent", "TransformationEvent":
 	case "":
-		return nil, errs.Field("type", "缺少事件类型 type (event type required)")
+		return nil, nil, errs.Field("type", "缺少事件类型 type (event type required)")
 	default:
-		return nil, errs.Field("type", "仅支持 ObjectEvent，收到「%s」；聚合、交易、转换与关联事件请拆为各批次的 ObjectEvent (only ObjectEvent is supported)", clip(typ, 40))
+		return nil, nil, errs.Field("type", "仅支持 ObjectEvent 和 TransformationEvent，收到「%s」；聚合、交易与关联事件请拆为各批次的 ObjectEvent (only ObjectEvent and TransformationEvent are supported)", clip(typ, 40))
 	}
 	if len(e.ErrorDeclaration) > 0 && string(e.ErrorDeclaration) != "null" {
-		return nil, errs.Field("errorDeclaration", "追溯事件一经记录不可更正或撤销，请提交说明情况的新事件 (error declarations are not accepted: events are never changed)")
+		return nil, nil, errs.Field("errorDeclaration", "追溯事件一经记录不可更正或撤销，请提交说明情况的新事件 (error declarations are not accepted: events are never changed)")
 	}
 	var l errs.List
 	if strings.TrimSpace(e.EventID) == "" {
@@ -399,14 +557,16 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 		// stores nothing twice.
 		e.EventID = contentID(raw)
 	}
-	switch e.Action {
-	case "ADD", "OBSERVE":
-	case "DELETE":
-		l.Add("action", "不支持 DELETE：追溯事件只增不删 (DELETE is not supported)")
-	case "":
-		l.Add("action", "必须填写 action：ADD 或 OBSERVE (action required)")
-	default:
-		l.Add("action", "action「%s」无效，应为 ADD 或 OBSERVE (invalid action)", clip(e.Action, 20))
+	if !transform { // a TransformationEvent has no action: it only adds
+		switch e.Action {
+		case "ADD", "OBSERVE":
+		case "DELETE":
+			l.Add("action", "不支持 DELETE：追溯事件只增不删 (DELETE is not supported)")
+		case "":
+			l.Add("action", "必须填写 action：ADD 或 OBSERVE (action required)")
+		default:
+			l.Add("action", "action「%s」无效，应为 ADD 或 OBSERVE (invalid action)", clip(e.Action, 20))
+		}
 	}
 	if e.EventTimeZoneOffset == "" {
 		l.Add("eventTimeZoneOffset", "必须填写 eventTimeZoneOffset，如 +08:00 (required)")
@@ -453,17 +613,28 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 	}
 	in.BizStep = cbvTerm(e.BizStep, "bizstep", "BizStep")
 	in.Disposition = cbvTerm(e.Disposition, "disp", "Disp")
-	if t := str("eventType"); t != "" {
+	switch t := str("eventType"); {
+	case transform:
+		// The outputs come into being: a produced event each, whatever the
+		// business step (commissioning when none).
+		if t != "" && t != string(EventProduced) {
+			l.Add(epcisPrefix+":eventType", "转换事件记为产出批次的「生产」事件，%s:eventType 只能为 produced 或不填，收到「%s」(a TransformationEvent is a produced event)",
+				epcisPrefix, clip(t, 30))
+		}
+		in.Type = EventProduced
+	case t != "":
 		in.Type = EventType(t)
-	} else if t, ok := stepTypes[in.BizStep]; ok {
-		in.Type = t
-	} else if in.BizStep == "holding" && in.Disposition == "recalled" {
-		in.Type = EventRecalled
-	} else if in.BizStep == "" {
-		l.Add("bizStep", "必须填写 bizStep（CBV 业务步骤），或用 %s:eventType 指明事件类型 (bizStep or ecredit:eventType required)", epcisPrefix)
-	} else {
-		l.Add("bizStep", "业务步骤「%s」不对应追溯事件类型，请用 %s:eventType 指明（%s）(bizStep implies no event type)",
-			clip(in.BizStep, 40), epcisPrefix, strings.Join(typeNames(), "、"))
+	default:
+		if st, ok := stepTypes[in.BizStep]; ok {
+			in.Type = st
+		} else if in.BizStep == "holding" && in.Disposition == "recalled" {
+			in.Type = EventRecalled
+		} else if in.BizStep == "" {
+			l.Add("bizStep", "必须填写 bizStep（CBV 业务步骤），或用 %s:eventType 指明事件类型 (bizStep or ecredit:eventType required)", epcisPrefix)
+		} else {
+			l.Add("bizStep", "业务步骤「%s」不对应追溯事件类型，请用 %s:eventType 指明（%s）(bizStep implies no event type)",
+				clip(in.BizStep, 40), epcisPrefix, strings.Join(typeNames(), "、"))
+		}
 	}
 	if n, ok := ext["shopId"].(float64); ok {
 		if n != math.Trunc(n) || n < 1 || n > 1e15 {
@@ -491,13 +662,32 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 		}
 	}
 
-	// What: the batches.
-	lots, err := epcisLots(&e)
-	if err != nil {
-		l = append(l, errs.All(err)...)
+	// What: the batches (a TransformationEvent's outputs), and its inputs.
+	ilmdLot, _ := e.ILMD["cbvmda:lotNumber"].(string)
+	var lots []*lot
+	var tf *epcisTransform
+	var err error
+	if transform {
+		tf = &epcisTransform{}
+		if tf.inputs, tf.inFields, err = epcisInputs(e.InputQuantityList, e.InputEPCList); err != nil {
+			l = append(l, errs.All(err)...)
+		} else if len(tf.inputs) == 0 {
+			l.Add("inputQuantityList", "转换事件未指明原料批次：需要 inputQuantityList 中的 LGTIN（urn:epc:class:lgtin:…）或含批号（AI 10）的 GS1 数字链接，或 inputEPCList 中含批号的 GS1 数字链接 (no inputs)")
+		}
+		if lots, err = epcisLots(e.OutputQuantityList, e.OutputEPCList, ilmdLot, "outputQuantityList", "outputEPCList"); err != nil {
+			l = append(l, errs.All(err)...)
+		} else if len(lots) == 0 {
+			l.Add("outputQuantityList", "转换事件未指明产出批次：需要 outputQuantityList 中的 LGTIN 或含批号（AI 10）的 GS1 数字链接，或 outputEPCList 中的产品实例 (no outputs)")
+		}
+	} else {
+		if lots, err = epcisLots(e.QuantityList, e.EPCList, ilmdLot, "quantityList", "epcList"); err != nil {
+			l = append(l, errs.All(err)...)
+		} else if len(lots) == 0 {
+			l.Add("quantityList", "事件未指明批次：需要 quantityList 中的 LGTIN（urn:epc:class:lgtin:…）或含批号（AI 10）的 GS1 数字链接 (no batch: give an LGTIN or a Digital Link with AI 10)")
+		}
 	}
 	if err := l.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]EventInput, 0, len(lots))
 	for _, x := range lots {
@@ -520,8 +710,69 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, error) {
 			}
 		}
 		out = append(out, ev)
+		if tf != nil {
+			tf.outFields = append(tf.outFields, x.field)
+		}
 	}
-	return out, nil
+	return out, tf, nil
+}
+
+// epcisInputs reads a TransformationEvent's inputs: each element of
+// inputQuantityList (an LGTIN or a Digital Link with AI 10, its quantity
+// and uom; EA, H87 and C62 count units, as no uom does) is an input, and
+// the instances of inputEPCList (Digital Links with AI 10) of one lot are
+// one, counting them — unless an element names the lot, whose quantity
+// stands. The quantities and units are checked by AddInputs.
+func epcisInputs(qs []epcisQuantity, epcs []string) ([]InputRef, []string, error) {
+	var l errs.List
+	var ins []InputRef
+	var fields []string
+	at := map[[2]string]int{} // lot → its input
+	for i, q := range qs {
+		f := fmt.Sprintf("inputQuantityList[%d]", i)
+		g, b, err := classLot(f+".epcClass", q.EPCClass)
+		if err != nil {
+			l = append(l, errs.All(err)...)
+			continue
+		}
+		in := InputRef{GTIN: g, Batch: b, UOM: strings.TrimSpace(q.UOM)}
+		if unitsUOM(in.UOM) {
+			in.UOM = ""
+		}
+		if q.Quantity != nil {
+			in.Quantity = *q.Quantity
+		}
+		if _, ok := at[[2]string{g, b}]; !ok {
+			at[[2]string{g, b}] = len(ins)
+		} // else named twice: AddInputs refuses the duplicate
+		ins, fields = append(ins, in), append(fields, f)
+	}
+	for i, epc := range epcs {
+		f := fmt.Sprintf("inputEPCList[%d]", i)
+		if strings.HasPrefix(strings.TrimSpace(epc), "urn:epc:id:sgtin:") {
+			// The event's ilmd describes its outputs: an input SGTIN's lot
+			// is not in it.
+			l.Add(f, "原料 SGTIN「%s」不含批号（ilmd 只描述产出）：请改用含批号（AI 10）的 GS1 数字链接，或在 inputQuantityList 中给出原料批次 (an input SGTIN names no lot: ilmd describes the outputs)", clip(epc, 60))
+			continue
+		}
+		g, b, err := instanceLot(f, epc, "")
+		if err != nil {
+			l = append(l, errs.All(err)...)
+			continue
+		}
+		if k, ok := at[[2]string{g, b}]; ok {
+			if strings.HasPrefix(fields[k], "inputEPCList[") {
+				ins[k].Quantity++
+			}
+			continue
+		}
+		at[[2]string{g, b}] = len(ins)
+		ins, fields = append(ins, InputRef{GTIN: g, Batch: b, Quantity: 1}), append(fields, f)
+	}
+	if err := l.Err(); err != nil {
+		return nil, nil, err
+	}
+	return ins, fields, nil
 }
 
 // jsonKind names a Go type in JSON terms.
@@ -571,13 +822,15 @@ func refTypeOf(btt string) string {
 	return "other"
 }
 
-// epcisLots reads the batches an event names: LGTIN classes and Digital
-// Links (with AI 10) in quantityList, and instances in epcList (Digital
-// Links with AI 10, or SGTINs with the lot in ilmd cbvmda:lotNumber).
-func epcisLots(e *epcisEvent) ([]*lot, error) {
+// epcisLots reads the batches an event names (or a TransformationEvent
+// outputs): LGTIN classes and Digital Links (with AI 10) in the quantity
+// list qName, and instances in the EPC list eName (Digital Links with AI
+// 10, or SGTINs with the lot in ilmd cbvmda:lotNumber). None is no error:
+// the caller says what is missing.
+func epcisLots(qs []epcisQuantity, epcs []string, ilmdLot, qName, eName string) ([]*lot, error) {
 	var l errs.List
 	var out []*lot
-	add := func(gtin, batch string, q float64, uom string) {
+	add := func(gtin, batch string, q float64, uom, field string) {
 		units := uom == "" || uom == "EA" || uom == "H87" || uom == "C62"
 		for _, x := range out {
 			if x.gtin == gtin && x.batch == batch {
@@ -589,15 +842,14 @@ func epcisLots(e *epcisEvent) ([]*lot, error) {
 				return
 			}
 		}
-		x := &lot{gtin: gtin, batch: batch, quantity: q, units: units}
+		x := &lot{gtin: gtin, batch: batch, quantity: q, units: units, field: field}
 		if !units {
 			x.uoms = []string{uom}
 		}
 		out = append(out, x)
 	}
-	ilmdLot, _ := e.ILMD["cbvmda:lotNumber"].(string)
-	for i, q := range e.QuantityList {
-		field := fmt.Sprintf("quantityList[%d].epcClass", i)
+	for i, q := range qs {
+		field := fmt.Sprintf("%s[%d].epcClass", qName, i)
 		g, b, err := classLot(field, q.EPCClass)
 		if err != nil {
 			l = append(l, errs.All(err)...)
@@ -607,26 +859,23 @@ func epcisLots(e *epcisEvent) ([]*lot, error) {
 		if q.Quantity != nil {
 			n = *q.Quantity
 			if n < 0 || math.IsInf(n, 0) || n > 1e12 {
-				l.Add(fmt.Sprintf("quantityList[%d].quantity", i), "数量应在 0 到 10^12 之间 (quantity out of range)")
+				l.Add(fmt.Sprintf("%s[%d].quantity", qName, i), "数量应在 0 到 10^12 之间 (quantity out of range)")
 				continue
 			}
 		}
-		add(g, b, n, strings.TrimSpace(q.UOM))
+		add(g, b, n, strings.TrimSpace(q.UOM), field)
 	}
-	for i, epc := range e.EPCList {
-		field := fmt.Sprintf("epcList[%d]", i)
+	for i, epc := range epcs {
+		field := fmt.Sprintf("%s[%d]", eName, i)
 		g, b, err := instanceLot(field, epc, ilmdLot)
 		if err != nil {
 			l = append(l, errs.All(err)...)
 			continue
 		}
-		add(g, b, 1, "")
+		add(g, b, 1, "", field)
 	}
 	if err := l.Err(); err != nil {
 		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, errs.Field("quantityList", "事件未指明批次：需要 quantityList 中的 LGTIN（urn:epc:class:lgtin:…）或含批号（AI 10）的 GS1 数字链接 (no batch: give an LGTIN or a Digital Link with AI 10)")
 	}
 	return out, nil
 }
@@ -796,17 +1045,21 @@ type EPCISBody struct {
 	EventList []EPCISEvent `json:"eventList"`
 }
 
-// EPCISEvent is one exported ObjectEvent.
+// EPCISEvent is one exported event: an ObjectEvent (a stored trace
+// event; action and quantityList) or the TransformationEvent of a batch's
+// inputs (no action; inputQuantityList and outputQuantityList).
 type EPCISEvent struct {
 	Type                string                `json:"type"`
 	EventID             string                `json:"eventID"`
 	EventTime           string                `json:"eventTime"`
 	EventTimeZoneOffset string                `json:"eventTimeZoneOffset"`
 	RecordTime          string                `json:"recordTime"`
-	Action              string                `json:"action"`
+	Action              string                `json:"action,omitempty"`
 	BizStep             string                `json:"bizStep"`
 	Disposition         string                `json:"disposition,omitempty"`
-	QuantityList        []EPCISQuantity       `json:"quantityList"`
+	QuantityList        []EPCISQuantity       `json:"quantityList,omitempty"`
+	InputQuantityList   []EPCISQuantity       `json:"inputQuantityList,omitempty"`
+	OutputQuantityList  []EPCISQuantity       `json:"outputQuantityList,omitempty"`
 	BizTransactionList  []EPCISBizTransaction `json:"bizTransactionList,omitempty"`
 	EventType           EventType             `json:"ecredit:eventType"`
 	Region              string                `json:"ecredit:region,omitempty"`
@@ -820,10 +1073,12 @@ type EPCISEvent struct {
 	SubmittedBy         string                `json:"ecredit:submittedBy,omitempty"`
 }
 
-// EPCISQuantity is a quantity element: the batch's class and its units.
+// EPCISQuantity is a quantity element: the batch's class and how much of
+// it: units (an ObjectEvent's), or an input's quantity in its uom.
 type EPCISQuantity struct {
-	EPCClass string `json:"epcClass"`
-	Quantity int64  `json:"quantity,omitempty"`
+	EPCClass string  `json:"epcClass"`
+	Quantity float64 `json:"quantity,omitempty"`
+	UOM      string  `json:"uom,omitempty"` // UN/ECE Rec 20 (KGM …); none: units
 }
 
 // EPCISBizTransaction is a business transaction an event refers to.
@@ -852,6 +1107,10 @@ type EventPage struct {
 	Next *EventCursor
 	// stored are the events of the views, for the EPCIS export.
 	stored []*Event
+	// batch is the batch; inputs its inputs when the EPCIS export wants
+	// them (the first page: pageInputs).
+	batch  *Batch
+	inputs []Link
 }
 
 // Events returns a page of a batch's events after the cursor, oldest
@@ -885,7 +1144,7 @@ func (s *Service) Events(ctx context.Context, gtin, batch string, public bool, a
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	p := &EventPage{GTIN: b.GTIN, Batch: b.Batch, Events: make([]EventView, 0, len(evs)), stored: evs}
+	p := &EventPage{GTIN: b.GTIN, Batch: b.Batch, Events: make([]EventView, 0, len(evs)), stored: evs, batch: b}
 	for _, e := range evs {
 		sub, err := l.get(ctx, e.SubjectID)
 		if err != nil {
@@ -902,16 +1161,36 @@ func (s *Service) Events(ctx context.Context, gtin, batch string, public bool, a
 
 // ExportEPCIS returns a page of a batch's events (see Events: public or
 // whole) as an EPCIS 2.0 document, and the cursor of the next page (nil
-// on the last).
+// on the last). The first page (after is zero) of a batch with inputs
+// starts with their TransformationEvent, besides up to limit events; the
+// cursor counts stored events only, so later pages are as before.
 func (s *Service) ExportEPCIS(ctx context.Context, gtin, batch string, public bool, after EventCursor, limit int) (*EPCISDocument, *EventCursor, error) {
+	const op = "trace.ExportEPCIS"
 	p, err := s.Events(ctx, gtin, batch, public, after, limit)
 	if err != nil {
-		return nil, nil, errs.Wrap("trace.ExportEPCIS", err)
+		return nil, nil, errs.Wrap(op, err)
+	}
+	if after.ID == 0 {
+		if err := s.pageInputs(ctx, p); err != nil {
+			return nil, nil, errs.Wrap(op, err)
+		}
 	}
 	return s.EPCIS(p), p.Next, nil
 }
 
-// EPCIS writes pages of a batch's events as one EPCIS 2.0 document.
+// pageInputs reads the inputs of the page's batch into it.
+func (s *Service) pageInputs(ctx context.Context, p *EventPage) error {
+	if p.batch == nil {
+		return nil
+	}
+	links, err := s.Store.Lineage(ctx, []int64{p.batch.ID}, true)
+	p.inputs = links
+	return err
+}
+
+// EPCIS writes pages of a batch's events as one EPCIS 2.0 document; a
+// page with the batch's inputs (the first) starts with their
+// TransformationEvent.
 func (s *Service) EPCIS(pages ...*EventPage) *EPCISDocument {
 	doc := &EPCISDocument{
 		Context:       []any{EPCISContext, map[string]string{epcisPrefix: EPCISNamespace}},
@@ -921,6 +1200,9 @@ func (s *Service) EPCIS(pages ...*EventPage) *EPCISDocument {
 		Body:          EPCISBody{EventList: []EPCISEvent{}},
 	}
 	for _, p := range pages {
+		if len(p.inputs) > 0 {
+			doc.Body.EventList = append(doc.Body.EventList, inputsEPCIS(p.batch, p.inputs))
+		}
 		link := BatchLink(p.GTIN, p.Batch)
 		for i, v := range p.Events {
 			doc.Body.EventList = append(doc.Body.EventList, toEPCIS(v, p.stored[i], link))
@@ -931,14 +1213,19 @@ func (s *Service) EPCIS(pages ...*EventPage) *EPCISDocument {
 
 // WriteEPCIS writes every event of a batch (see Events: public or whole)
 // to w as one EPCIS 2.0 document, compact, a page at a time, so that
-// memory holds one page whatever the batch holds. The first page is read
-// before anything is written: a batch that does not exist, bad input or
-// a caller who may not see it is an error with nothing written. An error
-// after that leaves the document unfinished (invalid JSON), never short.
+// memory holds one page whatever the batch holds; a batch with inputs
+// starts with their TransformationEvent. The first page and the inputs
+// are read before anything is written: a batch that does not exist, bad
+// input or a caller who may not see it is an error with nothing written.
+// An error after that leaves the document unfinished (invalid JSON),
+// never short.
 func (s *Service) WriteEPCIS(ctx context.Context, w io.Writer, gtin, batch string, public bool) error {
 	const op = "trace.WriteEPCIS"
 	p, err := s.Events(ctx, gtin, batch, public, EventCursor{}, MaxEPCISPage)
 	if err != nil {
+		return errs.Wrap(op, err)
+	}
+	if err := s.pageInputs(ctx, p); err != nil {
 		return errs.Wrap(op, err)
 	}
 	head, err := json.Marshal(s.EPCIS())
@@ -954,18 +1241,27 @@ func (s *Service) WriteEPCIS(ctx context.Context, w io.Writer, gtin, batch strin
 		return errs.Wrap(op, err)
 	}
 	first := true
+	write := func(x EPCISEvent) error {
+		b, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		if !first {
+			b = append([]byte{','}, b...)
+		}
+		first = false
+		_, err = w.Write(b)
+		return err
+	}
+	if len(p.inputs) > 0 {
+		if err := write(inputsEPCIS(p.batch, p.inputs)); err != nil {
+			return errs.Wrap(op, err)
+		}
+	}
 	for {
 		link := BatchLink(p.GTIN, p.Batch)
 		for i, v := range p.Events {
-			b, err := json.Marshal(toEPCIS(v, p.stored[i], link))
-			if err != nil {
-				return errs.Wrap(op, err)
-			}
-			if !first {
-				b = append([]byte{','}, b...)
-			}
-			first = false
-			if _, err := w.Write(b); err != nil {
+			if err := write(toEPCIS(v, p.stored[i], link)); err != nil {
 				return errs.Wrap(op, err)
 			}
 		}
@@ -980,6 +1276,41 @@ func (s *Service) WriteEPCIS(ctx context.Context, w io.Writer, gtin, batch strin
 	return errs.Wrap(op, err)
 }
 
+// inputsEPCIS writes the inputs of batch b as one TransformationEvent:
+// every input by its Digital Link in inputQuantityList, with its quantity
+// and uom when reported (EPCIS 2.0 allows a quantity element of a class
+// alone), and the batch in outputQuantityList. Its eventID is the
+// batch's, stable across exports, and its eventTime the production date
+// at 00:00 in Asia/Shanghai, which no event of the batch precedes; its
+// recordTime is when the last input was recorded. It carries no
+// submitter: the public lineage shows the same.
+func inputsEPCIS(b *Batch, links []Link) EPCISEvent {
+	var rec time.Time
+	x := EPCISEvent{
+		Type: "TransformationEvent", EventID: "urn:ecredit:batch-inputs:" + strconv.FormatInt(b.ID, 10),
+		BizStep: defaultStep[EventProduced], Disposition: defaultDisposition[EventProduced], EventType: EventProduced,
+		OutputQuantityList: []EPCISQuantity{{EPCClass: BatchLink(b.GTIN, b.Batch)}},
+	}
+	for _, k := range links {
+		q := EPCISQuantity{EPCClass: BatchLink(k.Other.GTIN, k.Other.Batch)}
+		if k.Quantity > 0 {
+			q.Quantity, q.UOM = k.Quantity, k.UOM
+		}
+		x.InputQuantityList = append(x.InputQuantityList, q)
+		if k.RecordedAt.After(rec) {
+			rec = k.RecordedAt
+		}
+	}
+	at := record.Date(b.ProducedOn).Time()
+	if at.IsZero() {
+		at = rec
+	}
+	at = at.In(clock.Shanghai)
+	x.EventTime, x.EventTimeZoneOffset = at.Format(time.RFC3339Nano), at.Format("-07:00")
+	x.RecordTime = rec.In(clock.Shanghai).Format(time.RFC3339Nano)
+	return x
+}
+
 // epcisBTT are the CBV business transaction types of reference types.
 var epcisBTT = map[string]string{"order": "po", "waybill": "bol", "production": "prodorder"}
 
@@ -992,7 +1323,7 @@ func toEPCIS(v EventView, e *Event, link string) EPCISEvent {
 		EventTime: at.Format(time.RFC3339Nano), EventTimeZoneOffset: at.Format("-07:00"),
 		RecordTime: e.RecordedAt.In(clock.Shanghai).Format(time.RFC3339Nano),
 		Action:     "OBSERVE", BizStep: v.BizStep, Disposition: v.Disposition,
-		QuantityList: []EPCISQuantity{{EPCClass: link, Quantity: v.Quantity}},
+		QuantityList: []EPCISQuantity{{EPCClass: link, Quantity: float64(v.Quantity)}},
 		EventType:    v.Type, Region: v.Region, ShopID: v.ShopID, RefType: v.RefType, Ref: v.Ref, Note: v.Note,
 		SourceEventID: v.EventID, SubmittedBy: v.SubmittedBy,
 	}
@@ -1019,16 +1350,30 @@ var epcisFieldNames = map[string]string{
 	"disposition": "disposition", "ref_type": "ecredit:refType", "ref": "ecredit:ref", "quantity": "quantityList", "note": "ecredit:note",
 }
 
-// epcisErr renames the fields of an IngestEvents error to the EPCIS ones.
-func epcisErr(err error) error {
+// epcisErr renames the fields of an IngestEvents error to the EPCIS ones:
+// those of names (a TransformationEvent's output), else epcisFieldNames.
+func epcisErr(err error, names map[string]string) error {
+	return renameFields(err, func(f string) string {
+		if n, ok := names[f]; ok {
+			return n
+		}
+		if n, ok := epcisFieldNames[f]; ok {
+			return n
+		}
+		return f
+	})
+}
+
+// renameFields returns err with the field of each of its errors renamed.
+func renameFields(err error, name func(string) string) error {
 	var top *errs.Error
 	if err == nil || !errors.As(err, &top) {
 		return err
 	}
 	rename := func(e *errs.Error) *errs.Error {
 		c := *e
-		if f, ok := epcisFieldNames[c.Field]; ok {
-			c.Field = f
+		if c.Field != "" {
+			c.Field = name(c.Field)
 		}
 		return &c
 	}

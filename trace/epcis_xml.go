@@ -5,7 +5,10 @@ package trace
 // the JSON form of EPCIS 2.0 and then goes the JSON way (fromEPCIS). In
 // 1.x, what 2.0 made ordinary fields sits in <baseExtension> (eventID,
 // errorDeclaration) and <extension> (quantityList, ilmd, and the later
-// event types); both are flattened into the event. Elements of
+// event types: a TransformationEvent, from 1.1, is an <extension> of the
+// EventList); both are flattened into the event. A TransformationEvent's
+// inputEPCList, outputEPCList, inputQuantityList and outputQuantityList
+// read like an ObjectEvent's epcList and quantityList. Elements of
 // EPCISNamespace are ecredit's extension fields; other vendors' elements
 // are ignored, like readPoint, bizLocation, sources, destinations and
 // sensor data. encoding/xml expands no entities beyond XML's own, and
@@ -198,13 +201,13 @@ func xmlEvent(n *xmlNode) map[string]any {
 			m[k.name.Local] = k.value()
 		case "errorDeclaration":
 			m["errorDeclaration"] = map[string]any{}
-		case "epcList":
+		case "epcList", "inputEPCList", "outputEPCList":
 			epcs := []string{}
 			for _, e := range k.kids {
 				epcs = append(epcs, e.value())
 			}
-			m["epcList"] = epcs
-		case "quantityList":
+			m[k.name.Local] = epcs
+		case "quantityList", "inputQuantityList", "outputQuantityList":
 			var qs []map[string]any
 			for _, q := range k.kids {
 				e := map[string]any{}
@@ -222,7 +225,7 @@ func xmlEvent(n *xmlNode) map[string]any {
 				}
 				qs = append(qs, e)
 			}
-			m["quantityList"] = qs
+			m[k.name.Local] = qs
 		case "bizTransactionList":
 			var bts []map[string]string
 			for _, bt := range k.kids {
