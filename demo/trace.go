@@ -39,20 +39,28 @@ import (
 //     trace.Service (validated, idempotent by event id); the centre sends
 //     its inspections as EPCIS 2.0 documents (trace.Service.CaptureEPCIS),
 //     as a laboratory system would;
-//   - one recall, of a batch with a non-conformant inspection, by the
-//     city's market regulator through trace.Service.Recall — so it is a
-//     credit record in the ledger and the change feed, and shows as a
-//     banner on its trace page.
+//   - the raw agricultural lots the food batches were made from, with
+//     their growers' produced events and the centre's inspections, and
+//     each food batch's inputs (lineage.go);
+//   - one recall, of a batch with a non-conformant inspection (a food
+//     batch made from raw lots if any), by the city's market regulator
+//     through trace.Service.Recall — so it is a credit record in the
+//     ledger and the change feed, and shows as a banner on its trace page.
 //
 // Products and batches go in as multi-row INSERTs (like the shops); the
-// events and the recall through the service.
+// inputs, events and the recall through the service.
 
 // TraceCounts tells what traceability data a generation wrote.
 type TraceCounts struct {
 	Products, Batches, Events, Recalls int
-	EPCIS                              int    // of the events, inspections captured from EPCIS 2.0 documents
-	FromOrders                         bool   // products and batches taken from the orders table
-	Recalled                           string // "GTIN/batch" of the recalled batch
+	// Of the products and batches, the raw materials and their lots
+	// (lineage.go).
+	RawProducts, RawLots int
+	Inputs               int    // input links written (a raw lot into a food batch)
+	Made                 int    // food batches given inputs
+	EPCIS                int    // of the events, inspections captured from EPCIS 2.0 documents
+	FromOrders           bool   // products and batches taken from the orders table
+	Recalled             string // "GTIN/batch" of the recalled batch
 }
 
 // traceSeedSalt separates the trace stream from the others.
@@ -81,8 +89,11 @@ type demoProducer struct {
 	id       int64
 	code     string
 	region   string
-	category string
+	category string // the products' category (demoCategory of the shop's)
 	name     string
+	// shopCategory is the category of the producer's shop as registered:
+	// agricultural for farm producers.
+	shopCategory string
 }
 
 // pickProducer chooses the producer of a product: one whose name says it
@@ -122,12 +133,15 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		return c, errs.Wrap(op, err)
 	}
 	var producers []demoProducer
+	farms := newFarmFinder() // the growers of raw materials, among all
 	for rows.Next() {
 		var p demoProducer
 		if err := rows.Scan(&p.id, &p.code, &p.region, &p.category, &p.name); err != nil {
 			rows.Close()
 			return c, errs.Wrap(op, err)
 		}
+		p.shopCategory = p.category
+		farms.consider(p)
 		if p.id%4 == 0 || len(producers) < 3 {
 			p.category = demoCategory(p.category)
 			producers = append(producers, p)
@@ -223,13 +237,31 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		}
 	}
 
+	// The units made of each batch, and the raw lots of the food batches.
+	var foods [][]foodBatch
+	for _, p := range plans {
+		var fs []foodBatch
+		for j, b := range p.batches {
+			p.quantity = append(p.quantity, int64(500+rng.IntN(20)*100))
+			if p.category == "food" {
+				fs = append(fs, foodBatch{gtin: p.gtin, batch: b, name: p.name, producer: p.producer.id, made: record.DateOf(p.produced[j]), quantity: p.quantity[j]})
+			}
+		}
+		foods = append(foods, fs)
+	}
+	lrng := rand.New(rand.NewPCG(uint64(seed)^lineageSeedSalt, 0x6c696e))
+	lineage := planLineage(lrng, lineageFoods(foods), farms)
+
 	// Products and batches, in bulk.
 	nowUS := micros(now)
 	var prodRows [][]any
 	for _, p := range plans {
-		prodRows = append(prodRows, []any{p.gtin, p.name, p.category, p.producer.id, nowUS, nowUS})
+		prodRows = append(prodRows, []any{p.gtin, p.name, p.category, "", p.producer.id, nowUS, nowUS})
 	}
-	if err := insertRows(ctx, store, op, "trace_products", "gtin, name, category, producer_id, created_at, updated_at", prodRows); err != nil {
+	for _, rp := range lineage.products {
+		prodRows = append(prodRows, []any{rp.gtin, rp.m.name, rp.m.category, "散装，按千克计", rp.farm.id, nowUS, nowUS})
+	}
+	if err := insertRows(ctx, store, op, "trace_products", "gtin, name, category, spec, producer_id, created_at, updated_at", prodRows); err != nil {
 		return c, errs.Wrap(op, err)
 	}
 	ids := map[string]int64{}
@@ -251,20 +283,44 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	for _, p := range plans {
 		for j, b := range p.batches {
 			day := record.DateOf(p.produced[j])
-			p.quantity = append(p.quantity, int64(500+rng.IntN(20)*100))
 			batchRows = append(batchRows, []any{ids[p.gtin], p.gtin, b, string(day), string(day.AddDate(0, 12, 0)), p.quantity[j],
 				p.producer.id, trace.BatchNormal, nowUS, nowUS})
 		}
+	}
+	for _, l := range lineage.lots {
+		batchRows = append(batchRows, []any{ids[l.prod.gtin], l.prod.gtin, l.batch, string(l.made), string(l.made.AddDate(0, l.prod.m.shelf, 0)), l.quantity,
+			l.prod.farm.id, trace.BatchNormal, nowUS, nowUS})
 	}
 	if err := insertRows(ctx, store, op, "trace_batches", "product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_at, updated_at", batchRows); err != nil {
 		return c, errs.Wrap(op, err)
 	}
 	c.Products, c.Batches = len(prodRows), len(batchRows)
+	c.RawProducts, c.RawLots, c.Made = len(lineage.products), len(lineage.lots), len(lineage.outputs)
 
 	// Events through the service, as the market regulator's testing
 	// centre and the producers' reports would arrive.
 	svc := &trace.Service{Store: store, Subjects: store, Records: store, Recorder: recs, Clock: clk}
 	dept := account.With(ctx, account.Actor{Name: cityMarket, Role: account.RoleDepartment, Department: "市场监管", Via: "system"})
+	// The food batches' inputs, recorded by the market regulator (a
+	// department may record any batch's inputs).
+	if c.Inputs, err = lineage.record(dept, svc); err != nil {
+		return c, errs.Wrap(op, err)
+	}
+	hasInputs := map[string]bool{}
+	for _, f := range lineage.outputs {
+		hasInputs[f.gtin+"/"+f.batch] = true
+	}
+	// rank orders the candidates for the recall: a food batch made from
+	// raw lots (its page shows them), any food batch, anything.
+	rank := func(p *plan, b string) int {
+		switch {
+		case p.category != "food":
+			return 0
+		case hasInputs[p.gtin+"/"+b]:
+			return 2
+		}
+		return 1
+	}
 	var evs []trace.EventInput
 	var inspections []epcisInspection
 	var recall *plan
@@ -281,8 +337,9 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 			disp := "conformant"
 			if rng.IntN(20) == 0 {
 				disp = "non_conformant"
-				// The recall: a food batch if any failed its inspection.
-				if recall == nil || recall.category != "food" && p.category == "food" {
+				// The recall: a food batch if any failed its inspection,
+				// made from raw lots if any of those did.
+				if recall == nil || rank(p, b) > rank(recall, recallBatch) {
 					recall, recallBatch = p, b
 				}
 			}
@@ -305,6 +362,8 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 			}
 		}
 	}
+	rawEvs, rawInspections := lineage.events(lrng, now, seq)
+	evs, inspections = append(evs, rawEvs...), append(inspections, rawInspections...)
 	for start := 0; start < len(evs); start += trace.MaxBatch {
 		res, err := svc.IngestEvents(dept, evs[start:min(start+trace.MaxBatch, len(evs))])
 		if err != nil {
@@ -353,8 +412,8 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		if c.FromOrders {
 			src = "取自订单"
 		}
-		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s）\n",
-			c.Products, c.Batches, src, c.Events, c.EPCIS, c.Recalls, c.Recalled)
+		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s；其中原料产品 %d 个、原料批次 %d 个）、原料投入记录 %d 条（%d 个食品批次）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s）\n",
+			c.Products, c.Batches, src, c.RawProducts, c.RawLots, c.Inputs, c.Made, c.Events, c.EPCIS, c.Recalls, c.Recalled)
 	}
 	return c, nil
 }
@@ -362,6 +421,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 // epcisInspection is one inspection of the city's testing centre.
 type epcisInspection struct {
 	gtin, batch, disposition, report string
+	note                             string // what was inspected; "" none
 	at                               time.Time
 }
 
@@ -385,13 +445,14 @@ func epcisInspections(ins []epcisInspection, now time.Time) ([]byte, error) {
 		QuantityList      []quantity `json:"quantityList"`
 		CertificationInfo string     `json:"certificationInfo"`
 		Region            string     `json:"cdjc:region"`
+		Note              string     `json:"cdjc:note,omitempty"`
 	}
 	evs := make([]event, len(ins))
 	for i, x := range ins {
 		evs[i] = event{Type: "ObjectEvent", EventID: "urn:uuid:" + demoUUID(x.gtin+"/"+x.batch+"/"+x.report),
 			EventTime: x.at.In(clock.Shanghai).Format(time.RFC3339), TimeZoneOffset: "+08:00", Action: "OBSERVE",
 			BizStep: "inspecting", Disposition: x.disposition, QuantityList: []quantity{{EPCClass: trace.BatchLink(x.gtin, x.batch)}},
-			CertificationInfo: x.report, Region: "130802"}
+			CertificationInfo: x.report, Region: "130802", Note: x.note}
 	}
 	return json.Marshal(map[string]any{
 		// The centre binds ecredit's namespace to a prefix of its own.

@@ -46,15 +46,30 @@ func TestTraceDemo(t *testing.T) {
 		}
 		// The inspections came in as EPCIS: their report numbers and
 		// results are on the batch's timeline, and its public EPCIS export
-		// names the batch by its Digital Link.
+		// names the batch by its Digital Link (its inputs, if any, as a
+		// TransformationEvent with the batch as output).
 		var inspected bool
 		for _, e := range pt.Timeline {
 			inspected = inspected || e.Type == trace.EventInspected && strings.HasPrefix(e.Ref, "CDJC") && e.Disposition == "non_conformant"
 		}
+		link := trace.BatchLink(pt.Batch.GTIN, b)
 		doc, _, err := svc.ExportEPCIS(ctx, g, b, true, trace.EventCursor{}, 100)
-		if !inspected || err != nil || len(doc.Body.EventList) != len(pt.Timeline) || doc.Body.EventList[0].QuantityList[0].EPCClass != trace.BatchLink(pt.Batch.GTIN, b) {
+		var objects []trace.EPCISEvent
+		if err == nil {
+			for _, e := range doc.Body.EventList {
+				switch {
+				case e.Type != "TransformationEvent":
+					objects = append(objects, e)
+				case len(e.OutputQuantityList) != 1 || e.OutputQuantityList[0].EPCClass != link:
+					t.Errorf("recalled batch's transformation: %+v", e)
+				}
+			}
+		}
+		if !inspected || err != nil || len(objects) != len(pt.Timeline) || objects[0].QuantityList[0].EPCClass != link {
 			t.Errorf("recalled batch's inspection: %v %+v", err, pt.Timeline)
 		}
+
+		testDemoLineage(t, db, svc, tc)
 
 		// From orders: a fresh city without records, orders on its shops.
 		db2 := storetest.Open(t, db.Engine())
@@ -79,7 +94,9 @@ func TestTraceDemo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !tc2.FromOrders || tc2.Products != 2 || tc2.Batches != 6 || tc2.Recalls != 1 {
+		// The six batches of 山楂糕 are made of 鲜山楂 and 白砂糖.
+		if !tc2.FromOrders || tc2.Products-tc2.RawProducts != 2 || tc2.Batches-tc2.RawLots != 6 || tc2.Recalls != 1 ||
+			tc2.Made != 6 || tc2.Inputs != 12 || tc2.RawLots == 0 || tc2.RawLots >= 12 {
 			t.Fatalf("from orders: %+v (summary %+v)", tc2, sum2.Trace)
 		}
 		svc2 := &trace.Service{Store: db2, Subjects: db2, Records: db2, Recorder: recs2, Clock: clk}
@@ -87,5 +104,104 @@ func TestTraceDemo(t *testing.T) {
 		if err != nil || ft.Reach.Orders != 10 {
 			t.Fatalf("forward over demo orders: %v %+v", err, ft)
 		}
+		// An order's backward trace names the raw lots of its item.
+		bt, err := svc2.Backward(demoDept(ctx), ft.Orders[0].OrderID)
+		if err != nil || len(bt.Items) != 1 || len(bt.Items[0].Sources) != 2 {
+			t.Fatalf("backward trace of a demo order: %v %+v", err, bt)
+		}
+		names := map[string]bool{}
+		for _, n := range bt.Items[0].Sources {
+			names[n.ProductName] = n.Producer != nil && len(n.Inspections) > 0
+		}
+		if !names["鲜山楂"] || !names["白砂糖"] {
+			t.Errorf("sources of 山楂糕: %+v", bt.Items[0].Sources)
+		}
 	})
+}
+
+// demoDept is the market regulator as the demo acts.
+func demoDept(ctx context.Context) context.Context {
+	return account.With(ctx, account.Actor{Name: cityMarket, Role: account.RoleDepartment, Department: "市场监管", Via: "system"})
+}
+
+// testDemoLineage: the demo's food batches are made from raw lots of farm
+// produce, each made 3 to 40 days before and inspected; some lots went
+// into several batches; public and forward traces show the lineage.
+func testDemoLineage(t *testing.T, db *sqlstore.DB, svc *trace.Service, tc TraceCounts) {
+	t.Helper()
+	ctx := context.Background()
+	if tc.RawProducts == 0 || tc.RawLots == 0 || tc.Made == 0 || tc.Made > maxLineageBatches || tc.Inputs < tc.Made || tc.Inputs > 2*tc.Made {
+		t.Fatalf("lineage counts %+v", tc)
+	}
+	rows, err := db.ReaderDB().QueryContext(ctx, `SELECT o.gtin, o.batch, o.produced_on, o.producer_id, p.category, i.gtin, i.batch, i.produced_on, ip.category, k.quantity, k.uom
+		FROM batch_inputs k JOIN trace_batches o ON o.id = k.batch_id JOIN trace_products p ON p.id = o.product_id
+		JOIN trace_batches i ON i.id = k.input_id JOIN trace_products ip ON ip.id = i.product_id ORDER BY o.id, i.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	links := 0
+	uses := map[string]int{} // raw lot → food batches it went into
+	outputs := map[string]bool{}
+	for rows.Next() {
+		var og, ob, oOn, cat, ig, ib, iOn, icat, uom string
+		var producer int64
+		var q float64
+		if err := rows.Scan(&og, &ob, &oOn, &producer, &cat, &ig, &ib, &iOn, &icat, &q, &uom); err != nil {
+			t.Fatal(err)
+		}
+		links++
+		uses[ig+"/"+ib]++
+		outputs[og+"/"+ob] = true
+		o, err1 := time.Parse(time.DateOnly, oOn)
+		in, err2 := time.Parse(time.DateOnly, iOn)
+		if err1 != nil || err2 != nil || in.After(o) || o.Sub(in) < 3*day || o.Sub(in) > 40*day || !in.Before(testNow) {
+			t.Errorf("input %s/%s made %s into %s/%s made %s", ig, ib, iOn, og, ob, oOn)
+		}
+		if cat != "food" || icat != "agricultural" && icat != "food" || !strings.HasPrefix(ig, rawGTINPrefix) || uom != "KGM" || q <= 0 {
+			t.Errorf("input %s/%s (%s, %v %s) into %s/%s (%s)", ig, ib, icat, q, uom, og, ob, cat)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if links != tc.Inputs || len(outputs) != tc.Made || len(uses) != tc.RawLots {
+		t.Fatalf("%d links into %d batches from %d lots, counts %+v", links, len(outputs), len(uses), tc)
+	}
+	shared := ""
+	for lot, n := range uses {
+		if n >= 2 && (shared == "" || lot < shared) {
+			shared = lot
+		}
+	}
+	if shared == "" {
+		t.Fatalf("none of %d raw lots went into two batches", len(uses))
+	}
+
+	// The recalled batch is a food batch made from raw lots: its public
+	// page shows them, with their growers and inspections.
+	g, b, _ := strings.Cut(tc.Recalled, "/")
+	pt, err := svc.Public(ctx, g, b)
+	if err != nil || !outputs[tc.Recalled] || pt.Lineage == nil || len(pt.Lineage.Upstream) == 0 {
+		t.Fatalf("public trace of the recalled batch %s: %v %+v", tc.Recalled, err, pt)
+	}
+	for _, n := range pt.Lineage.Upstream {
+		if n.Depth != 1 || n.Producer == nil || n.Producer.Name == "" || n.ProducedOn > pt.Batch.ProducedOn || !strings.Contains(n.QuantityLabel, "千克") ||
+			len(n.Inspections) == 0 || !strings.HasPrefix(n.Inspections[0].Ref, "CDJC") || n.Inspections[0].Disposition != "conformant" || !strings.Contains(n.Inspections[0].Note, "检") {
+			t.Errorf("upstream node %+v", n)
+		}
+	}
+
+	// A forward trace from a lot that went into several batches reaches
+	// them and their orders.
+	g, b, _ = strings.Cut(shared, "/")
+	ft, err := svc.Forward(demoDept(ctx), g, b, 0, 10)
+	if err != nil || len(ft.Lineage.Downstream) != uses[shared] || ft.Reach.Orders != 0 {
+		t.Fatalf("forward trace of raw lot %s: %v %+v", shared, err, ft)
+	}
+	for _, n := range ft.Lineage.Downstream {
+		if n.Category != "food" || recipeOf(n.ProductName) == nil || n.Orders == 0 || n.Producer == nil {
+			t.Errorf("downstream node %+v", n)
+		}
+	}
 }
