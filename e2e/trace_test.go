@@ -66,6 +66,35 @@ func flowTraceRecall(t *testing.T, b *Tab) {
 		b.WaitText(".main", fmt.Sprintf("该批次已售出 %d 笔订单、数量 %d", api.Reach.Orders, api.Reach.Quantity))
 	}
 
+	// Where it came from: the API's upstream lineage, row for row; the
+	// first raw lot's page names the recalled batch among what was made
+	// from it.
+	if up := api.Lineage.Upstream; len(up) > 0 {
+		rows := b.Rows("table.lineage tbody tr")
+		if len(rows) < len(up) {
+			t.Fatalf("the page lists %d sources, the API %d", len(rows), len(up))
+		}
+		for i, n := range up {
+			if !strings.Contains(rows[i][2], n.GTIN+" / "+n.Batch) || rows[i][5] != n.QuantityLabel || (n.Producer != nil && rows[i][3] != n.Producer.Name) {
+				t.Errorf("source row %d is %q, the API's is %s/%s %s", i+1, rows[i], n.GTIN, n.Batch, n.QuantityLabel)
+			}
+		}
+		t.Logf("%d sources, the first %s %s/%s", len(up), up[0].ProductName, up[0].GTIN, up[0].Batch)
+		b.Click(`table.lineage a[href="/trace/` + up[0].GTIN + `/` + up[0].Batch + `"]`)
+		b.WaitURL("/trace/" + up[0].GTIN + "/" + up[0].Batch)
+		b.WaitText("h2", "用于生产")
+		found := false
+		for _, r := range b.Rows("table.lineage tbody tr") {
+			found = found || strings.Contains(r[2], gtin+" / "+batch) && r[6] == "已召回"
+		}
+		if !found {
+			t.Errorf("the raw lot's page does not list the recalled batch %s/%s among what was made from it", gtin, batch)
+		}
+		b.Go(path)
+	} else {
+		t.Logf("the recalled batch has no recorded sources")
+	}
+
 	// A malformed GTIN (the check digit changed) from the page's own form.
 	bad := gtin[:len(gtin)-1] + string('0'+(gtin[len(gtin)-1]-'0'+1)%10)
 	b.SetValue(`form[action="/trace"] #tg`, bad)
