@@ -365,3 +365,28 @@ func (pl *lineagePlan) record(ctx context.Context, svc *trace.Service) (int, err
 	}
 	return n, nil
 }
+
+// recallLot picks the raw lot the demo recalls: of those that went into
+// the most food batches (at least two), a hawthorn lot if any (Chengde's
+// signature fruit), else the first; nil when no lot went into two.
+func (pl *lineagePlan) recallLot() *rawLot {
+	uses := map[*rawLot]int{}
+	for _, f := range pl.outputs {
+		for _, in := range pl.inputs[f.gtin+"/"+f.batch] {
+			uses[in.lot]++
+		}
+	}
+	var best *rawLot
+	better := func(l *rawLot) bool {
+		if best == nil || uses[l] != uses[best] {
+			return best == nil || uses[l] > uses[best]
+		}
+		return l.prod.m.name == "鲜山楂" && best.prod.m.name != "鲜山楂"
+	}
+	for _, l := range pl.lots {
+		if uses[l] >= 2 && better(l) {
+			best = l
+		}
+	}
+	return best
+}

@@ -45,7 +45,11 @@ import (
 //   - one recall, of a batch with a non-conformant inspection (a food
 //     batch made from raw lots if any), by the city's market regulator
 //     through trace.Service.Recall — so it is a credit record in the
-//     ledger and the change feed, and shows as a banner on its trace page.
+//     ledger and the change feed, and shows as a banner on its trace page;
+//   - and the recall of a raw lot that went into several food batches,
+//     after the testing centre's re-test fails: its record names the
+//     batches made from it and their platforms, and their pages warn of
+//     the recalled source.
 //
 // Products and batches go in as multi-row INSERTs (like the shops); the
 // inputs, events and the recall through the service.
@@ -61,6 +65,7 @@ type TraceCounts struct {
 	EPCIS                int    // of the events, inspections captured from EPCIS 2.0 documents
 	FromOrders           bool   // products and batches taken from the orders table
 	Recalled             string // "GTIN/batch" of the recalled batch
+	RawRecalled          string // "GTIN/batch" of the recalled raw lot ("" when none went into two batches)
 }
 
 // traceSeedSalt separates the trace stream from the others.
@@ -407,13 +412,40 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		}
 		c.Recalls, c.Recalled = 1, recall.gtin+"/"+recallBatch
 	}
+	// A raw lot that went into several food batches fails the testing
+	// centre's re-test and is recalled: its record names the batches made
+	// from it and their platforms, and their pages warn of it.
+	if lot := lineage.recallLot(); lot != nil {
+		g, m := lot.prod.gtin, lot.prod.m
+		retest := trace.EventInput{EventID: "R-" + g + "-" + lot.batch, Type: trace.EventInspected, GTIN: g, Batch: lot.batch,
+			Time: at(now.Add(-3 * time.Hour)), Disposition: "non_conformant", Ref: fmt.Sprintf("CDJC%sR%04d", now.In(clock.Shanghai).Format("2006"), rng.IntN(10000)),
+			Region: lot.prod.farm.region, Note: m.test + "（监督抽检复检）：不合格"}
+		res, err := svc.IngestEvents(dept, []trace.EventInput{retest})
+		if err == nil && res[0].Err != nil {
+			err = res[0].Err
+		}
+		if err != nil {
+			return c, errs.Wrap(op, fmt.Errorf("re-test of raw lot %s/%s: %w", g, lot.batch, err))
+		}
+		c.Events++
+		reason := fmt.Sprintf("%s原料批次监督抽检复检不合格（%s），责令召回；以其为原料的产品请一并排查", m.name, m.test)
+		if _, err := svc.Recall(dept, g, lot.batch, trace.RecallInput{Reason: reason}); err != nil {
+			return c, errs.Wrap(op, err)
+		}
+		c.Recalls++
+		c.RawRecalled = g + "/" + lot.batch
+	}
 	if progress != nil {
 		src := "自行生成"
 		if c.FromOrders {
 			src = "取自订单"
 		}
-		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s；其中原料产品 %d 个、原料批次 %d 个）、原料投入记录 %d 条（%d 个食品批次）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s）\n",
-			c.Products, c.Batches, src, c.RawProducts, c.RawLots, c.Inputs, c.Made, c.Events, c.EPCIS, c.Recalls, c.Recalled)
+		rawRecalled := ""
+		if c.RawRecalled != "" {
+			rawRecalled = "，原料批次 /trace/" + c.RawRecalled
+		}
+		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s；其中原料产品 %d 个、原料批次 %d 个）、原料投入记录 %d 条（%d 个食品批次）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s%s）\n",
+			c.Products, c.Batches, src, c.RawProducts, c.RawLots, c.Inputs, c.Made, c.Events, c.EPCIS, c.Recalls, c.Recalled, rawRecalled)
 	}
 	return c, nil
 }

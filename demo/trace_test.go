@@ -31,7 +31,7 @@ func TestTraceDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		tc := sum.Trace
-		if !tc.FromOrders || tc.Products == 0 || tc.Batches < 2*tc.Products || tc.Events < 2*tc.Batches || tc.Recalls != 1 || tc.EPCIS != tc.Batches {
+		if !tc.FromOrders || tc.Products == 0 || tc.Batches < 2*tc.Products || tc.Events < 2*tc.Batches || tc.Recalls != 2 || tc.RawRecalled == "" || tc.EPCIS != tc.Batches {
 			t.Fatalf("trace counts %+v", tc)
 		}
 		if !strings.Contains(progress.String(), "产品追溯") {
@@ -95,7 +95,7 @@ func TestTraceDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The six batches of 山楂糕 are made of 鲜山楂 and 白砂糖.
-		if !tc2.FromOrders || tc2.Products-tc2.RawProducts != 2 || tc2.Batches-tc2.RawLots != 6 || tc2.Recalls != 1 ||
+		if !tc2.FromOrders || tc2.Products-tc2.RawProducts != 2 || tc2.Batches-tc2.RawLots != 6 || tc2.Recalls != 2 ||
 			tc2.Made != 6 || tc2.Inputs != 12 || tc2.RawLots == 0 || tc2.RawLots >= 12 {
 			t.Fatalf("from orders: %+v (summary %+v)", tc2, sum2.Trace)
 		}
@@ -202,6 +202,35 @@ func testDemoLineage(t *testing.T, db *sqlstore.DB, svc *trace.Service, tc Trace
 	for _, n := range ft.Lineage.Downstream {
 		if n.Category != "food" || recipeOf(n.ProductName) == nil || n.Orders == 0 || n.Producer == nil {
 			t.Errorf("downstream node %+v", n)
+		}
+	}
+
+	// The recalled raw lot went into several batches: its recall record
+	// names each with its orders, and each batch's public trace warns of
+	// the recalled source.
+	g, b, _ = strings.Cut(tc.RawRecalled, "/")
+	if uses[tc.RawRecalled] < 2 {
+		t.Fatalf("the recalled raw lot %s went into %d batches", tc.RawRecalled, uses[tc.RawRecalled])
+	}
+	rc, err := db.GetRecall(ctx, g, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.GetRecord(ctx, rc.RecordID)
+	if err != nil || r.Fields["x:downstream_orders"] == "" || r.Fields["x:downstream_orders"] == "0" || !strings.Contains(r.Fields["content"], "下游批次") {
+		t.Fatalf("raw lot's recall record: %v %+v", err, r)
+	}
+	ft, err = svc.Forward(demoDept(ctx), g, b, 0, 10)
+	if err != nil || len(ft.Lineage.Downstream) != uses[tc.RawRecalled] {
+		t.Fatalf("forward trace of the recalled raw lot: %v %+v", err, ft)
+	}
+	for _, n := range ft.Lineage.Downstream {
+		if !strings.Contains(r.Fields["x:downstream_batches"], n.GTIN+"/"+n.Batch+":") {
+			t.Errorf("the recall record does not name downstream batch %s/%s: %s", n.GTIN, n.Batch, r.Fields["x:downstream_batches"])
+		}
+		pt, err := svc.Public(ctx, n.GTIN, n.Batch)
+		if err != nil || len(pt.Lineage.RecalledSources()) != 1 || pt.Lineage.RecalledSources()[0].Batch != b {
+			t.Errorf("public trace of %s/%s does not show its recalled source: %v", n.GTIN, n.Batch, err)
 		}
 	}
 }

@@ -308,6 +308,21 @@ type Lineage struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
+// RecalledSources are the upstream batches that were recalled: a batch
+// made from one may carry what it was recalled for.
+func (l *Lineage) RecalledSources() []LineageNode {
+	if l == nil {
+		return nil
+	}
+	var out []LineageNode
+	for _, n := range l.Upstream {
+		if n.Status == BatchRecalled {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // lineage walks one direction from b, breadth first: each batch once, at
 // its nearest depth. public drops the inspections' submitters and refs
 // that name orders.

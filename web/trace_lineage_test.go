@@ -91,6 +91,22 @@ func TestTraceLineagePages(t *testing.T) {
 		if st != 200 || !strings.Contains(body, "用于生产") || !strings.Contains(body, `href="/trace/`+cake+`/C1"`) {
 			t.Fatalf("public page of the raw lot: %d", st)
 		}
+		if strings.Contains(body, "所用原料批次已召回") {
+			t.Error("the cake warns of a recalled source before any recall")
+		}
+
+		// The raw lot is recalled: the cake's pages warn that a source
+		// was, naming it.
+		if _, err := svc.Recall(samrCtx, raw, "R1", trace.RecallInput{Reason: "农药残留超标"}); err != nil {
+			t.Fatal(err)
+		}
+		st, body = get("/trace/" + cake + "/C1")
+		if st != 200 || !strings.Contains(body, "所用原料批次已召回") || !strings.Contains(body, "鲜山楂（统货）（批次 R1") || strings.Contains(body, "该批次已召回") {
+			t.Fatalf("public page of the cake after the raw lot's recall: %d", st)
+		}
+		if st, body := dept.get(page); st != 200 || !strings.Contains(body, "所用原料批次已召回") || !strings.Contains(body, "请评估是否一并召回") {
+			t.Fatalf("console page of the cake after the raw lot's recall: %d", st)
+		}
 	})
 }
 
