@@ -95,6 +95,18 @@ func flowTraceRecall(t *testing.T, b *Tab) {
 		t.Logf("the recalled batch has no recorded sources")
 	}
 
+	// The recalled raw lot: its record names what was made from it; the
+	// first of those warns of its recalled source on its page.
+	rg, rb, fields := findRecall(t, c, func(f map[string]string) bool { return f["x:downstream_batches"] != "" })
+	first, _, _ := strings.Cut(fields["x:downstream_batches"], ";")
+	down, _, _ := strings.Cut(first, ":")
+	t.Logf("recalled raw lot %s/%s; made from it: %s", rg, rb, fields["x:downstream_batches"])
+	b.Go("/trace/" + down)
+	warn := b.WaitText(".verdict-warn .verdict-title", "所用原料批次已召回")
+	if body := b.WaitText(".verdict-warn", "批次 "+rb); !strings.Contains(body, "已被召回") {
+		t.Errorf("the warning %q / %q does not name the recalled lot %s", warn, body, rb)
+	}
+
 	// A malformed GTIN (the check digit changed) from the page's own form.
 	bad := gtin[:len(gtin)-1] + string('0'+(gtin[len(gtin)-1]-'0'+1)%10)
 	b.SetValue(`form[action="/trace"] #tg`, bad)
@@ -115,6 +127,14 @@ func flowTraceRecall(t *testing.T, b *Tab) {
 // recalledBatch finds the demo's recalled batch from the change feed: the
 // recall's credit record (type other) has the reference 召回-{GTIN}-{batch}.
 func recalledBatch(t *testing.T, c *City) (gtin, batch string) {
+	t.Helper()
+	gtin, batch, _ = findRecall(t, c, func(map[string]string) bool { return true })
+	return gtin, batch
+}
+
+// findRecall returns the first recall record in the change feed whose
+// fields match, with its batch.
+func findRecall(t *testing.T, c *City, match func(fields map[string]string) bool) (gtin, batch string, fields map[string]string) {
 	t.Helper()
 	for after := ""; ; {
 		var feed struct {
@@ -140,10 +160,12 @@ func recalledBatch(t *testing.T, c *City) (gtin, batch string) {
 			if fg, fb := r.Fields["x:gtin"], r.Fields["x:batch"]; fg != "" && (fg != g || fb != b) {
 				t.Fatalf("recall record %q names %s/%s in its fields", r.SourceRef, fg, fb)
 			}
-			return g, b
+			if match(r.Fields) {
+				return g, b, r.Fields
+			}
 		}
 		if len(feed.Items) == 0 || feed.NextCursor == "" || feed.NextCursor == after {
-			t.Fatal("the change feed has no recall record (type other, reference 召回-…)")
+			t.Fatal("the change feed has no such recall record (type other, reference 召回-…)")
 		}
 		after = feed.NextCursor
 	}
