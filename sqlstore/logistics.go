@@ -315,6 +315,16 @@ func (db *DB) lookup(ctx context.Context, n int, query func(start, end int) (str
 	return nil
 }
 
+// idList is inList for the ids, with the ids as its arguments (for
+// lookup's SQLite statements).
+func idList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return inList(len(ids)), args
+}
+
 // columnArrays turns rows of int, int64 or string values into one slice
 // per column, []int64 or []string, the arguments of unnest on PostgreSQL.
 func columnArrays(rows [][]any) []any {
@@ -551,11 +561,8 @@ func (db *DB) StoredEvents(ctx context.Context, parcelIDs []int64) (map[logistic
 		if db.d.name == EnginePostgres {
 			return "SELECT e.* FROM unnest(?::bigint[]) AS w (id) JOIN LATERAL (" + sel + "parcel_id = w.id OFFSET 0) e ON true", []any{parcelIDs}
 		}
-		args := make([]any, 0, end-start)
-		for _, id := range parcelIDs[start:end] {
-			args = append(args, id)
-		}
-		return sel + "parcel_id IN (?" + strings.Repeat(", ?", end-start-1) + ")", args
+		in, args := idList(parcelIDs[start:end])
+		return sel + "parcel_id IN " + in, args
 	}, func(rows *sql.Rows) error {
 		var k logistics.EventKey
 		var typ string
@@ -887,11 +894,8 @@ func (db *DB) CountPenalties(ctx context.Context, subjectIDs []int64, since stri
 			return "SELECT r.* FROM unnest(?::bigint[]) AS w (id) JOIN LATERAL (SELECT subject_id, COUNT(*) FROM records WHERE subject_id = w.id" +
 				tail + " OFFSET 0) r ON true", append([]any{subjectIDs}, rest...)
 		}
-		args := make([]any, 0, end-start+len(rest))
-		for _, id := range subjectIDs[start:end] {
-			args = append(args, id)
-		}
-		return "SELECT subject_id, COUNT(*) FROM records WHERE subject_id IN (?" + strings.Repeat(", ?", end-start-1) + ")" + tail, append(args, rest...)
+		in, args := idList(subjectIDs[start:end])
+		return "SELECT subject_id, COUNT(*) FROM records WHERE subject_id IN " + in + tail, append(args, rest...)
 	}, func(rows *sql.Rows) error {
 		var id int64
 		var n int

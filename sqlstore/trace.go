@@ -148,11 +148,8 @@ func (db *DB) Lineage(ctx context.Context, ids []int64, up bool) ([]trace.Link, 
 		if db.d.name == EnginePostgres {
 			return head + " = ANY(?::bigint[])", []any{ids[start:end]}
 		}
-		args := make([]any, 0, end-start)
-		for _, id := range ids[start:end] {
-			args = append(args, id)
-		}
-		return head + " IN (?" + strings.Repeat(", ?", end-start-1) + ")", args
+		in, args := idList(ids[start:end])
+		return head + " IN " + in, args
 	}, func(rows *sql.Rows) error {
 		var k trace.Link
 		var b trace.Batch
