@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,8 +18,9 @@ func init() { register("console-epcis", flowConsoleEPCIS) }
 // A testing centre's EPCIS 2.0 file through the console: the credit
 // office uploads an inspection of a busy demo batch (and an event type
 // ecredit does not take), sees each event's fate, finds the inspection on
-// the batch's page, downloads the batch's events as EPCIS, and the public
-// EPCIS export of the batch carries the inspection without its source id.
+// the batch's page, downloads the batch's events as EPCIS (JSON-LD and
+// XML), and the public EPCIS export of the batch carries the inspection
+// without its source id.
 func flowConsoleEPCIS(t *testing.T, b *Tab) {
 	c := b.City
 	gtin, batch, api := busyBatch(t, c)
@@ -67,6 +69,32 @@ func flowConsoleEPCIS(t *testing.T, b *Tab) {
 	}
 	if !found || got.SchemaVersion != "2.0" {
 		t.Errorf("the downloaded EPCIS document (%d events) lacks the inspection %s as captured", len(got.Body.EventList), report)
+	}
+
+	// The XML download, linked next to it, parses as EPCIS 2.0 XML and
+	// holds the same inspection.
+	var x struct {
+		XMLName       xml.Name
+		SchemaVersion string `xml:"schemaVersion,attr"`
+		Events        []struct {
+			Disposition   string `xml:"disposition"`
+			EventType     string `xml:"urn:ecredit:epcis: eventType"`
+			Region        string `xml:"urn:ecredit:epcis: region"`
+			Ref           string `xml:"urn:ecredit:epcis: ref"`
+			SourceEventID string `xml:"urn:ecredit:epcis: sourceEventID"`
+		} `xml:"EPCISBody>EventList>ObjectEvent"`
+	}
+	if err := xml.Unmarshal(b.Download(`a[href="/console/trace/`+gtin+`/`+batch+`/epcis?format=xml"]`), &x); err != nil {
+		t.Fatalf("the XML download does not parse: %v", err)
+	}
+	found = false
+	for _, e := range x.Events {
+		if e.Ref == report {
+			found = e.SourceEventID == eventID && e.EventType == string(trace.EventInspected) && e.Disposition == "urn:epcglobal:cbv:disp:conformant" && e.Region == "130802"
+		}
+	}
+	if !found || x.XMLName.Space != trace.EPCISXMLNamespace || x.XMLName.Local != "EPCISDocument" || x.SchemaVersion != "2.0" {
+		t.Errorf("the downloaded EPCIS XML (%s, %d events) lacks the inspection %s as captured", x.XMLName.Local, len(x.Events), report)
 	}
 
 	// The public export: the inspection, without the centre's own id.

@@ -2,11 +2,74 @@ package httpapi
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"strings"
 
 	"ecredit/trace"
 )
+
+// epcisXMLDoc is an EPCIS 2.0 XML document as read back.
+type epcisXMLDoc struct {
+	XMLName       xml.Name
+	SchemaVersion string `xml:"schemaVersion,attr"`
+	Body          struct {
+		List struct {
+			Events []epcisXMLEvent `xml:",any"`
+		} `xml:"EventList"`
+	} `xml:"EPCISBody"`
+}
+
+// epcisXMLEvent is an event of an XML document: what the tests compare.
+type epcisXMLEvent struct {
+	XMLName     xml.Name
+	EventID     string `xml:"eventID"`
+	EventTime   string `xml:"eventTime"`
+	Disposition string `xml:"disposition"`
+	Inputs      []struct {
+		EPCClass string  `xml:"epcClass"`
+		Quantity float64 `xml:"quantity"`
+		UOM      string  `xml:"uom"`
+	} `xml:"inputQuantityList>quantityElement"`
+	BizTransactions []string `xml:"bizTransactionList>bizTransaction"`
+	EventType       string   `xml:"urn:ecredit:epcis: eventType"`
+	Ref             string   `xml:"urn:ecredit:epcis: ref"`
+	ShopID          int64    `xml:"urn:ecredit:epcis: shopId"`
+	SourceEventID   string   `xml:"urn:ecredit:epcis: sourceEventID"`
+	SubmittedBy     string   `xml:"urn:ecredit:epcis: submittedBy"`
+}
+
+// xmlExport reads an EPCIS export in XML page by page from path (with
+// its query), checking each page's type and that its Link keeps the
+// format; it returns the events of every page.
+func xmlExport(e *env, path, who string) []epcisXMLEvent {
+	t := e.t
+	t.Helper()
+	var out []epcisXMLEvent
+	for pages := 0; path != ""; pages++ {
+		if pages > 5 {
+			t.Fatalf("XML export does not end: %s", path)
+		}
+		r := e.do("GET", path, who, nil, true)
+		e.want(r, 200)
+		if ct := r.header.Get("Content-Type"); ct != "application/xml; charset=utf-8" {
+			t.Errorf("XML export content type %q", ct)
+		}
+		var d epcisXMLDoc
+		if err := xml.Unmarshal(r.body, &d); err != nil || d.XMLName.Space != trace.EPCISXMLNamespace || d.XMLName.Local != "EPCISDocument" || d.SchemaVersion != "2.0" {
+			t.Fatalf("XML export page: %v\n%.600s", err, r.body)
+		}
+		out = append(out, d.Body.List.Events...)
+		path = ""
+		if l := r.header.Get("Link"); l != "" {
+			path = strings.TrimSuffix(strings.TrimPrefix(l, "<"), `>; rel="next"`)
+			if !strings.Contains(path, "format=xml") {
+				t.Errorf("the next page's link loses the format: %s", l)
+			}
+		}
+	}
+	return out
+}
 
 // epcisFlow captures an EPCIS 2.0 document into batch L2 of the GTIN g
 // (good and bad events, again, unauthenticated, not a document), exports
@@ -104,6 +167,34 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 		b, _ := json.Marshal(got)
 		t.Errorf("export: %s", b)
 	}
+	// The same events in XML, two a page.
+	xs := xmlExport(e, path+"?format=xml&limit=2", "dept")
+	if len(xs) != len(exported) || xs[0].XMLName.Local != "TransformationEvent" || len(xs[0].Inputs) != 1 || xs[0].Inputs[0].Quantity != 80 ||
+		xs[0].Inputs[0].UOM != "KGM" || xs[0].Inputs[0].EPCClass != exported[0].InputQuantityList[0].EPCClass {
+		t.Fatalf("XML export: %+v", xs)
+	}
+	for i, x := range xs {
+		j := exported[i]
+		if x.XMLName.Local != j.Type || x.EventID != j.EventID || x.EventTime != j.EventTime || x.EventType != string(j.EventType) || x.Ref != j.Ref ||
+			x.ShopID != j.ShopID || x.SourceEventID != j.SourceEventID || x.SubmittedBy != j.SubmittedBy || len(x.BizTransactions) != len(j.BizTransactionList) ||
+			(j.Disposition != "" && x.Disposition != "urn:epcglobal:cbv:disp:"+j.Disposition) {
+			t.Errorf("XML event %d: %+v, JSON %+v", i, x, j)
+		}
+	}
+	r = e.do("GET", path+"?format=xml", "dept", nil, true)
+	e.want(r, 200)
+	wholeXML := string(r.body) // one page: captured again below
+	if r.header.Get("Link") != "" || r.header.Get("Cache-Control") != "no-store" || r.header.Get("GS1-EPCIS-Version") != "2.0.0" {
+		t.Errorf("whole XML export's headers: %v", r.header)
+	}
+	r = e.do("GET", path+"?format=jsonld", "dept", nil, true)
+	e.want(r, 200)
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/ld+json") {
+		t.Errorf("format=jsonld: content type %q", ct)
+	}
+	e.want(e.do("GET", path+"?format=csv", "dept", nil, false), 400, "format")
+	e.want(e.do("GET", "/api/v1/public/trace/"+g+"/L2/epcis?format=XML", "", nil, false), 400, "format")
+	e.want(e.do("GET", path+"?format=xml", "platA", nil, true), 403)
 	e.want(e.do("GET", path, "platA", nil, true), 403)
 	e.want(e.do("GET", path, "", nil, true), 401)
 	e.want(e.do("GET", path+"?cursor=bad", "dept", nil, true), 400, "cursor")
@@ -119,6 +210,23 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 		t.Errorf("public export: %s", s)
 	}
 
+	// The public XML: the public JSON's events, masked alike.
+	r = e.do("GET", "/api/v1/public/trace/"+g+"/L2/epcis?format=xml", "", nil, true)
+	e.want(r, 200)
+	if s := string(r.body); strings.Contains(s, "TR-9") || strings.Contains(s, "urn:uuid") || strings.Contains(s, "submittedBy") || strings.Contains(s, "shopId") ||
+		r.header.Get("Cache-Control") != "public, max-age=60" {
+		t.Errorf("public XML export: %s", s)
+	}
+	pubXML := xmlExport(e, "/api/v1/public/trace/"+g+"/L2/epcis?format=xml&limit=1", "")
+	if len(pubXML) != len(pub.Body.EventList) {
+		t.Fatalf("public XML has %d events, JSON %d", len(pubXML), len(pub.Body.EventList))
+	}
+	for i, x := range pubXML {
+		if j := pub.Body.EventList[i]; x.EventID != j.EventID || x.Ref != j.Ref || x.EventType != string(j.EventType) {
+			t.Errorf("public XML event %d: %+v, JSON %+v", i, x, j)
+		}
+	}
+
 	// What is exported here is captured here: the admin's account is
 	// another source, so the events are stored again under its ids.
 	whole, _ := json.Marshal(trace.EPCISDocument{Context: []any{trace.EPCISContext, map[string]string{"ecredit": trace.EPCISNamespace}},
@@ -129,5 +237,12 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 	// production event is new (another source).
 	if r.json(t, &res); res.Created != 5 || res.Failed != 0 {
 		t.Errorf("export captured again: %s", r.body)
+	}
+	// The XML export captured by the admin too is the very same events
+	// and inputs: all unchanged (an event that differed would conflict).
+	r = e.do("POST", "/api/v1/trace/epcis", "admin", wholeXML, true, header("Content-Type", "application/xml"))
+	e.want(r, 200)
+	if r.json(t, &res); res.Unchanged != 5 || res.Created != 0 || res.Failed != 0 {
+		t.Errorf("XML export captured: %s", r.body)
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -482,18 +483,32 @@ func (a *API) publicEPCIS(w http.ResponseWriter, r *http.Request) error {
 	return a.exportEPCIS(w, r, true)
 }
 
+// EPCIS export formats (the "format" query parameter): the JSON-LD
+// binding (the default) and the XML binding of EPCIS 2.0. The format is
+// chosen by the parameter only, not by Accept, so that a page's address
+// (and the next page's in Link) names what it holds.
+const (
+	epcisJSONLD = "jsonld"
+	epcisXML    = "xml"
+)
+
 // exportEPCIS writes a page of a batch's events as an EPCIS document
-// (application/ld+json), with a Link header to the next page.
+// (application/ld+json, or application/xml with format=xml), with a Link
+// header to the next page in the same format.
 func (a *API) exportEPCIS(w http.ResponseWriter, r *http.Request, public bool) error {
 	svc, err := a.trace()
 	if err != nil {
 		return err
 	}
-	p := newParams(r, "cursor", "limit")
+	p := newParams(r, "cursor", "limit", "format")
 	tok := p.str("cursor", 100)
 	limit := p.limit(trace.MaxEPCISPage, trace.MaxEPCISPage)
+	format := p.str("format", 20)
 	if err := p.err(); err != nil {
 		return err
+	}
+	if format != "" && format != epcisJSONLD && format != epcisXML {
+		return errs.Field("format", "导出格式必须是 jsonld 或 xml，而不是「%s」(format must be jsonld or xml)", clip(format, 20))
 	}
 	after, err := trace.ParseEventCursor("cursor", tok)
 	if err != nil {
@@ -503,12 +518,21 @@ func (a *API) exportEPCIS(w http.ResponseWriter, r *http.Request, public bool) e
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
+	var b []byte
+	contentType := "application/ld+json; charset=utf-8"
+	if format == epcisXML {
+		var buf bytes.Buffer
+		err = doc.WriteXML(&buf)
+		b, contentType = buf.Bytes(), "application/xml; charset=utf-8"
+	} else {
+		b, err = json.MarshalIndent(doc, "", "  ")
+		b = append(b, '\n')
+	}
 	if err != nil {
 		return errs.Wrap("httpapi.exportEPCIS", err)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/ld+json; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("GS1-EPCIS-Version", "2.0.0")
 	h.Set("GS1-CBV-Version", "2.0.0")
 	if public {
@@ -518,10 +542,12 @@ func (a *API) exportEPCIS(w http.ResponseWriter, r *http.Request, public bool) e
 	}
 	if next != nil {
 		q := url.Values{"cursor": {next.Token()}, "limit": {strconv.Itoa(limit)}}
+		if format != "" {
+			q.Set("format", format)
+		}
 		h.Set("Link", "<"+r.URL.Path+"?"+q.Encode()+">; rel=\"next\"")
 	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
-	w.Write([]byte{'\n'})
 	return nil
 }

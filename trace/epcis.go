@@ -2,7 +2,8 @@ package trace
 
 // EPCIS 2.0 documents in and out (GS1 EPCIS 2.0 and CBV 2.0, published as
 // ISO/IEC 19987:2024 and 19988:2024): the exchange format of trace events
-// between traceability systems, in its JSON / JSON-LD binding.
+// between traceability systems, in its JSON / JSON-LD binding (and, out,
+// its XML binding: epcis_xml_write.go).
 //
 // In: CaptureEPCIS takes an EPCISDocument, an EPCISQueryDocument (another
 // repository's query result) or a single ObjectEvent or

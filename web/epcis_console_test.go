@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"net/http"
 	"strings"
@@ -62,7 +63,7 @@ func TestConsoleEPCIS(t *testing.T) {
 		// The batch's page lists the event; the download holds it.
 		page := "/console/trace/" + g + "/E7"
 		if st, body = dept.get(page); st != 200 || !strings.Contains(body, "CDJC2025-0303") || !strings.Contains(body, "检验检测") ||
-			!strings.Contains(body, `href="`+page+`/epcis"`) {
+			!strings.Contains(body, `href="`+page+`/epcis"`) || !strings.Contains(body, `href="`+page+`/epcis?format=xml"`) {
 			t.Fatalf("batch page: %d\n%s", st, body)
 		}
 		req, _ := http.NewRequest(http.MethodGet, dept.base+page+"/epcis", nil)
@@ -72,11 +73,35 @@ func TestConsoleEPCIS(t *testing.T) {
 			!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/ld+json") {
 			t.Errorf("download: %d %v %s\n%s", st, err, resp.Header, body)
 		}
+		// The XML download, linked next to it, holds the same event.
+		req, _ = http.NewRequest(http.MethodGet, dept.base+page+"/epcis?format=xml", nil)
+		st, body, resp = dept.do(req)
+		var x struct {
+			XMLName       xml.Name
+			SchemaVersion string `xml:"schemaVersion,attr"`
+			Events        []struct {
+				XMLName xml.Name
+				EventID string `xml:"eventID"`
+				Ref     string `xml:"urn:ecredit:epcis: ref"`
+			} `xml:"EPCISBody>EventList>ObjectEvent"`
+		}
+		if err := xml.Unmarshal([]byte(body), &x); st != 200 || err != nil || x.XMLName.Space != trace.EPCISXMLNamespace || x.SchemaVersion != "2.0" ||
+			len(x.Events) != 1 || x.Events[0].Ref != "CDJC2025-0303" || x.Events[0].EventID != got.Body.EventList[0].EventID ||
+			resp.Header.Get("Content-Type") != "application/xml; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), `.xml"`) {
+			t.Errorf("XML download: %d %v %s\n%s", st, err, resp.Header, body)
+		}
+		if st, body := dept.get(page + "/epcis?format=pdf"); st != 400 || !strings.Contains(body, "format") {
+			t.Errorf("download in an unknown format: %d", st)
+		}
 		if st, _ := dept.get("/console/trace/" + g + "/NOPE/epcis"); st != 404 {
 			t.Errorf("download of an unknown batch: %d", st)
 		}
+		if st, _ := dept.get("/console/trace/" + g + "/NOPE/epcis?format=xml"); st != 404 {
+			t.Errorf("XML download of an unknown batch: %d", st)
+		}
 		pub := e.client()
-		if st, body := pub.get("/trace/" + g + "/E7"); st != 200 || !strings.Contains(body, fmt.Sprintf(`href="/api/v1/public/trace/%s/E7/epcis"`, g)) {
+		if st, body := pub.get("/trace/" + g + "/E7"); st != 200 || !strings.Contains(body, fmt.Sprintf(`href="/api/v1/public/trace/%s/E7/epcis"`, g)) ||
+			!strings.Contains(body, fmt.Sprintf(`href="/api/v1/public/trace/%s/E7/epcis?format=xml"`, g)) {
 			t.Errorf("public page: %d", st)
 		}
 	})

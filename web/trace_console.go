@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -198,23 +199,29 @@ func (s *Site) conEPCISImport(w http.ResponseWriter, r *http.Request, c *call) {
 
 // conEPCISExport is GET /console/trace/{gtin}/{batch}/epcis: every event
 // of the batch as one EPCIS 2.0 document, to download, written a page at
-// a time (trace.Service.WriteEPCIS).
+// a time: JSON-LD (trace.Service.WriteEPCIS), or with ?format=xml the XML
+// binding (trace.Service.WriteEPCISXML).
 func (s *Site) conEPCISExport(w http.ResponseWriter, r *http.Request, c *call) {
 	httpx.NoteRoute(r)
 	if !s.traceReady(w, r) {
 		return
 	}
+	f, ok := epcisDownloads[r.URL.Query().Get("format")]
+	if !ok {
+		s.errorPage(w, r, nil, http.StatusBadRequest, "下载格式 format 只能是 jsonld 或 xml (format must be jsonld or xml)")
+		return
+	}
 	gtin, batch := r.PathValue("gtin"), r.PathValue("batch")
 	out := &headerOnWrite{w: w, set: func(h http.Header) {
-		h.Set("Content-Type", "application/ld+json; charset=utf-8")
-		h.Set("Content-Disposition", `attachment; filename="epcis-`+url.PathEscape(gtin)+"-"+url.PathEscape(batch)+`.jsonld"`)
+		h.Set("Content-Type", f.contentType)
+		h.Set("Content-Disposition", `attachment; filename="epcis-`+url.PathEscape(gtin)+"-"+url.PathEscape(batch)+f.ext+`"`)
 		h.Set("Cache-Control", "no-store")
 	}}
-	err := s.d.Trace.WriteEPCIS(r.Context(), out, gtin, batch, false)
+	err := f.write(s.d.Trace, r.Context(), out, gtin, batch, false)
 	switch {
 	case err == nil:
 	case out.wrote:
-		// The download is cut short (not valid JSON); the cause is logged.
+		// The download is cut short (not well-formed); the cause is logged.
 		s.log.Error("web: EPCIS download", "err", err, "request_id", httpx.RequestID(r))
 	case errs.Is(err, errs.NotFound):
 		s.errorPage(w, r, nil, http.StatusNotFound, "未找到该批次 (no such batch)")
@@ -223,6 +230,21 @@ func (s *Site) conEPCISExport(w http.ResponseWriter, r *http.Request, c *call) {
 	default:
 		s.fail(w, r, err)
 	}
+}
+
+// epcisDownload is a format of the EPCIS download: its media type, its
+// file's extension and the writer of the whole document.
+type epcisDownload struct {
+	contentType, ext string
+	write            func(s *trace.Service, ctx context.Context, w io.Writer, gtin, batch string, public bool) error
+}
+
+// epcisDownloads are the EPCIS download's formats by the format
+// parameter; none is JSON-LD.
+var epcisDownloads = map[string]epcisDownload{
+	"":       {"application/ld+json; charset=utf-8", ".jsonld", (*trace.Service).WriteEPCIS},
+	"jsonld": {"application/ld+json; charset=utf-8", ".jsonld", (*trace.Service).WriteEPCIS},
+	"xml":    {"application/xml; charset=utf-8", ".xml", (*trace.Service).WriteEPCISXML},
 }
 
 // headerOnWrite sets the headers of a download with its first byte, so
