@@ -292,9 +292,9 @@ type LineageNode struct {
 	// Inspections are the batch's inspection events, earliest first (at
 	// most 20; upstream only).
 	Inspections []EventView `json:"inspections,omitempty"`
-	// Orders is how many orders hold the batch (downstream, in a forward
-	// trace: within the caller's scope).
-	Orders int64 `json:"orders"`
+	// Orders is how many orders hold the batch: downstream, in a forward
+	// trace, within the caller's scope; absent elsewhere (and when none).
+	Orders int64 `json:"orders,omitempty"`
 }
 
 // Lineage is both directions of a batch's lineage.
