@@ -400,20 +400,8 @@ func (s *Service) lineageNode(ctx context.Context, l *subjects, k Link, of strin
 	return n, nil
 }
 
-// Lineage returns both directions of a batch's lineage; anyone may read
-// it (it names products, batches, their producers and inspections, as the
-// public trace does).
-func (s *Service) Lineage(ctx context.Context, gtin, batch string) (*Lineage, error) {
-	const op = "trace.Lineage"
-	l := s.lookups()
-	b, _, _, err := s.batchAndProduct(ctx, l, gtin, batch)
-	if err != nil {
-		return nil, errs.Wrap(op, err)
-	}
-	lin, err := s.batchLineage(ctx, l, b, anonymous(account.From(ctx)))
-	return lin, errs.Wrap(op, err)
-}
-
+// batchLineage is both directions of b's lineage; public masks the
+// inputs' inspections as the public trace does.
 func (s *Service) batchLineage(ctx context.Context, l *subjects, b *Batch, public bool) (*Lineage, error) {
 	lin := &Lineage{}
 	var t1, t2 bool
