@@ -288,15 +288,15 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	for _, p := range plans {
 		for j, b := range p.batches {
 			day := record.DateOf(p.produced[j])
-			batchRows = append(batchRows, []any{ids[p.gtin], p.gtin, b, string(day), string(day.AddDate(0, 12, 0)), p.quantity[j],
+			batchRows = append(batchRows, []any{ids[p.gtin], p.gtin, b, string(day), string(day.AddDate(0, 12, 0)), p.quantity[j], "",
 				p.producer.id, trace.BatchNormal, nowUS, nowUS})
 		}
 	}
 	for _, l := range lineage.lots {
-		batchRows = append(batchRows, []any{ids[l.prod.gtin], l.prod.gtin, l.batch, string(l.made), string(l.made.AddDate(0, l.prod.m.shelf, 0)), l.quantity,
+		batchRows = append(batchRows, []any{ids[l.prod.gtin], l.prod.gtin, l.batch, string(l.made), string(l.made.AddDate(0, l.prod.m.shelf, 0)), l.quantity, "KGM",
 			l.prod.farm.id, trace.BatchNormal, nowUS, nowUS})
 	}
-	if err := insertRows(ctx, store, op, "trace_batches", "product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_at, updated_at", batchRows); err != nil {
+	if err := insertRows(ctx, store, op, "trace_batches", "product_id, gtin, batch, produced_on, expires_on, quantity, uom, producer_id, status, created_at, updated_at", batchRows); err != nil {
 		return c, errs.Wrap(op, err)
 	}
 	c.Products, c.Batches = len(prodRows), len(batchRows)

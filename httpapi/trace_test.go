@@ -79,6 +79,15 @@ func traceFlow(e *env) {
 	if m := r.m(t); m["status"] != "updated" {
 		t.Errorf("batch again with an input: %s", r.body)
 	}
+	// A weighed lot: no more can go out of it than it held.
+	r = e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": rawG, "batch": "R2", "produced_on": "2026-04-21", "quantity": 100, "uom": "KGM"}, true)
+	e.want(r, 201)
+	if m := r.m(t); m["batch"].(map[string]any)["quantity_label"] != "100 千克" {
+		t.Errorf("weighed lot: %s", r.body)
+	}
+	e.want(e.do("POST", "/api/v1/batches", "dept", map[string]any{"gtin": rawG, "batch": "R3", "produced_on": "2026-04-21", "uom": "KGM"}, true), 400, "uom")
+	e.want(e.do("POST", "/api/v1/batches/"+g+"/L1/inputs", "dept", in("R2", 150, "KGM"), true), 400, "inputs[0].quantity")
+	e.want(e.do("PATCH", "/api/v1/batches/"+rawG+"/R2", "dept", map[string]any{"uom": "磅"}, false), 400, "uom")
 	r = e.do("GET", "/api/v1/public/trace/"+rawG+"/R1", "", nil, true)
 	e.want(r, 200)
 	if s := string(r.body); !strings.Contains(s, `"downstream":[{"depth":1,"of":"`+rawG+`/R1","gtin":"`+g+`","batch":"L1"`) || !strings.Contains(s, `"quantity_label":"120.5 千克"`) {

@@ -65,12 +65,12 @@ func (db *DB) GetProduct(ctx context.Context, gtin string) (*trace.Product, erro
 	return p, mapErr(op, err)
 }
 
-const batchCols = `id, product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_by, created_at, updated_at, version`
+const batchCols = `id, product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status, created_by, created_at, updated_at, version, uom`
 
 func scanBatch(r scanner) (*trace.Batch, error) {
 	var b trace.Batch
 	var c, u int64
-	if err := r.Scan(&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u, &b.Version); err != nil {
+	if err := r.Scan(&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u, &b.Version, &b.UOM); err != nil {
 		return nil, err
 	}
 	b.CreatedAt, b.UpdatedAt = fromMicros(c), fromMicros(u)
@@ -83,9 +83,9 @@ func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, ins []*trace.Inpu
 	norm(&b.CreatedAt)
 	norm(&b.UpdatedAt)
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		id, err := db.insertID(ctx, tx, `INSERT INTO trace_batches (product_id, gtin, batch, produced_on, expires_on, quantity, producer_id, status,
-			created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, b.ProductID, b.GTIN, b.Batch, b.ProducedOn, b.ExpiresOn,
-			b.Quantity, b.ProducerID, b.Status, b.CreatedBy, micros(b.CreatedAt), micros(b.UpdatedAt))
+		id, err := db.insertID(ctx, tx, `INSERT INTO trace_batches (product_id, gtin, batch, produced_on, expires_on, quantity, uom, producer_id, status,
+			created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, b.ProductID, b.GTIN, b.Batch, b.ProducedOn, b.ExpiresOn,
+			b.Quantity, b.UOM, b.ProducerID, b.Status, b.CreatedBy, micros(b.CreatedAt), micros(b.UpdatedAt))
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func (db *DB) Lineage(ctx context.Context, ids []int64, up bool) ([]trace.Link, 
 		var b trace.Batch
 		var rec, c, u int64
 		if err := rows.Scan(&k.BatchID, &k.InputID, &k.Quantity, &k.UOM, &k.ActorID, &k.ActorName, &rec,
-			&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u, &b.Version); err != nil {
+			&b.ID, &b.ProductID, &b.GTIN, &b.Batch, &b.ProducedOn, &b.ExpiresOn, &b.Quantity, &b.ProducerID, &b.Status, &b.CreatedBy, &c, &u, &b.Version, &b.UOM); err != nil {
 			return err
 		}
 		k.RecordedAt, b.CreatedAt, b.UpdatedAt = fromMicros(rec), fromMicros(c), fromMicros(u)
@@ -213,8 +213,8 @@ func (db *DB) UpdateBatch(ctx context.Context, b *trace.Batch, a *audit.Entry) e
 	const op = "sqlstore.UpdateBatch"
 	norm(&b.UpdatedAt)
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, `UPDATE trace_batches SET produced_on = ?, expires_on = ?, quantity = ?, updated_at = ?, version = version + 1
-			WHERE id = ? AND version = ? AND status <> ?`, b.ProducedOn, b.ExpiresOn, b.Quantity, micros(b.UpdatedAt), b.ID, b.Version, trace.BatchRecalled)
+		res, err := db.exec(ctx, tx, `UPDATE trace_batches SET produced_on = ?, expires_on = ?, quantity = ?, uom = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status <> ?`, b.ProducedOn, b.ExpiresOn, b.Quantity, b.UOM, micros(b.UpdatedAt), b.ID, b.Version, trace.BatchRecalled)
 		if err != nil {
 			return err
 		}

@@ -114,6 +114,49 @@ func TestTraceLineage(t *testing.T) {
 		_, err = w.svc.AddInputs(w.dept, cake, "C0201", []trace.InputRef{{GTIN: cake, Batch: "C0201"}})
 		wantCode(t, err, errs.Invalid, "inputs[0].batch")
 
+		// Mass balance: a lot weighed at 1000 kg cannot go into more than
+		// that (2% slack), in its own unit; its quantity cannot drop below
+		// what went out of it; dates cannot contradict the lineage.
+		_, _, err = batch(trace.BatchInput{GTIN: haw, Batch: "H0925", ProducedOn: "2025-09-25", UOM: "KGM"})
+		wantCode(t, err, errs.Invalid, "uom")
+		_, _, err = batch(trace.BatchInput{GTIN: haw, Batch: "H0925", ProducedOn: "2025-09-25", Quantity: 1000, UOM: "lb"})
+		wantCode(t, err, errs.Invalid, "uom")
+		lot, _, err := batch(trace.BatchInput{GTIN: haw, Batch: "H0925", ProducedOn: "2025-09-25", Quantity: 1000, UOM: "kgm"})
+		if err != nil || lot.UOM != "KGM" || lot.View().QuantityLabel != "1000 千克" {
+			t.Fatalf("weighed lot: %v %+v", err, lot)
+		}
+		for _, bn := range []string{"C0301", "C0302", "C0303"} {
+			if _, _, err := batch(trace.BatchInput{GTIN: cake, Batch: bn, ProducedOn: "2026-03-01"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lotIn := func(q float64, uom string) []trace.InputRef {
+			return []trace.InputRef{{GTIN: haw, Batch: "H0925", Quantity: q, UOM: uom}}
+		}
+		if _, err := w.svc.AddInputs(w.dept, cake, "C0301", lotIn(700, "KGM")); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.svc.AddInputs(w.dept, cake, "C0302", lotIn(400, "KGM"))
+		wantCode(t, err, errs.Invalid, "inputs[0].quantity")
+		if !strings.Contains(errs.MessageOf(err), "已登记用于其他批次 700 千克") {
+			t.Errorf("balance message: %v", err)
+		}
+		if _, err := w.svc.AddInputs(w.dept, cake, "C0302", lotIn(310, "KGM")); err != nil { // 1010 ≤ 1020
+			t.Fatalf("within the slack: %v", err)
+		}
+		if _, err := w.svc.AddInputs(w.dept, cake, "C0303", lotIn(5000, "GRM")); err != nil {
+			t.Fatalf("another unit is not balanced: %v", err)
+		}
+		_, err = w.svc.UpdateBatch(w.dept, haw, "H0925", trace.BatchPatch{Quantity: ptr(int64(900))})
+		wantCode(t, err, errs.Invalid, "quantity")
+		if _, err := w.svc.UpdateBatch(w.dept, haw, "H0925", trace.BatchPatch{Quantity: ptr(int64(1200))}); err != nil {
+			t.Fatalf("more: %v", err)
+		}
+		_, err = w.svc.UpdateBatch(w.dept, cake, "C0301", trace.BatchPatch{ProducedOn: ptr("2025-09-01")})
+		wantCode(t, err, errs.Invalid, "produced_on") // before its input was made
+		_, err = w.svc.UpdateBatch(w.dept, haw, "H0925", trace.BatchPatch{ProducedOn: ptr("2026-03-05")})
+		wantCode(t, err, errs.Invalid, "produced_on") // after what was made from it
+
 		// Inputs are append-only in the store itself.
 		if _, err := db.WriterDB().ExecContext(ctx, "UPDATE batch_inputs SET quantity = 1"); err == nil {
 			t.Error("batch_inputs updated")

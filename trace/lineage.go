@@ -147,16 +147,10 @@ func (s *Service) checkInputs(ctx context.Context, a account.Actor, out *Batch, 
 		if err != nil {
 			l = append(l, errs.All(err)...)
 		}
-		uom := strings.ToUpper(strings.TrimSpace(in.UOM))
-		switch {
-		case math.IsNaN(in.Quantity) || in.Quantity < 0 || in.Quantity > 1e12:
+		if math.IsNaN(in.Quantity) || in.Quantity < 0 || in.Quantity > 1e12 {
 			l.Add(f+"quantity", "用量必须是 0 到 10^12 之间的数 (quantity out of range)")
-		case in.Quantity == 0 && uom != "":
-			l.Add(f+"uom", "给出计量单位时须给出用量 (a unit needs a quantity)")
 		}
-		if _, ok := UOMs[uom]; !ok {
-			l.Add(f+"uom", "未知的计量单位「%s」，应为 KGM（千克）、GRM（克）、TNE（吨）、LTR（升）、MLT（毫升）或空（件） (unknown unit)", clip(in.UOM, 20))
-		}
+		uom := checkUOM(&l, f+"uom", in.UOM, in.Quantity != 0)
 		if len(l) > n {
 			continue
 		}
@@ -180,6 +174,20 @@ func (s *Service) checkInputs(ctx context.Context, a account.Actor, out *Batch, 
 			l.Add(f+"batch", "与第 %d 个原料批次重复 (duplicate input)", seen[ib.ID])
 		case out.ProducedOn != "" && ib.ProducedOn > out.ProducedOn:
 			l.Add(f+"batch", "原料批次 %s/%s 生产于 %s，晚于本批次的生产日期 %s，不可能用于本批次 (input made after the batch)", ib.GTIN, ib.Batch, ib.ProducedOn, out.ProducedOn)
+		}
+		if len(l) == n && in.Quantity > 0 && ib.Quantity > 0 && ib.UOM == uom {
+			// Mass balance: what is recorded as made from the lot, in its
+			// own unit, cannot exceed what the lot held.
+			if _, ok := stored[ib.ID]; !ok {
+				used, err := s.usedOf(ctx, ib)
+				if err != nil {
+					return nil, nil, err
+				}
+				if used+in.Quantity > float64(ib.Quantity)*(1+balanceSlack) {
+					l.Add(f+"quantity", "原料批次 %s/%s 共 %s，已登记用于其他批次 %s，再用 %s 将超出其数量 (more than the input batch held)",
+						ib.GTIN, ib.Batch, FormatQuantity(float64(ib.Quantity), ib.UOM), orNone(FormatQuantity(used, uom)), FormatQuantity(in.Quantity, uom))
+				}
+			}
 		}
 		if len(l) > n {
 			continue
@@ -256,6 +264,83 @@ func (s *Service) reaches(ctx context.Context, from []int64, target int64) (int6
 		}
 	}
 	return 0, nil
+}
+
+// keepLineage checks a batch's new dates and quantity against its
+// lineage: made no earlier than its inputs and no later than what was
+// made from it (dated), and holding at least what is recorded as made
+// from it (amount).
+func (s *Service) keepLineage(ctx context.Context, b *Batch, dated, amount bool) error {
+	if dated {
+		for _, up := range []bool{true, false} {
+			links, err := s.Store.Lineage(ctx, []int64{b.ID}, up)
+			if err != nil {
+				return err
+			}
+			for _, k := range links {
+				o := k.Other
+				if up && o.ProducedOn > b.ProducedOn || !up && o.ProducedOn < b.ProducedOn {
+					what := "原料批次"
+					if !up {
+						what = "以其为原料的批次"
+					}
+					return errs.Field("produced_on", "生产日期 %s 与%s %s/%s（生产于 %s）矛盾 (production date against the lineage)",
+						b.ProducedOn, what, o.GTIN, o.Batch, o.ProducedOn)
+				}
+			}
+		}
+	}
+	if amount && b.Quantity > 0 {
+		used, err := s.usedOf(ctx, b)
+		if err != nil {
+			return err
+		}
+		if used > float64(b.Quantity)*(1+balanceSlack) {
+			return errs.Field("quantity", "已登记以该批次为原料的用量共 %s，超过新的数量 %s (less than recorded as made from it)",
+				FormatQuantity(used, b.UOM), FormatQuantity(float64(b.Quantity), b.UOM))
+		}
+	}
+	return nil
+}
+
+// balanceSlack is how much more than a lot held its recorded uses may add
+// up to (weighing and rounding): 2%.
+const balanceSlack = 0.02
+
+// usedOf sums what is recorded as made from batch b in b's own unit.
+func (s *Service) usedOf(ctx context.Context, b *Batch) (float64, error) {
+	links, err := s.Store.Lineage(ctx, []int64{b.ID}, false)
+	if err != nil {
+		return 0, err
+	}
+	used := 0.0
+	for _, k := range links {
+		if k.UOM == b.UOM {
+			used += k.Quantity
+		}
+	}
+	return used, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+// checkUOM checks a unit (a key of UOMs, any case); given a unit needs a
+// quantity (withQuantity).
+func checkUOM(l *errs.List, field, v string, withQuantity bool) string {
+	uom := strings.ToUpper(strings.TrimSpace(v))
+	if _, ok := UOMs[uom]; !ok {
+		l.Add(field, "未知的计量单位「%s」，应为 KGM（千克）、GRM（克）、TNE（吨）、LTR（升）、MLT（毫升）或空（件） (unknown unit)", clip(v, 20))
+		return ""
+	}
+	if uom != "" && !withQuantity {
+		l.Add(field, "给出计量单位时须给出数量或用量 (a unit needs a quantity)")
+	}
+	return uom
 }
 
 // FormatQuantity writes an input's quantity with its unit: "120.5 千克";

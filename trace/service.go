@@ -278,7 +278,10 @@ type BatchInput struct {
 	Batch      string `json:"batch"`
 	ProducedOn string `json:"produced_on"`          // production date
 	ExpiresOn  string `json:"expires_on,omitempty"` // expiry date
-	Quantity   int64  `json:"quantity,omitempty"`   // units made
+	Quantity   int64  `json:"quantity,omitempty"`   // how much was made
+	// UOM is the unit of Quantity, as an input's (UOMs): "" (units) for a
+	// product, KGM for a raw lot weighed in kilograms.
+	UOM string `json:"uom,omitempty"`
 	// Inputs are the batches it was made from (lineage.go), recorded with
 	// it in one transaction.
 	Inputs []InputRef `json:"inputs,omitempty"`
@@ -327,6 +330,7 @@ func (s *Service) CreateBatch(ctx context.Context, in BatchInput) (*Batch, strin
 	if in.Quantity < 0 || in.Quantity > 1e12 {
 		l.Add("quantity", "数量必须是 0 到 10^12 之间的整数 (quantity out of range)")
 	}
+	uom := checkUOM(&l, "uom", in.UOM, in.Quantity != 0)
 	if err := l.Err(); err != nil {
 		return nil, "", errs.Wrap(op, err)
 	}
@@ -339,10 +343,10 @@ func (s *Service) CreateBatch(ctx context.Context, in BatchInput) (*Batch, strin
 	if err := mayManage(a, p.ProducerID); err != nil {
 		return nil, "", errs.Wrap(op, err)
 	}
-	b := &Batch{ProductID: p.ID, GTIN: g, Batch: bn, ProducedOn: string(produced), ExpiresOn: string(expires), Quantity: in.Quantity,
+	b := &Batch{ProductID: p.ID, GTIN: g, Batch: bn, ProducedOn: string(produced), ExpiresOn: string(expires), Quantity: in.Quantity, UOM: uom,
 		ProducerID: p.ProducerID, Status: BatchNormal, CreatedBy: a.AccountID, CreatedAt: now, UpdatedAt: now}
 	if ex, err := s.Store.GetBatch(ctx, g, bn); err == nil {
-		if ex.ProducedOn != b.ProducedOn || ex.ExpiresOn != b.ExpiresOn || ex.Quantity != b.Quantity {
+		if ex.ProducedOn != b.ProducedOn || ex.ExpiresOn != b.ExpiresOn || ex.Quantity != b.Quantity || ex.UOM != b.UOM {
 			return nil, "", &errs.Error{Code: errs.Conflict, Op: op, Field: "batch", Message: "该批次已登记且内容不同 (batch already registered with other content)"}
 		}
 		if len(in.Inputs) == 0 {

@@ -160,7 +160,8 @@ type Batch struct {
 	Batch      string
 	ProducedOn string // YYYY-MM-DD, Asia/Shanghai
 	ExpiresOn  string // "" when none
-	Quantity   int64  // units made; 0 when not reported
+	Quantity   int64  // how much was made; 0 when not reported
+	UOM        string // the unit of Quantity (a key of UOMs; "": units)
 	ProducerID int64
 	Status     string // BatchNormal, BatchRecalled
 	CreatedBy  int64

@@ -87,6 +87,7 @@ type BatchPatch struct {
 	ProducedOn *string `json:"produced_on,omitempty"`
 	ExpiresOn  *string `json:"expires_on,omitempty"`
 	Quantity   *int64  `json:"quantity,omitempty"`
+	UOM        *string `json:"uom,omitempty"` // the unit of the quantity (UOMs)
 	// Version, when not 0, must equal the stored version (optimistic lock).
 	Version int `json:"version,omitempty"`
 }
@@ -151,6 +152,13 @@ func (s *Service) UpdateBatch(ctx context.Context, gtin, batch string, in BatchP
 			b.Quantity = *in.Quantity
 		}
 	}
+	if in.UOM != nil {
+		changed = append(changed, "uom")
+		b.UOM = checkUOM(&l, "uom", *in.UOM, true)
+	}
+	if b.UOM != "" && b.Quantity == 0 && len(l) == 0 {
+		l.Add("uom", "给出计量单位时须给出数量或用量 (a unit needs a quantity)")
+	}
 	if err := l.Err(); err != nil {
 		return nil, errs.Wrap(op, err)
 	}
@@ -173,6 +181,9 @@ func (s *Service) UpdateBatch(ctx context.Context, gtin, batch string, in BatchP
 			return nil, errs.Wrap(op, errs.Field("produced_on", "生产日期 %s 晚于该批次最早的追溯事件（%s）(production after the batch's first event)",
 				b.ProducedOn, record.DateOf(first[0].At)))
 		}
+	}
+	if err := s.keepLineage(ctx, b, in.ProducedOn != nil, in.Quantity != nil || in.UOM != nil); err != nil {
+		return nil, errs.Wrap(op, err)
 	}
 	b.UpdatedAt = now
 	if err := s.Store.UpdateBatch(ctx, b, a.Audit(audit.ActUpdate, "trace_batch", g+"/"+bn+" "+strings.Join(changed, ","))); err != nil {

@@ -62,16 +62,20 @@ func (s *Service) productView(p *Product, producer *registry.Subject) ProductVie
 
 // BatchView is a batch as the API shows it.
 type BatchView struct {
-	GTIN        string    `json:"gtin"`
-	Batch       string    `json:"batch"`
-	ProducedOn  string    `json:"produced_on"`
-	ExpiresOn   string    `json:"expires_on,omitempty"`
-	Quantity    int64     `json:"quantity"`
-	Status      string    `json:"status"`
-	StatusLabel string    `json:"status_label"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Version     int       `json:"version"`
+	GTIN       string `json:"gtin"`
+	Batch      string `json:"batch"`
+	ProducedOn string `json:"produced_on"`
+	ExpiresOn  string `json:"expires_on,omitempty"`
+	Quantity   int64  `json:"quantity"`
+	UOM        string `json:"uom,omitempty"`
+	// QuantityLabel is the quantity with its unit ("1800 件", "1200 千克");
+	// "" when not reported.
+	QuantityLabel string    `json:"quantity_label,omitempty"`
+	Status        string    `json:"status"`
+	StatusLabel   string    `json:"status_label"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	Version       int       `json:"version"`
 }
 
 // View returns the batch's API form.
@@ -81,7 +85,7 @@ func (b *Batch) View() BatchView {
 		label = "已召回"
 	}
 	return BatchView{GTIN: b.GTIN, Batch: b.Batch, ProducedOn: b.ProducedOn, ExpiresOn: b.ExpiresOn, Quantity: b.Quantity,
-		Status: b.Status, StatusLabel: label, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Version: b.Version}
+		UOM: b.UOM, QuantityLabel: FormatQuantity(float64(b.Quantity), b.UOM), Status: b.Status, StatusLabel: label, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Version: b.Version}
 }
 
 // EventView is an event as the API shows it. The public sees no event id,

@@ -43,7 +43,7 @@ func TestTraceLineagePages(t *testing.T) {
 		}{
 			{form(raw, "NOPE", "", ""), "未登记"},
 			{form(raw, "R1", "很多", "KGM"), "用量须是数字"},
-			{form(raw, "R1", "", "KGM"), "给出计量单位时须给出用量"},
+			{form(raw, "R1", "", "KGM"), "给出计量单位时须给出"},
 			{form(cake, "C1", "", ""), "不能以自身为原料"},
 		} {
 			st, body, _ := dept.post(page+"/inputs", c.v)
