@@ -144,8 +144,14 @@ func TestTraceLineage(t *testing.T) {
 		if _, err := w.svc.AddInputs(w.dept, cake, "C0302", lotIn(310, "KGM")); err != nil { // 1010 ≤ 1020
 			t.Fatalf("within the slack: %v", err)
 		}
-		if _, err := w.svc.AddInputs(w.dept, cake, "C0303", lotIn(5000, "GRM")); err != nil {
-			t.Fatalf("another unit is not balanced: %v", err)
+		_, err = w.svc.AddInputs(w.dept, cake, "C0303", lotIn(15000, "GRM")) // 15 kg more: 1025 kg
+		wantCode(t, err, errs.Invalid, "inputs[0].quantity")
+		if _, err := w.svc.AddInputs(w.dept, cake, "C0303", lotIn(5000, "GRM")); err != nil { // 5 kg: 1015 kg
+			t.Fatalf("grams into a lot weighed in kilograms: %v", err)
+		}
+		if _, _, err := batch(trace.BatchInput{GTIN: gift, Batch: "G0301", ProducedOn: "2026-03-01",
+			Inputs: lotIn(2, "LTR")}); err != nil {
+			t.Fatalf("litres of a lot weighed in kilograms are not balanced: %v", err)
 		}
 		_, err = w.svc.UpdateBatch(w.dept, haw, "H0925", trace.BatchPatch{Quantity: ptr(int64(900))})
 		wantCode(t, err, errs.Invalid, "quantity")

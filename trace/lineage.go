@@ -175,7 +175,10 @@ func (s *Service) checkInputs(ctx context.Context, a account.Actor, out *Batch, 
 		case out.ProducedOn != "" && ib.ProducedOn > out.ProducedOn:
 			l.Add(f+"batch", "原料批次 %s/%s 生产于 %s，晚于本批次的生产日期 %s，不可能用于本批次 (input made after the batch)", ib.GTIN, ib.Batch, ib.ProducedOn, out.ProducedOn)
 		}
-		if len(l) == n && in.Quantity > 0 && ib.Quantity > 0 && ib.UOM == uom {
+		if len(l) > n {
+			continue
+		}
+		if q, ok := convert(in.Quantity, uom, ib.UOM); in.Quantity > 0 && ib.Quantity > 0 && ok {
 			// Mass balance: what is recorded as made from the lot, in its
 			// own unit, cannot exceed what the lot held.
 			if _, ok := stored[ib.ID]; !ok {
@@ -183,9 +186,9 @@ func (s *Service) checkInputs(ctx context.Context, a account.Actor, out *Batch, 
 				if err != nil {
 					return nil, nil, err
 				}
-				if used+in.Quantity > float64(ib.Quantity)*(1+balanceSlack) {
+				if used+q > float64(ib.Quantity)*(1+balanceSlack) {
 					l.Add(f+"quantity", "原料批次 %s/%s 共 %s，已登记用于其他批次 %s，再用 %s 将超出其数量 (more than the input batch held)",
-						ib.GTIN, ib.Batch, FormatQuantity(float64(ib.Quantity), ib.UOM), orNone(FormatQuantity(used, uom)), FormatQuantity(in.Quantity, uom))
+						ib.GTIN, ib.Batch, FormatQuantity(float64(ib.Quantity), ib.UOM), orNone(FormatQuantity(used, ib.UOM)), FormatQuantity(in.Quantity, uom))
 				}
 			}
 		}
@@ -303,6 +306,23 @@ func (s *Service) keepLineage(ctx context.Context, b *Batch, dated, amount bool)
 	return nil
 }
 
+// uomScale is each unit in its dimension's base unit: mass in KGM,
+// volume in LTR; units ("") are a dimension of their own.
+var uomScale = map[string]struct {
+	dim   string
+	scale float64
+}{"": {"units", 1}, "KGM": {"mass", 1}, "GRM": {"mass", 0.001}, "TNE": {"mass", 1000}, "LTR": {"volume", 1}, "MLT": {"volume", 0.001}}
+
+// convert turns q in unit from into unit to; ok false when they measure
+// different things (kilograms and litres, pieces and kilograms).
+func convert(q float64, from, to string) (float64, bool) {
+	f, t := uomScale[from], uomScale[to]
+	if f.dim == "" || f.dim != t.dim {
+		return 0, false
+	}
+	return q * f.scale / t.scale, true
+}
+
 // balanceSlack is how much more than a lot held its recorded uses may add
 // up to (weighing and rounding): 2%.
 const balanceSlack = 0.02
@@ -315,8 +335,8 @@ func (s *Service) usedOf(ctx context.Context, b *Batch) (float64, error) {
 	}
 	used := 0.0
 	for _, k := range links {
-		if k.UOM == b.UOM {
-			used += k.Quantity
+		if q, ok := convert(k.Quantity, k.UOM, b.UOM); ok {
+			used += q
 		}
 	}
 	return used, nil
