@@ -163,6 +163,17 @@ type Counts struct {
 	Valid     int // complete, plausible tracking (see Store.Aggregate)
 }
 
+// Add adds o's counts to c's (every count is a sum over parcels).
+func (c *Counts) Add(o Counts) {
+	c.Parcels += o.Parcels
+	c.Due += o.Due
+	c.OnTime += o.OnTime
+	c.Delivered += o.Delivered
+	c.LostOrDam += o.LostOrDam
+	c.Complaint += o.Complaint
+	c.Valid += o.Valid
+}
+
 // CourierCounts are the counts of one courier of a firm.
 type CourierCounts struct {
 	CourierID   int64
@@ -204,9 +215,10 @@ type Store interface {
 	// picked up, without a gap, whose journey has ended or whose last
 	// event is not before w.StaleBefore.
 	Aggregate(ctx context.Context, firmID int64, w Window) (Counts, error)
-	// AggregateCouriers is Aggregate per courier (CourierID, CourierCode),
-	// couriers with the most parcels first, at most limit.
-	AggregateCouriers(ctx context.Context, firmID int64, w Window, limit int) ([]CourierCounts, error)
+	// AggregateCouriers is Aggregate in one pass over the parcels, with
+	// the same counts per courier (CourierID, CourierCode): couriers with
+	// the most parcels first, at most limit.
+	AggregateCouriers(ctx context.Context, firmID int64, w Window, limit int) (Counts, []CourierCounts, error)
 	// CountPenalties counts the active penalty records of each subject
 	// (a firm, or a courier: a person subject, whose records name it by
 	// the HMAC index of the ID number) decided on or after the date

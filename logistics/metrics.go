@@ -69,16 +69,13 @@ func (s *Service) windowOf(days int) (Policy, Window, error) {
 func windowSince(w Window) string { return w.From.In(clock.Shanghai).Format("2006-01-02") }
 
 // grade computes the public grading of a firm over the window: from the
-// counts kept a while (firmCounts) unless fresh.
-func (s *Service) grade(ctx context.Context, f *registry.Subject, p Policy, w Window, fresh bool) (*Public, error) {
+// counts given (fresh), or else those kept a while (firmCounts).
+func (s *Service) grade(ctx context.Context, f *registry.Subject, p Policy, w Window, fresh *Counts) (*Public, error) {
 	var c Counts
 	var err error
-	if fresh {
-		c, err = s.Store.Aggregate(ctx, f.ID, w)
-	} else {
-		c, w, err = s.firmCounts(ctx, f.ID, p.WindowDays, w, s.now())
-	}
-	if err != nil {
+	if fresh != nil {
+		c = *fresh
+	} else if c, w, err = s.firmCounts(ctx, f.ID, p.WindowDays, w, s.now()); err != nil {
 		return nil, err
 	}
 	v, err := s.Store.CountPenalties(ctx, []int64{f.ID}, windowSince(w))
@@ -98,7 +95,7 @@ func (s *Service) PublicGrade(ctx context.Context, sub *registry.Subject) (*Publ
 		return nil, nil
 	}
 	p, w, _ := s.windowOf(0)
-	out, err := s.grade(ctx, sub, p, w, false)
+	out, err := s.grade(ctx, sub, p, w, nil)
 	return out, errs.Wrap("logistics.PublicGrade", err)
 }
 
@@ -138,12 +135,13 @@ func (s *Service) Metrics(ctx context.Context, id int64, days int) (*Report, err
 		return nil, errs.Wrap(op, err)
 	}
 	// Fresh: the firm itself and the authorities read the report, over
-	// any window, next to its couriers' counts of the same moment.
-	pub, err := s.grade(ctx, f, p, w, true)
+	// any window, next to its couriers' counts of the same moment (one
+	// pass over the parcels gives both).
+	total, cs, err := s.Store.AggregateCouriers(ctx, f.ID, w, MaxCouriers)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	cs, err := s.Store.AggregateCouriers(ctx, f.ID, w, MaxCouriers)
+	pub, err := s.grade(ctx, f, p, w, &total)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}

@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -859,15 +861,18 @@ func (db *DB) Aggregate(ctx context.Context, firmID int64, w logistics.Window) (
 	return c, mapErr(op, err)
 }
 
-// AggregateCouriers counts per courier of the firm.
-func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.Window, limit int) ([]logistics.CourierCounts, error) {
+// AggregateCouriers counts the firm's parcels and each courier's in one
+// pass: the groups by courier (the firm's parcels without one in the
+// group (0, "")) add up to the firm's counts; the couriers are sorted
+// and cut here (a firm has hundreds of couriers, not millions).
+func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.Window, limit int) (logistics.Counts, []logistics.CourierCounts, error) {
 	const op = "sqlstore.AggregateCouriers"
+	var total logistics.Counts
 	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT courier_id, courier_code, "+aggregateCols+
-		" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ? AND (courier_id <> 0 OR courier_code <> '')"+
-		" GROUP BY courier_id, courier_code ORDER BY COUNT(*) DESC, courier_id, courier_code LIMIT ?"),
-		micros(w.To), micros(w.StaleBefore), firmID, micros(w.From), micros(w.To), clampLimit(limit, 50, 1000))
+		" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ? GROUP BY courier_id, courier_code"),
+		micros(w.To), micros(w.StaleBefore), firmID, micros(w.From), micros(w.To))
 	if err != nil {
-		return nil, mapErr(op, err)
+		return total, nil, mapErr(op, err)
 	}
 	defer rows.Close()
 	var out []logistics.CourierCounts
@@ -875,12 +880,21 @@ func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.W
 		var cc logistics.CourierCounts
 		c, err := scanCounts(rows, &cc.CourierID, &cc.CourierCode)
 		if err != nil {
-			return nil, mapErr(op, err)
+			return total, nil, mapErr(op, err)
 		}
-		cc.Counts = c
-		out = append(out, cc)
+		total.Add(c)
+		if cc.CourierID != 0 || cc.CourierCode != "" {
+			cc.Counts = c
+			out = append(out, cc)
+		}
 	}
-	return out, mapErr(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return total, nil, mapErr(op, err)
+	}
+	slices.SortFunc(out, func(a, b logistics.CourierCounts) int {
+		return cmp.Or(cmp.Compare(b.Parcels, a.Parcels), cmp.Compare(a.CourierID, b.CourierID), strings.Compare(a.CourierCode, b.CourierCode))
+	})
+	return total, out[:min(len(out), clampLimit(limit, 50, 1000))], nil
 }
 
 // CountPenalties counts the active penalty records of each subject

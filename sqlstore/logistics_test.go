@@ -847,6 +847,12 @@ func (c *aggregateCounter) Aggregate(ctx context.Context, firmID int64, w logist
 	return c.Store.Aggregate(ctx, firmID, w)
 }
 
+// AggregateCouriers adds the firm's parcels up too (with its couriers').
+func (c *aggregateCounter) AggregateCouriers(ctx context.Context, firmID int64, w logistics.Window, limit int) (logistics.Counts, []logistics.CourierCounts, error) {
+	c.n.Add(1)
+	return c.Store.AggregateCouriers(ctx, firmID, w, limit)
+}
+
 // TestLogisticsGradeCountsKept: the public grade adds a firm's parcels up
 // once per logistics.CountsTTL (once for concurrent callers), afresh after
 // an ingest of the firm's parcels or events through the service, and
@@ -929,6 +935,48 @@ func TestLogisticsGradeCountsKept(t *testing.T) {
 				t.Fatalf("report: %v %+v", err, rep)
 			}
 			sums(int64(4 + i))
+		}
+	})
+}
+
+// TestAggregateCouriersAddsUp: the report's one pass gives the firm's
+// counts exactly as Aggregate does (parcels without a courier included)
+// and its couriers, busiest first, cut at the limit.
+func TestAggregateCouriersAddsUp(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newLogistics(t, db)
+		firmCtx := actor(account.RoleLogistics, 5, w.firm.ID, "承德快运")
+		var ps []logistics.ParcelInput
+		var evs []logistics.EventInput
+		for i := range 30 {
+			wb := fmt.Sprintf("AC%04d", i)
+			start := t0.Add(-time.Duration(50+i) * time.Hour)
+			courier := ""
+			if i%10 != 0 { // every tenth without a courier
+				courier = fmt.Sprintf("C%02d", i%4) // C01 8 parcels, C03 7, C00 and C02 6
+			}
+			ps = append(ps, logistics.ParcelInput{Waybill: wb, Origin: "130802", Dest: "130821", Courier: courier,
+				PromisedAt: start.Add(48 * time.Hour).Format(time.RFC3339)})
+			evs = append(evs, logistics.EventInput{Waybill: wb, Type: "picked_up", At: start.Format(time.RFC3339)})
+			if i%3 != 0 {
+				evs = append(evs, logistics.EventInput{Waybill: wb, Type: "signed", SignedBy: "recipient", At: start.Add(time.Duration(20+i%40) * time.Hour).Format(time.RFC3339)})
+			}
+		}
+		w.ingestAll(t, firmCtx, ps, evs)
+		win := logistics.Window{From: t0.Add(-30 * 24 * time.Hour), To: t0, StaleBefore: t0.Add(-72 * time.Hour)}
+		want, err := db.Aggregate(ctx, w.firm.ID, win)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, cs, err := db.AggregateCouriers(ctx, w.firm.ID, win, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != want || want.Parcels != 30 || want.Delivered != 20 {
+			t.Fatalf("one pass %+v, Aggregate %+v", total, want)
+		}
+		if len(cs) != 2 || cs[0].CourierCode != "C01" || cs[0].Parcels != 8 || cs[1].CourierCode != "C03" || cs[1].Parcels != 7 {
+			t.Fatalf("couriers %+v", cs)
 		}
 	})
 }
