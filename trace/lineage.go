@@ -155,15 +155,9 @@ func (s *Service) checkInputs(ctx context.Context, a account.Actor, out *Batch, 
 			continue
 		}
 		res[i].GTIN, res[i].Batch = g, bn
-		var ib *Batch
-		for _, form := range gtinLookupForms(g) {
-			if ib, err = s.Store.GetBatch(ctx, form, bn); err == nil {
-				break
-			}
-			if !errs.Is(err, errs.NotFound) {
-				return nil, nil, err
-			}
-			ib = nil
+		ib, err := s.findBatch(ctx, g, bn)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return nil, nil, err
 		}
 		switch {
 		case ib == nil:

@@ -94,21 +94,12 @@ func (s *Service) batchAndProduct(ctx context.Context, l *subjects, gtin, batch 
 		return nil, nil, ProductView{}, err
 	}
 	// The same GTIN may be given in another length (a GTIN-13 padded to
-	// 14 digits, or the reverse): try each form it can be stored under.
-	var b *Batch
-	for _, form := range gtinLookupForms(g) {
-		if b, err = s.Store.GetBatch(ctx, form, bn); err == nil {
-			g = form
-			break
-		}
-		if !errs.Is(err, errs.NotFound) {
-			return nil, nil, ProductView{}, err
-		}
-	}
+	// 14 digits, or the reverse).
+	b, err := s.findBatch(ctx, g, bn)
 	if err != nil {
 		return nil, nil, ProductView{}, err
 	}
-	p, err := s.Store.GetProduct(ctx, g)
+	p, err := s.Store.GetProduct(ctx, b.GTIN)
 	if err != nil {
 		return nil, nil, ProductView{}, err
 	}
@@ -451,17 +442,12 @@ func (s *Service) traceItem(ctx context.Context, l *subjects, ti *TracedItem, re
 	if err != nil || ti.Batch == "" {
 		return nil
 	}
-	var b *Batch
-	for _, form := range storedForms(g) {
-		if b, err = s.Store.GetBatch(ctx, form, ti.Batch); err == nil {
-			break
-		}
-		if !errs.Is(err, errs.NotFound) {
-			return err
-		}
-	}
-	if b == nil {
+	b, err := s.findBatch(ctx, g, ti.Batch)
+	if errs.Is(err, errs.NotFound) {
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	p, err := s.Store.GetProduct(ctx, b.GTIN)
 	if err != nil {

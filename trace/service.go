@@ -699,19 +699,29 @@ func (s *Service) cachedBatch(ctx context.Context, c *batchCache, g, bn string) 
 		}
 		return b, nil
 	}
-	// The GTIN may be written with another number of leading zeros than
-	// the batch was registered with (a GS1 Digital Link has 14 digits).
-	for _, form := range gtinLookupForms(g) {
-		b, err := s.Store.GetBatch(ctx, form, bn)
-		if errs.Is(err, errs.NotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		c.batches[k] = b
-		return b, nil
+	b, err := s.findBatch(ctx, g, bn)
+	if errs.Is(err, errs.NotFound) {
+		c.batches[k] = nil
+		return nil, errs.Field("batch", "批次 %s/%s 未登记 (batch not registered)", g, bn)
 	}
-	c.batches[k] = nil
-	return nil, errs.Field("batch", "批次 %s/%s 未登记 (batch not registered)", g, bn)
+	if err != nil {
+		return nil, err
+	}
+	c.batches[k] = b
+	return b, nil
+}
+
+// findBatch finds a batch by a GTIN written with any number of leading
+// zeros (gtinLookupForms: a GS1 Digital Link or an order may pad it to
+// 14 digits, or the batch may have been registered so); NotFound when
+// none of its forms is registered.
+func (s *Service) findBatch(ctx context.Context, g, bn string) (*Batch, error) {
+	var err error
+	for _, form := range gtinLookupForms(g) {
+		var b *Batch
+		if b, err = s.Store.GetBatch(ctx, form, bn); !errs.Is(err, errs.NotFound) {
+			return b, err
+		}
+	}
+	return nil, err
 }
