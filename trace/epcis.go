@@ -489,16 +489,6 @@ type lot struct {
 	field       string // the EPCIS field that first names it
 }
 
-// unitsUOM reports whether a UN/ECE Rec 20 code counts units: none, EA
-// (each), H87 (piece) or C62 (one).
-func unitsUOM(uom string) bool {
-	switch strings.ToUpper(strings.TrimSpace(uom)) {
-	case "", "EA", "H87", "C62":
-		return true
-	}
-	return false
-}
-
 // fromEPCIS converts one ObjectEvent into trace event inputs, one per
 // batch it names, or one TransformationEvent into the produced events of
 // its outputs, one per output batch, and its inputs (tf); the checks of
@@ -737,8 +727,8 @@ func epcisInputs(qs []epcisQuantity, epcs []string) ([]InputRef, []string, error
 			continue
 		}
 		in := InputRef{GTIN: g, Batch: b, UOM: strings.TrimSpace(q.UOM)}
-		if unitsUOM(in.UOM) {
-			in.UOM = ""
+		if u, ok := unitOf(in.UOM); ok {
+			in.UOM = u.Code // EA, H87 and C62 are units
 		}
 		if q.Quantity != nil {
 			in.Quantity = *q.Quantity

@@ -31,7 +31,7 @@ type Input struct {
 	BatchID    int64   // the output batch
 	InputID    int64   // the batch it was made from
 	Quantity   float64 // how much of the input went in; 0 when not reported
-	UOM        string  // the unit of Quantity (a key of UOMs)
+	UOM        string  // the unit of Quantity (a code of Units)
 	ActorID    int64
 	ActorName  string
 	RecordedAt time.Time
@@ -54,9 +54,37 @@ type InputRef struct {
 	UOM string `json:"uom,omitempty"`
 }
 
-// UOMs are the accepted units of an input's quantity with their Chinese
-// names; "" is units.
-var UOMs = map[string]string{"": "件", "KGM": "千克", "GRM": "克", "TNE": "吨", "LTR": "升", "MLT": "毫升"}
+// Unit is a unit of a quantity: its UN/ECE Recommendation 20 code (as
+// EPCIS writes it; "" for units), its Chinese name, and what it measures
+// (dim) in multiples (scale) of that dimension's base unit.
+type Unit struct {
+	Code, Label string
+	dim         string
+	scale       float64
+}
+
+// Units are the accepted units, units first, then mass (base KGM) and
+// volume (base LTR).
+var Units = []Unit{{"", "件", "units", 1}, {"KGM", "千克", "mass", 1}, {"GRM", "克", "mass", 0.001}, {"TNE", "吨", "mass", 1000},
+	{"LTR", "升", "volume", 1}, {"MLT", "毫升", "volume", 0.001}}
+
+// unitAliases are other Rec. 20 codes EPCIS documents use for units:
+// EA (each), H87 (piece), C62 (one).
+var unitAliases = map[string]string{"EA": "", "H87": "", "C62": ""}
+
+// unitOf finds a unit by its code, in any case, or an alias of it.
+func unitOf(code string) (Unit, bool) {
+	c := strings.ToUpper(strings.TrimSpace(code))
+	if a, ok := unitAliases[c]; ok {
+		c = a
+	}
+	for _, u := range Units {
+		if u.Code == c {
+			return u, true
+		}
+	}
+	return Unit{}, false
+}
 
 // Limits of the lineage.
 const (
@@ -300,18 +328,12 @@ func (s *Service) keepLineage(ctx context.Context, b *Batch, dated, amount bool)
 	return nil
 }
 
-// uomScale is each unit in its dimension's base unit: mass in KGM,
-// volume in LTR; units ("") are a dimension of their own.
-var uomScale = map[string]struct {
-	dim   string
-	scale float64
-}{"": {"units", 1}, "KGM": {"mass", 1}, "GRM": {"mass", 0.001}, "TNE": {"mass", 1000}, "LTR": {"volume", 1}, "MLT": {"volume", 0.001}}
-
 // convert turns q in unit from into unit to; ok false when they measure
 // different things (kilograms and litres, pieces and kilograms).
 func convert(q float64, from, to string) (float64, bool) {
-	f, t := uomScale[from], uomScale[to]
-	if f.dim == "" || f.dim != t.dim {
+	f, ok1 := unitOf(from)
+	t, ok2 := unitOf(to)
+	if !ok1 || !ok2 || f.dim != t.dim {
 		return 0, false
 	}
 	return q * f.scale / t.scale, true
@@ -346,15 +368,19 @@ func orNone(s string) string {
 // checkUOM checks a unit (a key of UOMs, any case); given a unit needs a
 // quantity (withQuantity).
 func checkUOM(l *errs.List, field, v string, withQuantity bool) string {
-	uom := strings.ToUpper(strings.TrimSpace(v))
-	if _, ok := UOMs[uom]; !ok {
-		l.Add(field, "未知的计量单位「%s」，应为 KGM（千克）、GRM（克）、TNE（吨）、LTR（升）、MLT（毫升）或空（件） (unknown unit)", clip(v, 20))
+	u, ok := unitOf(v)
+	if !ok {
+		var names []string
+		for _, u := range Units[1:] {
+			names = append(names, u.Code+"（"+u.Label+"）")
+		}
+		l.Add(field, "未知的计量单位「%s」，应为 %s 或空（件） (unknown unit)", clip(v, 20), strings.Join(names, "、"))
 		return ""
 	}
-	if uom != "" && !withQuantity {
+	if u.Code != "" && !withQuantity {
 		l.Add(field, "给出计量单位时须给出数量或用量 (a unit needs a quantity)")
 	}
-	return uom
+	return u.Code
 }
 
 // FormatQuantity writes an input's quantity with its unit: "120.5 千克";
@@ -363,7 +389,8 @@ func FormatQuantity(q float64, uom string) string {
 	if q == 0 {
 		return ""
 	}
-	return strconv.FormatFloat(q, 'f', -1, 64) + " " + UOMs[uom]
+	u, _ := unitOf(uom)
+	return strconv.FormatFloat(q, 'f', -1, 64) + " " + u.Label
 }
 
 // LineageNode is a batch of a lineage: an input (however far up) or a

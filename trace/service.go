@@ -279,7 +279,7 @@ type BatchInput struct {
 	ProducedOn string `json:"produced_on"`          // production date
 	ExpiresOn  string `json:"expires_on,omitempty"` // expiry date
 	Quantity   int64  `json:"quantity,omitempty"`   // how much was made
-	// UOM is the unit of Quantity, as an input's (UOMs): "" (units) for a
+	// UOM is the unit of Quantity, as an input's (Units): "" (units) for a
 	// product, KGM for a raw lot weighed in kilograms.
 	UOM string `json:"uom,omitempty"`
 	// Inputs are the batches it was made from (lineage.go), recorded with

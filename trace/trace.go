@@ -161,7 +161,7 @@ type Batch struct {
 	ProducedOn string // YYYY-MM-DD, Asia/Shanghai
 	ExpiresOn  string // "" when none
 	Quantity   int64  // how much was made; 0 when not reported
-	UOM        string // the unit of Quantity (a key of UOMs; "": units)
+	UOM        string // the unit of Quantity (a code of Units; "": units)
 	ProducerID int64
 	Status     string // BatchNormal, BatchRecalled
 	CreatedBy  int64

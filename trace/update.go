@@ -87,7 +87,7 @@ type BatchPatch struct {
 	ProducedOn *string `json:"produced_on,omitempty"`
 	ExpiresOn  *string `json:"expires_on,omitempty"`
 	Quantity   *int64  `json:"quantity,omitempty"`
-	UOM        *string `json:"uom,omitempty"` // the unit of the quantity (UOMs)
+	UOM        *string `json:"uom,omitempty"` // the unit of the quantity (Units)
 	// Version, when not 0, must equal the stored version (optimistic lock).
 	Version int `json:"version,omitempty"`
 }

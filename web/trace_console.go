@@ -70,10 +70,10 @@ type conTracePage struct {
 	CanRecall     bool
 	Recall        *form
 	// CanManage: the caller may record the batch's inputs (Inputs, the
-	// form; UOMs, its units).
+	// form; Units, its units).
 	CanManage bool
 	Inputs    *form
-	UOMs      []uomOption
+	Units     []trace.Unit
 	Done      string
 	// Events are the batch's first events (all types).
 	Events *trace.EventPage
@@ -303,15 +303,9 @@ func (s *Site) loadTrace(w http.ResponseWriter, r *http.Request, c *call, d *con
 	if d.Inputs == nil {
 		d.Inputs = newForm(nil)
 	}
-	d.UOMs = uomOptions
+	d.Units = trace.Units
 	return http.StatusOK, true
 }
-
-// uomOption is a unit of an input's quantity in the form.
-type uomOption struct{ Code, Label string }
-
-// uomOptions are trace.UOMs in the form's order, units first.
-var uomOptions = []uomOption{{"", "件"}, {"KGM", "千克"}, {"GRM", "克"}, {"TNE", "吨"}, {"LTR", "升"}, {"MLT", "毫升"}}
 
 // conInputs is POST /console/trace/{gtin}/{batch}/inputs: one input batch
 // of the batch, with its quantity and unit.
