@@ -128,17 +128,21 @@ func (s *Service) AddInputs(ctx context.Context, gtin, batch string, ins []Input
 	if err := mayManage(a, b.ProducerID); err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	now := s.now()
+	res, _, err := s.addInputs(ctx, a, b, ins, s.now())
+	return res, errs.Wrap(op, err)
+}
+
+// addInputs checks and stores the inputs of the stored batch b for a
+// (who may manage it); created tells whether any was new.
+func (s *Service) addInputs(ctx context.Context, a account.Actor, b *Batch, ins []InputRef, now time.Time) (res []InputResult, created bool, err error) {
 	news, res, err := s.checkInputs(ctx, a, b, ins, now)
-	if err != nil {
-		return nil, errs.Wrap(op, err)
+	if err != nil || len(news) == 0 {
+		return res, false, err
 	}
-	if len(news) > 0 {
-		if err := s.Store.AddInputs(ctx, news, a.Audit(audit.ActCreate, "trace_batch_inputs", b.GTIN+"/"+b.Batch)); err != nil {
-			return nil, errs.Wrap(op, err)
-		}
+	if err := s.Store.AddInputs(ctx, news, a.Audit(audit.ActCreate, "trace_batch_inputs", b.GTIN+"/"+b.Batch)); err != nil {
+		return nil, false, err
 	}
-	return res, nil
+	return res, true, nil
 }
 
 // checkInputs checks the inputs of batch out (out.ID 0: not stored yet)
@@ -204,11 +208,11 @@ func (s *Service) checkInputs(ctx context.Context, a account.Actor, out *Batch, 
 			// Mass balance: what is recorded as made from the lot, in its
 			// own unit, cannot exceed what the lot held.
 			if _, ok := stored[ib.ID]; !ok {
-				used, err := s.usedOf(ctx, ib)
+				down, err := s.Store.Lineage(ctx, []int64{ib.ID}, false)
 				if err != nil {
 					return nil, nil, err
 				}
-				if used+q > float64(ib.Quantity)*(1+balanceSlack) {
+				if used := usedOf(ib, down); used+q > float64(ib.Quantity)*(1+balanceSlack) {
 					l.Add(f+"quantity", "原料批次 %s/%s 共 %s，已登记用于其他批次 %s，再用 %s 将超出其数量 (more than the input batch held)",
 						ib.GTIN, ib.Batch, FormatQuantity(float64(ib.Quantity), ib.UOM), orNone(FormatQuantity(used, ib.UOM)), FormatQuantity(in.Quantity, uom))
 				}
@@ -296,31 +300,31 @@ func (s *Service) reaches(ctx context.Context, from []int64, target int64) (int6
 // made from it (dated), and holding at least what is recorded as made
 // from it (amount).
 func (s *Service) keepLineage(ctx context.Context, b *Batch, dated, amount bool) error {
-	if dated {
-		for _, up := range []bool{true, false} {
-			links, err := s.Store.Lineage(ctx, []int64{b.ID}, up)
-			if err != nil {
-				return err
-			}
-			for _, k := range links {
-				o := k.Other
-				if up && o.ProducedOn > b.ProducedOn || !up && o.ProducedOn < b.ProducedOn {
-					what := "原料批次"
-					if !up {
-						what = "以其为原料的批次"
-					}
-					return errs.Field("produced_on", "生产日期 %s 与%s %s/%s（生产于 %s）矛盾 (production date against the lineage)",
-						b.ProducedOn, what, o.GTIN, o.Batch, o.ProducedOn)
-				}
-			}
-		}
+	if !dated && (!amount || b.Quantity == 0) {
+		return nil
 	}
-	if amount && b.Quantity > 0 {
-		used, err := s.usedOf(ctx, b)
+	if dated {
+		up, err := s.Store.Lineage(ctx, []int64{b.ID}, true)
 		if err != nil {
 			return err
 		}
-		if used > float64(b.Quantity)*(1+balanceSlack) {
+		for _, k := range up {
+			if o := k.Other; o.ProducedOn > b.ProducedOn {
+				return errs.Field("produced_on", "生产日期 %s 早于原料批次 %s/%s 的生产日期 %s (production before an input's)", b.ProducedOn, o.GTIN, o.Batch, o.ProducedOn)
+			}
+		}
+	}
+	down, err := s.Store.Lineage(ctx, []int64{b.ID}, false)
+	if err != nil {
+		return err
+	}
+	for _, k := range down {
+		if o := k.Other; dated && o.ProducedOn < b.ProducedOn {
+			return errs.Field("produced_on", "生产日期 %s 晚于以其为原料的批次 %s/%s 的生产日期 %s (production after a batch made from it)", b.ProducedOn, o.GTIN, o.Batch, o.ProducedOn)
+		}
+	}
+	if amount && b.Quantity > 0 {
+		if used := usedOf(b, down); used > float64(b.Quantity)*(1+balanceSlack) {
 			return errs.Field("quantity", "已登记以该批次为原料的用量共 %s，超过新的数量 %s (less than recorded as made from it)",
 				FormatQuantity(used, b.UOM), FormatQuantity(float64(b.Quantity), b.UOM))
 		}
@@ -343,19 +347,16 @@ func convert(q float64, from, to string) (float64, bool) {
 // up to (weighing and rounding): 2%.
 const balanceSlack = 0.02
 
-// usedOf sums what is recorded as made from batch b in b's own unit.
-func (s *Service) usedOf(ctx context.Context, b *Batch) (float64, error) {
-	links, err := s.Store.Lineage(ctx, []int64{b.ID}, false)
-	if err != nil {
-		return 0, err
-	}
+// usedOf sums, in b's own unit, what the links down from b (the batches
+// made from it) record as taken of it.
+func usedOf(b *Batch, down []Link) float64 {
 	used := 0.0
-	for _, k := range links {
+	for _, k := range down {
 		if q, ok := convert(k.Quantity, k.UOM, b.UOM); ok {
 			used += q
 		}
 	}
-	return used, nil
+	return used
 }
 
 func orNone(s string) string {

@@ -352,15 +352,12 @@ func (s *Service) CreateBatch(ctx context.Context, in BatchInput) (*Batch, strin
 		if len(in.Inputs) == 0 {
 			return ex, ResultUnchanged, nil
 		}
-		news, _, err := s.checkInputs(ctx, a, ex, in.Inputs, now)
-		if err != nil {
+		_, created, err := s.addInputs(ctx, a, ex, in.Inputs, now)
+		switch {
+		case err != nil:
 			return nil, "", errs.Wrap(op, err)
-		}
-		if len(news) == 0 {
+		case !created:
 			return ex, ResultUnchanged, nil
-		}
-		if err := s.Store.AddInputs(ctx, news, a.Audit(audit.ActCreate, "trace_batch_inputs", g+"/"+bn)); err != nil {
-			return nil, "", errs.Wrap(op, err)
 		}
 		return ex, ResultUpdated, nil
 	} else if !errs.Is(err, errs.NotFound) {

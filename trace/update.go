@@ -154,11 +154,9 @@ func (s *Service) UpdateBatch(ctx context.Context, gtin, batch string, in BatchP
 	}
 	if in.UOM != nil {
 		changed = append(changed, "uom")
-		b.UOM = checkUOM(&l, "uom", *in.UOM, true)
+		b.UOM = *in.UOM
 	}
-	if b.UOM != "" && b.Quantity == 0 && len(l) == 0 {
-		l.Add("uom", "给出计量单位时须给出数量或用量 (a unit needs a quantity)")
-	}
+	b.UOM = checkUOM(&l, "uom", b.UOM, b.Quantity != 0)
 	if err := l.Err(); err != nil {
 		return nil, errs.Wrap(op, err)
 	}
