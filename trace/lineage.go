@@ -265,34 +265,65 @@ func (s *Service) checkInputs(ctx context.Context, a account.Actor, out *Batch, 
 // an error: a cycle is never let through unchecked.
 func (s *Service) reaches(ctx context.Context, from []int64, target int64) (int64, error) {
 	root := map[int64]int64{} // batch → the batch of from it was reached from
-	level := slices.Clone(from)
 	for _, id := range from {
 		if id == target {
 			return id, nil
 		}
 		root[id] = id
 	}
-	for len(level) > 0 {
-		links, err := s.Store.Lineage(ctx, level, true)
+	var via int64
+	tooLarge := false
+	_, err := s.walkLineage(ctx, from, true, math.MaxInt, func(_ int, k Link) (bool, bool) {
+		root[k.InputID] = root[k.BatchID]
+		if k.InputID == target {
+			via = root[k.InputID]
+			return false, true
+		}
+		tooLarge = len(root) > cycleNodes
+		return true, tooLarge
+	})
+	if err == nil && tooLarge {
+		err = &errs.Error{Code: errs.Invalid, Field: "inputs", Message: fmt.Sprintf("原料链超过 %d 个批次，无法校验 (lineage too large to check)", cycleNodes)}
+	}
+	return via, err
+}
+
+// walkLineage visits the lineage of the batches from in one direction
+// (up: their inputs), breadth first, one query a level, each batch once
+// (by the first link that reaches it, at its nearest depth), at most
+// maxDepth levels: visit says whether to go on past the link's far batch
+// (follow) and whether to end the walk (stop). deeper reports that levels
+// were left below maxDepth.
+func (s *Service) walkLineage(ctx context.Context, from []int64, up bool, maxDepth int, visit func(depth int, k Link) (follow, stop bool)) (deeper bool, err error) {
+	seen := map[int64]bool{}
+	for _, id := range from {
+		seen[id] = true
+	}
+	level := slices.Clone(from)
+	for depth := 1; len(level) > 0; depth++ {
+		if depth > maxDepth {
+			return true, nil
+		}
+		links, err := s.Store.Lineage(ctx, level, up)
 		if err != nil {
-			return 0, err
+			return false, err
 		}
 		level = level[:0]
 		for _, k := range links {
-			if _, ok := root[k.InputID]; ok {
+			if seen[k.Other.ID] {
 				continue
 			}
-			root[k.InputID] = root[k.BatchID]
-			if k.InputID == target {
-				return root[k.InputID], nil
+			seen[k.Other.ID] = true
+			follow, stop := visit(depth, k)
+			if stop {
+				return false, nil
 			}
-			level = append(level, k.InputID)
-		}
-		if len(root) > cycleNodes {
-			return 0, &errs.Error{Code: errs.Invalid, Field: "inputs", Message: fmt.Sprintf("原料链超过 %d 个批次，无法校验 (lineage too large to check)", cycleNodes)}
+			if follow {
+				level = append(level, k.Other.ID)
+			}
 		}
 	}
-	return 0, nil
+	return false, nil
 }
 
 // keepLineage checks a batch's new dates and quantity against its
@@ -450,48 +481,38 @@ func (l *Lineage) RecalledSources() []LineageNode {
 	return out
 }
 
-// lineage walks one direction from b, breadth first: each batch once, at
+// lineage walks one direction from b (walkLineage): each batch once, at
 // its nearest depth. public drops the inspections' submitters and refs
 // that name orders.
 func (s *Service) lineage(ctx context.Context, l *subjects, b *Batch, up, public bool) ([]LineageNode, bool, error) {
 	out := []LineageNode{}
-	seen := map[int64]bool{b.ID: true}
 	key := map[int64]string{b.ID: b.GTIN + "/" + b.Batch}
-	level := []int64{b.ID}
-	truncated := false
-	for depth := 1; len(level) > 0; depth++ {
-		if depth > lineageDepth {
-			truncated = true
-			break
+	full := false
+	var nodeErr error
+	deeper, err := s.walkLineage(ctx, []int64{b.ID}, up, lineageDepth, func(depth int, k Link) (bool, bool) {
+		if full = len(out) == lineageNodes; full {
+			return false, true
 		}
-		links, err := s.Store.Lineage(ctx, level, up)
+		near := k.BatchID
+		if !up {
+			near = k.InputID
+		}
+		key[k.Other.ID] = k.Other.GTIN + "/" + k.Other.Batch
+		n, err := s.lineageNode(ctx, l, k, key[near], depth, up, public)
 		if err != nil {
-			return nil, false, err
+			nodeErr = err
+			return false, true
 		}
-		level = level[:0]
-		for _, k := range links {
-			if seen[k.Other.ID] {
-				continue
-			}
-			if len(out) == lineageNodes {
-				truncated = true
-				break
-			}
-			seen[k.Other.ID] = true
-			near := k.BatchID
-			if !up {
-				near = k.InputID
-			}
-			key[k.Other.ID] = k.Other.GTIN + "/" + k.Other.Batch
-			n, err := s.lineageNode(ctx, l, k, key[near], depth, up, public)
-			if err != nil {
-				return nil, false, err
-			}
-			out = append(out, n)
-			level = append(level, k.Other.ID)
-		}
+		out = append(out, n)
+		return true, false
+	})
+	if err == nil {
+		err = nodeErr
 	}
-	return out, truncated, nil
+	if err != nil {
+		return nil, false, err
+	}
+	return out, deeper || full, nil
 }
 
 func (s *Service) lineageNode(ctx context.Context, l *subjects, k Link, of string, depth int, up, public bool) (LineageNode, error) {
