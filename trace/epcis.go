@@ -1212,59 +1212,65 @@ func (s *Service) EPCIS(pages ...*EventPage) *EPCISDocument {
 // never short.
 func (s *Service) WriteEPCIS(ctx context.Context, w io.Writer, gtin, batch string, public bool) error {
 	const op = "trace.WriteEPCIS"
-	p, err := s.Events(ctx, gtin, batch, public, EventCursor{}, MaxEPCISPage)
-	if err != nil {
-		return errs.Wrap(op, err)
-	}
-	if err := s.pageInputs(ctx, p); err != nil {
-		return errs.Wrap(op, err)
-	}
-	head, err := json.Marshal(s.EPCIS())
-	if err != nil {
-		return errs.Wrap(op, err)
-	}
-	// The document with an empty event list, opened where the events go.
-	const empty = `"eventList":[]}}`
-	if !bytes.HasSuffix(head, []byte(empty)) {
-		return errs.Wrap(op, fmt.Errorf("unexpected EPCIS document layout"))
-	}
-	if _, err := w.Write(head[:len(head)-len(empty)+len(`"eventList":[`)]); err != nil {
-		return errs.Wrap(op, err)
-	}
 	first := true
-	write := func(x EPCISEvent) error {
-		b, err := json.Marshal(x)
+	err := s.epcisPages(ctx, gtin, batch, public, func(doc *EPCISDocument) error {
+		if first {
+			events := doc.Body.EventList
+			doc.Body.EventList = []EPCISEvent{}
+			head, err := json.Marshal(doc)
+			if err != nil {
+				return err
+			}
+			// The document with an empty event list, opened where the
+			// events go.
+			const empty = `"eventList":[]}}`
+			if !bytes.HasSuffix(head, []byte(empty)) {
+				return fmt.Errorf("unexpected EPCIS document layout")
+			}
+			if _, err := w.Write(head[:len(head)-len(empty)+len(`"eventList":[`)]); err != nil {
+				return err
+			}
+			doc.Body.EventList = events
+		}
+		for _, x := range doc.Body.EventList {
+			b, err := json.Marshal(x)
+			if err != nil {
+				return err
+			}
+			if !first {
+				b = append([]byte{','}, b...)
+			}
+			first = false
+			if _, err = w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		_, err = w.Write([]byte("]}}\n"))
+	}
+	return errs.Wrap(op, err)
+}
+
+// epcisPages calls page with each page of the batch's export in turn
+// (ExportEPCIS, MaxEPCISPage events a page): memory holds one page, and
+// the first call comes before anything is written, so an unknown batch or
+// a caller without access is still an error of its own.
+func (s *Service) epcisPages(ctx context.Context, gtin, batch string, public bool, page func(doc *EPCISDocument) error) error {
+	for after := (EventCursor{}); ; {
+		doc, next, err := s.ExportEPCIS(ctx, gtin, batch, public, after, MaxEPCISPage)
 		if err != nil {
 			return err
 		}
-		if !first {
-			b = append([]byte{','}, b...)
+		if err := page(doc); err != nil {
+			return err
 		}
-		first = false
-		_, err = w.Write(b)
-		return err
+		if next == nil {
+			return nil
+		}
+		after = *next
 	}
-	if len(p.inputs) > 0 {
-		if err := write(inputsEPCIS(p.batch, p.inputs)); err != nil {
-			return errs.Wrap(op, err)
-		}
-	}
-	for {
-		link := BatchLink(p.GTIN, p.Batch)
-		for i, v := range p.Events {
-			if err := write(toEPCIS(v, p.stored[i], link)); err != nil {
-				return errs.Wrap(op, err)
-			}
-		}
-		if p.Next == nil {
-			break
-		}
-		if p, err = s.Events(ctx, gtin, batch, public, *p.Next, MaxEPCISPage); err != nil {
-			return errs.Wrap(op, err)
-		}
-	}
-	_, err = w.Write([]byte("]}}\n"))
-	return errs.Wrap(op, err)
 }
 
 // inputsEPCIS writes the inputs of batch b as one TransformationEvent:

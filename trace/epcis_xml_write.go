@@ -213,26 +213,21 @@ func (d *EPCISDocument) WriteXML(w io.Writer) error {
 func (s *Service) WriteEPCISXML(ctx context.Context, w io.Writer, gtin, batch string, public bool) error {
 	const op = "trace.WriteEPCISXML"
 	var x *EPCISXMLWriter
-	for after := (EventCursor{}); ; {
-		doc, next, err := s.ExportEPCIS(ctx, gtin, batch, public, after, MaxEPCISPage)
-		if err != nil {
-			return errs.Wrap(op, err)
-		}
+	err := s.epcisPages(ctx, gtin, batch, public, func(doc *EPCISDocument) error {
 		if x == nil {
 			x = NewEPCISXMLWriter(w, doc.CreationDate)
+		} else if err := x.Flush(); err != nil {
+			return err
 		}
 		for _, e := range doc.Body.EventList {
 			if err := x.Event(e); err != nil {
-				return errs.Wrap(op, err)
+				return err
 			}
 		}
-		if next == nil {
-			break
-		}
-		if err := x.Flush(); err != nil {
-			return errs.Wrap(op, err)
-		}
-		after = *next
+		return nil
+	})
+	if err != nil {
+		return errs.Wrap(op, err)
 	}
 	return errs.Wrap(op, x.Close())
 }
