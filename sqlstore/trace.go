@@ -77,12 +77,42 @@ func scanBatch(r scanner) (*trace.Batch, error) {
 	return &b, nil
 }
 
+// LineageGen returns the lineage's generation (00019).
+func (db *DB) LineageGen(ctx context.Context) (int64, error) {
+	var gen int64
+	err := db.r.QueryRowContext(ctx, "SELECT gen FROM trace_lineage_gen WHERE id = 1").Scan(&gen)
+	return gen, mapErr("sqlstore.LineageGen", err)
+}
+
+// moveLineage moves the lineage's generation on from gen in tx, or fails
+// with trace.LineageMoved when it is no longer gen. On PostgreSQL a
+// concurrent writer holding the row makes this wait for its end, then
+// see its new value. trace.NoLineageCheck does nothing.
+func (db *DB) moveLineage(ctx context.Context, tx *sql.Tx, gen int64) error {
+	if gen == trace.NoLineageCheck {
+		return nil
+	}
+	res, err := db.exec(ctx, tx, "UPDATE trace_lineage_gen SET gen = gen + 1 WHERE id = 1 AND gen = ?", gen)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return trace.LineageMoved()
+	}
+	return nil
+}
+
 // CreateBatch inserts b and its inputs with its audit entry and sets b.ID.
-func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, ins []*trace.Input, a *audit.Entry) error {
+func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, ins []*trace.Input, gen int64, a *audit.Entry) error {
 	const op = "sqlstore.CreateBatch"
 	norm(&b.CreatedAt)
 	norm(&b.UpdatedAt)
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		if err := db.moveLineage(ctx, tx, gen); err != nil {
+			return err
+		}
 		id, err := db.insertID(ctx, tx, `INSERT INTO trace_batches (product_id, gtin, batch, produced_on, expires_on, quantity, uom, producer_id, status,
 			created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, b.ProductID, b.GTIN, b.Batch, b.ProducedOn, b.ExpiresOn,
 			b.Quantity, b.UOM, b.ProducerID, b.Status, b.CreatedBy, micros(b.CreatedAt), micros(b.UpdatedAt))
@@ -104,13 +134,17 @@ func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, ins []*trace.Inpu
 	return err
 }
 
-// AddInputs stores inputs of a batch with the audit entry.
-func (db *DB) AddInputs(ctx context.Context, ins []*trace.Input, a *audit.Entry) error {
+// AddInputs stores inputs of a batch with the audit entry, the lineage
+// moved on from gen.
+func (db *DB) AddInputs(ctx context.Context, ins []*trace.Input, gen int64, a *audit.Entry) error {
 	const op = "sqlstore.AddInputs"
 	if len(ins) == 0 {
 		return nil
 	}
 	return db.write(ctx, op, func(tx *sql.Tx) error {
+		if err := db.moveLineage(ctx, tx, gen); err != nil {
+			return err
+		}
 		if err := db.insertInputs(ctx, tx, ins); err != nil {
 			return err
 		}
@@ -208,11 +242,15 @@ func (db *DB) UpdateProduct(ctx context.Context, p *trace.Product, a *audit.Entr
 }
 
 // UpdateBatch writes a batch's dates and quantity over the version read,
-// while it is not recalled, with its audit entry.
-func (db *DB) UpdateBatch(ctx context.Context, b *trace.Batch, a *audit.Entry) error {
+// while it is not recalled, with its audit entry, the lineage moved on
+// from gen.
+func (db *DB) UpdateBatch(ctx context.Context, b *trace.Batch, gen int64, a *audit.Entry) error {
 	const op = "sqlstore.UpdateBatch"
 	norm(&b.UpdatedAt)
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
+		if err := db.moveLineage(ctx, tx, gen); err != nil {
+			return err
+		}
 		res, err := db.exec(ctx, tx, `UPDATE trace_batches SET produced_on = ?, expires_on = ?, quantity = ?, uom = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ? AND status <> ?`, b.ProducedOn, b.ExpiresOn, b.Quantity, b.UOM, micros(b.UpdatedAt), b.ID, b.Version, trace.BatchRecalled)
 		if err != nil {

@@ -1,9 +1,13 @@
 package sqlstore_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
+	"ecredit/audit"
 	"ecredit/errs"
 	"ecredit/registry"
 	"ecredit/sqlstore"
@@ -240,4 +244,175 @@ func firstOrderOf(t *testing.T, db *sqlstore.DB, gtin, batch string) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// raceStore is the store with another request slipped in: the first
+// AddInputs or CreateBatch carrying inputs first runs between (after
+// the request's checks, before its write), as a concurrent request
+// would.
+type raceStore struct {
+	*sqlstore.DB
+	between func()
+}
+
+func (r *raceStore) slip() {
+	if f := r.between; f != nil {
+		r.between = nil
+		f()
+	}
+}
+
+func (r *raceStore) AddInputs(c context.Context, ins []*trace.Input, gen int64, a *audit.Entry) error {
+	r.slip()
+	return r.DB.AddInputs(c, ins, gen, a)
+}
+
+func (r *raceStore) CreateBatch(c context.Context, b *trace.Batch, ins []*trace.Input, gen int64, a *audit.Entry) error {
+	if len(ins) > 0 {
+		r.slip()
+	}
+	return r.DB.CreateBatch(c, b, ins, gen, a)
+}
+
+// TestTraceLineageRace: two requests checked against the same lineage
+// are not both stored. "A made from B" and "B made from A" at once leave
+// one link, the other refused as a cycle; two batches drawing on the last
+// of a lot leave one within the lot's quantity; a production date moved
+// while an input is added keeps the dates in order. The store refuses a
+// write whose generation moved and stores nothing of it; and requests
+// raced for real in goroutines never leave a cycle.
+func TestTraceLineageRace(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTraceWorld(t, db)
+		rs := &raceStore{DB: db}
+		svc := &trace.Service{Store: rs, Subjects: db, Records: db, Recorder: w.recs, Clock: w.clk}
+		g := gtin13(t, "690100000011")
+		if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂酱", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
+			t.Fatal(err)
+		}
+		mk := func(bn string, qty int64, uom string) {
+			t.Helper()
+			if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: bn, ProducedOn: "2026-03-01", Quantity: qty, UOM: uom}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		upOf := func(bn string) []trace.Link {
+			t.Helper()
+			b, err := db.GetBatch(ctx, g, bn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			links, err := db.Lineage(ctx, []int64{b.ID}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return links
+		}
+
+		// Opposite links: the one slipped in wins, the other is checked
+		// again and refused as a cycle.
+		mk("A", 0, "")
+		mk("B", 0, "")
+		rs.between = func() {
+			if _, err := w.svc.AddInputs(w.dept, g, "B", []trace.InputRef{{GTIN: g, Batch: "A"}}); err != nil {
+				t.Errorf("slipped-in request: %v", err)
+			}
+		}
+		_, err := svc.AddInputs(w.dept, g, "A", []trace.InputRef{{GTIN: g, Batch: "B"}})
+		wantCode(t, err, errs.Invalid, "inputs[0].batch")
+		if a, b := upOf("A"), upOf("B"); len(a) != 0 || len(b) != 1 || b[0].Other.Batch != "A" {
+			t.Fatalf("opposite links: A's inputs %+v, B's %+v", a, b)
+		}
+
+		// The last 60 kg of a 100 kg lot, twice: the second, now checked
+		// against the first, exceeds the lot.
+		mk("RAW", 100, "KGM")
+		mk("J1", 0, "")
+		rs.between = func() {
+			if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: "J2", ProducedOn: "2026-03-01",
+				Inputs: []trace.InputRef{{GTIN: g, Batch: "RAW", Quantity: 60, UOM: "KGM"}}}); err != nil {
+				t.Errorf("slipped-in batch: %v", err)
+			}
+		}
+		_, err = svc.AddInputs(w.dept, g, "J1", []trace.InputRef{{GTIN: g, Batch: "RAW", Quantity: 60, UOM: "KGM"}})
+		wantCode(t, err, errs.Invalid, "inputs[0].quantity")
+		if j1, j2 := upOf("J1"), upOf("J2"); len(j1) != 0 || len(j2) != 1 {
+			t.Fatalf("mass balance under a race: J1 %+v, J2 %+v", j1, j2)
+		}
+
+		// A batch's production date moved before an input's while that
+		// input is added: the date is checked again and refused.
+		mk("EARLY", 0, "")
+		late := "2026-03-01"
+		if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: "LATE", ProducedOn: late}); err != nil {
+			t.Fatal(err)
+		}
+		rs.between = func() {
+			if _, err := w.svc.AddInputs(w.dept, g, "EARLY", []trace.InputRef{{GTIN: g, Batch: "A"}}); err != nil {
+				t.Errorf("slipped-in input: %v", err)
+			}
+		}
+		// No lineage yet: UpdateBatch's check passes; the slipped-in
+		// input (made 2026-03-01) then makes 2026-02-01 too early.
+		early := "2026-02-01"
+		rsUpdate := &updateRace{raceStore: rs}
+		svcU := &trace.Service{Store: rsUpdate, Subjects: db, Records: db, Recorder: w.recs, Clock: w.clk}
+		_, err = svcU.UpdateBatch(w.dept, g, "EARLY", trace.BatchPatch{ProducedOn: &early})
+		wantCode(t, err, errs.Invalid, "produced_on")
+		if b, err := db.GetBatch(ctx, g, "EARLY"); err != nil || b.ProducedOn != "2026-03-01" {
+			t.Fatalf("date after the race: %v %+v", err, b)
+		}
+
+		// The store itself: a stale generation stores nothing.
+		gen, err := db.LineageGen(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bA, _ := db.GetBatch(ctx, g, "A")
+		bL, _ := db.GetBatch(ctx, g, "LATE")
+		in := &trace.Input{BatchID: bL.ID, InputID: bA.ID, RecordedAt: w.clk.Now()}
+		err = db.AddInputs(ctx, []*trace.Input{in}, gen-1, nil)
+		wantCode(t, err, errs.Conflict, "inputs")
+		if len(upOf("LATE")) != 0 {
+			t.Fatal("inputs stored over a stale generation")
+		}
+		if err := db.AddInputs(ctx, []*trace.Input{in}, gen, nil); err != nil {
+			t.Fatal(err)
+		}
+		if g2, _ := db.LineageGen(ctx); g2 != gen+1 {
+			t.Fatalf("generation %d after a write over %d", g2, gen)
+		}
+
+		// For real: pairs of batches, each pair linked both ways at once.
+		var wg sync.WaitGroup
+		for i := range 6 {
+			x, y := fmt.Sprintf("X%d", i), fmt.Sprintf("Y%d", i)
+			mk(x, 0, "")
+			mk(y, 0, "")
+			for _, p := range [][2]string{{x, y}, {y, x}} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := w.svc.AddInputs(w.dept, g, p[0], []trace.InputRef{{GTIN: g, Batch: p[1]}})
+					if err != nil && !errs.Is(err, errs.Invalid) && !errs.Is(err, errs.Conflict) {
+						t.Errorf("%s from %s: %v", p[0], p[1], err)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		for i := range 6 {
+			if n := len(upOf(fmt.Sprintf("X%d", i))) + len(upOf(fmt.Sprintf("Y%d", i))); n != 1 {
+				t.Errorf("pair %d: %d links (a cycle, or none stored)", i, n)
+			}
+		}
+	})
+}
+
+// updateRace slips its request in before UpdateBatch's write.
+type updateRace struct{ *raceStore }
+
+func (u *updateRace) UpdateBatch(c context.Context, b *trace.Batch, gen int64, a *audit.Entry) error {
+	u.slip()
+	return u.DB.UpdateBatch(c, b, gen, a)
 }

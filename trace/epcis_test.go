@@ -574,7 +574,9 @@ func (m *memStore) Lineage(_ context.Context, ids []int64, up bool) ([]Link, err
 	return out, nil
 }
 
-func (m *memStore) AddInputs(_ context.Context, ins []*Input, _ *audit.Entry) error {
+func (m *memStore) LineageGen(context.Context) (int64, error) { return 0, nil }
+
+func (m *memStore) AddInputs(_ context.Context, ins []*Input, _ int64, _ *audit.Entry) error {
 	for _, in := range ins {
 		m.inputs = append(m.inputs, *in)
 	}

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -97,7 +98,45 @@ const (
 	// cycleNodes is the most batches the cycle check walks; a lineage
 	// larger than that is refused rather than left unchecked.
 	cycleNodes = 10000
+	// lineageTries is how often a lineage write is checked again after
+	// another write moved the lineage under it.
+	lineageTries = 5
 )
+
+// NoLineageCheck is the LineageGen of a write the lineage's checks do not
+// depend on: it neither reads nor moves the generation.
+const NoLineageCheck int64 = -1
+
+// errLineageMoved marks LineageMoved's errors.
+var errLineageMoved = errors.New("lineage generation moved")
+
+// LineageMoved is the error of a store write whose LineageGen is no
+// longer the stored one: another write changed the lineage after this
+// one's checks read it. Nothing was stored; the service checks again.
+func LineageMoved() error {
+	return &errs.Error{Code: errs.Conflict, Field: "inputs", Err: errLineageMoved,
+		Message: "原料关系正被同时登记或修改，请稍后重试 (the lineage changed while this request was checked; retry)"}
+}
+
+// guarded runs check-then-write under the lineage's generation: the
+// generation is read, then attempt checks against the lineage and writes
+// with it; when another write moved the lineage in between, attempt runs
+// again (at most lineageTries times) against what that write stored. So
+// no two writes checked against the same lineage are both stored: the
+// cycle check and the mass balance hold under concurrent requests.
+func (s *Service) guarded(ctx context.Context, attempt func(gen int64) error) error {
+	var err error
+	for range lineageTries {
+		var gen int64
+		if gen, err = s.Store.LineageGen(ctx); err != nil {
+			return err
+		}
+		if err = attempt(gen); !errors.Is(err, errLineageMoved) {
+			return err
+		}
+	}
+	return err
+}
 
 // InputResult is the fate of one submitted input.
 type InputResult struct {
@@ -135,14 +174,20 @@ func (s *Service) AddInputs(ctx context.Context, gtin, batch string, ins []Input
 // addInputs checks and stores the inputs of the stored batch b for a
 // (who may manage it); created tells whether any was new.
 func (s *Service) addInputs(ctx context.Context, a account.Actor, b *Batch, ins []InputRef, now time.Time) (res []InputResult, created bool, err error) {
-	news, res, err := s.checkInputs(ctx, a, b, ins, now)
-	if err != nil || len(news) == 0 {
-		return res, false, err
-	}
-	if err := s.Store.AddInputs(ctx, news, a.Audit(audit.ActCreate, "trace_batch_inputs", b.GTIN+"/"+b.Batch)); err != nil {
+	err = s.guarded(ctx, func(gen int64) error {
+		var news []*Input
+		news, res, err = s.checkInputs(ctx, a, b, ins, now)
+		if err != nil || len(news) == 0 {
+			created = false
+			return err
+		}
+		created = true
+		return s.Store.AddInputs(ctx, news, gen, a.Audit(audit.ActCreate, "trace_batch_inputs", b.GTIN+"/"+b.Batch))
+	})
+	if err != nil {
 		return nil, false, err
 	}
-	return res, true, nil
+	return res, created, nil
 }
 
 // checkInputs checks the inputs of batch out (out.ID 0: not stored yet)

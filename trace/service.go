@@ -363,11 +363,17 @@ func (s *Service) CreateBatch(ctx context.Context, in BatchInput) (*Batch, strin
 	} else if !errs.Is(err, errs.NotFound) {
 		return nil, "", errs.Wrap(op, err)
 	}
-	news, _, err := s.checkInputs(ctx, a, b, in.Inputs, now)
+	err = s.guarded(ctx, func(gen int64) error {
+		news, _, err := s.checkInputs(ctx, a, b, in.Inputs, now)
+		if err != nil {
+			return err
+		}
+		if len(news) == 0 {
+			gen = NoLineageCheck // a batch made from nothing recorded checks nothing
+		}
+		return s.Store.CreateBatch(ctx, b, news, gen, a.Audit(audit.ActCreate, "trace_batch", g+"/"+bn))
+	})
 	if err != nil {
-		return nil, "", errs.Wrap(op, err)
-	}
-	if err := s.Store.CreateBatch(ctx, b, news, a.Audit(audit.ActCreate, "trace_batch", g+"/"+bn)); err != nil {
 		return nil, "", errs.Wrap(op, err)
 	}
 	return b, ResultCreated, nil

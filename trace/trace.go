@@ -357,12 +357,17 @@ type OrderItem struct {
 type Store interface {
 	CreateProduct(ctx context.Context, p *Product, a *audit.Entry) error // sets ID
 	GetProduct(ctx context.Context, gtin string) (*Product, error)
+	// LineageGen returns the lineage's generation: every write that
+	// passes a LineageGen other than NoLineageCheck moves it on by one,
+	// in its transaction, and only if it still equals the one passed
+	// (else the write fails with LineageMoved and nothing is stored).
+	LineageGen(ctx context.Context) (int64, error)
 	// CreateBatch inserts the batch and sets its ID, then its inputs
 	// (their BatchID set to it), with the audit entry, in one transaction.
-	CreateBatch(ctx context.Context, b *Batch, inputs []*Input, a *audit.Entry) error
+	CreateBatch(ctx context.Context, b *Batch, inputs []*Input, gen int64, a *audit.Entry) error
 	// AddInputs stores inputs of a batch (none stored yet) with the audit
 	// entry, in one transaction; Conflict when one is stored already.
-	AddInputs(ctx context.Context, inputs []*Input, a *audit.Entry) error
+	AddInputs(ctx context.Context, inputs []*Input, gen int64, a *audit.Entry) error
 	// Lineage returns the links of the batches ids: up, their inputs
 	// (BatchID among ids), else the batches made from them (InputID among
 	// ids); each with the batch at the other end, ordered by the id
@@ -375,7 +380,7 @@ type Store interface {
 	UpdateProduct(ctx context.Context, p *Product, a *audit.Entry) error
 	// UpdateBatch writes the batch's dates and quantity likewise, only
 	// while it is not recalled.
-	UpdateBatch(ctx context.Context, b *Batch, a *audit.Entry) error
+	UpdateBatch(ctx context.Context, b *Batch, gen int64, a *audit.Entry) error
 	// FindEvents returns the stored events of a source among ids, by id.
 	FindEvents(ctx context.Context, sourceKey string, ids []string) (map[string]*Event, error)
 	// CreateEvents inserts events (all or nothing) with one audit entry;

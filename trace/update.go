@@ -180,11 +180,18 @@ func (s *Service) UpdateBatch(ctx context.Context, gtin, batch string, in BatchP
 				b.ProducedOn, record.DateOf(first[0].At)))
 		}
 	}
-	if err := s.keepLineage(ctx, b, in.ProducedOn != nil, in.Quantity != nil || in.UOM != nil); err != nil {
-		return nil, errs.Wrap(op, err)
-	}
 	b.UpdatedAt = now
-	if err := s.Store.UpdateBatch(ctx, b, a.Audit(audit.ActUpdate, "trace_batch", g+"/"+bn+" "+strings.Join(changed, ","))); err != nil {
+	dated, amount := in.ProducedOn != nil, in.Quantity != nil || in.UOM != nil
+	err = s.guarded(ctx, func(gen int64) error {
+		if !dated && !amount {
+			gen = NoLineageCheck // the expiry date: no lineage check reads it
+		}
+		if err := s.keepLineage(ctx, b, dated, amount); err != nil {
+			return err
+		}
+		return s.Store.UpdateBatch(ctx, b, gen, a.Audit(audit.ActUpdate, "trace_batch", g+"/"+bn+" "+strings.Join(changed, ",")))
+	})
+	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
 	return b, nil
