@@ -150,17 +150,17 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 			next = strings.TrimSuffix(strings.TrimPrefix(l, "<"), `>; rel="next"`)
 		}
 	}
-	// L2 was made from a raw lot (traceFlow): its inputs come first, as
-	// a TransformationEvent at its production date.
-	if len(got) != 5 || got[0].Type != "TransformationEvent" || len(got[0].InputQuantityList) != 1 || got[0].InputQuantityList[0].UOM != "KGM" ||
-		got[0].InputQuantityList[0].Quantity != 80 || got[0].OutputQuantityList[0].EPCClass != link || !strings.HasPrefix(got[0].EventTime, "2026-05-02T00:00:00+08:00") {
+	// L2 was made from a raw lot (traceFlow): its produced event goes
+	// out as the TransformationEvent of its inputs.
+	if len(got) != 4 || got[0].Type != "TransformationEvent" || len(got[0].InputQuantityList) != 1 || got[0].InputQuantityList[0].UOM != "KGM" ||
+		got[0].InputQuantityList[0].Quantity != 80 || len(got[0].OutputQuantityList) != 1 || got[0].OutputQuantityList[0].EPCClass != link ||
+		got[0].OutputQuantityList[0].Quantity != 500 || len(got[0].QuantityList) != 0 || got[0].Action != "" || got[0].EventType != trace.EventProduced ||
+		got[0].SubjectCode != producerCode || got[0].SourceEventID != "urn:uuid:e1" || !strings.HasPrefix(got[0].EventTime, "2026-05-03T10:00:00+08:00") {
 		b, _ := json.Marshal(got)
 		t.Fatalf("export's inputs: %s", b)
 	}
 	exported := got
-	got = got[1:]
-	if got[0].Action != "ADD" || got[0].SubjectCode != producerCode || got[0].QuantityList[0].Quantity != 500 ||
-		got[0].QuantityList[0].EPCClass != link || got[1].RefType != "inspection_report" || got[1].Ref != "JC2026-0503-02" ||
+	if got[1].RefType != "inspection_report" || got[1].Ref != "JC2026-0503-02" ||
 		got[1].Disposition != "conformant" || got[2].EventType != trace.EventSold || got[2].ShopID != shopID ||
 		len(got[2].BizTransactionList) != 1 || got[2].BizTransactionList[0].BizTransaction != "TR-9" || got[2].SourceEventID != "urn:uuid:e3" ||
 		got[2].EventTimeZoneOffset != "+08:00" || !strings.HasPrefix(got[2].EventTime, "2026-05-03T10:00:00+08:00") {
@@ -206,7 +206,7 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 	e.want(r, 200)
 	var pub trace.EPCISDocument
 	r.json(t, &pub)
-	if s := string(r.body); len(pub.Body.EventList) != 4 || pub.Body.EventList[0].Type != "TransformationEvent" || strings.Contains(s, "TR-9") || strings.Contains(s, "urn:uuid") || strings.Contains(s, "submittedBy") {
+	if s := string(r.body); len(pub.Body.EventList) != 3 || pub.Body.EventList[0].Type != "TransformationEvent" || strings.Contains(s, "TR-9") || strings.Contains(s, "urn:uuid") || strings.Contains(s, "submittedBy") {
 		t.Errorf("public export: %s", s)
 	}
 
@@ -235,14 +235,14 @@ func epcisFlow(e *env, g, producerCode string, shopID int64) {
 	e.want(r, 200)
 	// The TransformationEvent's inputs are recorded already; its
 	// production event is new (another source).
-	if r.json(t, &res); res.Created != 5 || res.Failed != 0 {
+	if r.json(t, &res); res.Created != 4 || res.Failed != 0 {
 		t.Errorf("export captured again: %s", r.body)
 	}
 	// The XML export captured by the admin too is the very same events
 	// and inputs: all unchanged (an event that differed would conflict).
 	r = e.do("POST", "/api/v1/trace/epcis", "admin", wholeXML, true, header("Content-Type", "application/xml"))
 	e.want(r, 200)
-	if r.json(t, &res); res.Unchanged != 5 || res.Created != 0 || res.Failed != 0 {
+	if r.json(t, &res); res.Unchanged != 4 || res.Created != 0 || res.Failed != 0 {
 		t.Errorf("XML export captured: %s", r.body)
 	}
 }

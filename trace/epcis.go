@@ -39,14 +39,17 @@ package trace
 // CBV bizStep and disposition, the order, waybill and production
 // references as bizTransactions, and every ecredit field as an extension,
 // so that a document exported here is captured unchanged elsewhere. A
-// batch with inputs starts its first page with one TransformationEvent
-// (eventID urn:ecredit:batch-inputs:{batch id}, eventTime the production
-// date at 00:00 +08:00, no event being earlier) naming every input by its
-// Digital Link with the quantity and uom when reported, and the batch as
-// its output; captured elsewhere it records the same inputs (and a
-// produced event of its own). The public gets the public events with the
-// public masking (eventView), and the inputs as the public lineage shows
-// them.
+// batch with inputs gives them in a TransformationEvent naming every
+// input by its Digital Link with the quantity and uom when reported, and
+// the batch as its output: its produced event on the first page goes out
+// as that TransformationEvent (the same eventID, time and fields), so a
+// capture elsewhere records the same inputs and the one produced event.
+// A batch whose first page has no produced event starts that page with a
+// TransformationEvent of its own (eventID urn:ecredit:batch-inputs:{batch
+// id}, eventTime the production date at 00:00 +08:00, no event being
+// earlier), which a capture elsewhere takes as the batch's produced
+// event. The public gets the public events with the public masking
+// (eventView), and the inputs as the public lineage shows them.
 
 import (
 	"bytes"
@@ -1191,12 +1194,20 @@ func (s *Service) EPCIS(pages ...*EventPage) *EPCISDocument {
 		Body:          EPCISBody{EventList: []EPCISEvent{}},
 	}
 	for _, p := range pages {
+		produced := -1 // the page's event that carries the inputs
 		if len(p.inputs) > 0 {
-			doc.Body.EventList = append(doc.Body.EventList, inputsEPCIS(p.batch, p.inputs))
+			produced = slices.IndexFunc(p.Events, func(v EventView) bool { return v.Type == EventProduced })
+			if produced < 0 {
+				doc.Body.EventList = append(doc.Body.EventList, inputsEPCIS(p.batch, p.inputs))
+			}
 		}
 		link := BatchLink(p.GTIN, p.Batch)
 		for i, v := range p.Events {
-			doc.Body.EventList = append(doc.Body.EventList, toEPCIS(v, p.stored[i], link))
+			x := toEPCIS(v, p.stored[i], link)
+			if i == produced {
+				x = transformEPCIS(x, p.inputs)
+			}
+			doc.Body.EventList = append(doc.Body.EventList, x)
 		}
 	}
 	return doc
@@ -1286,14 +1297,9 @@ func inputsEPCIS(b *Batch, links []Link) EPCISEvent {
 	x := EPCISEvent{
 		Type: "TransformationEvent", EventID: "urn:ecredit:batch-inputs:" + strconv.FormatInt(b.ID, 10),
 		BizStep: defaultStep[EventProduced], Disposition: defaultDisposition[EventProduced], EventType: EventProduced,
-		OutputQuantityList: []EPCISQuantity{{EPCClass: BatchLink(b.GTIN, b.Batch)}},
+		OutputQuantityList: []EPCISQuantity{{EPCClass: BatchLink(b.GTIN, b.Batch)}}, InputQuantityList: inputQuantities(links),
 	}
 	for _, k := range links {
-		q := EPCISQuantity{EPCClass: BatchLink(k.Other.GTIN, k.Other.Batch)}
-		if k.Quantity > 0 {
-			q.Quantity, q.UOM = k.Quantity, k.UOM
-		}
-		x.InputQuantityList = append(x.InputQuantityList, q)
 		if k.RecordedAt.After(rec) {
 			rec = k.RecordedAt
 		}
@@ -1305,6 +1311,32 @@ func inputsEPCIS(b *Batch, links []Link) EPCISEvent {
 	at = at.In(clock.Shanghai)
 	x.EventTime, x.EventTimeZoneOffset = at.Format(time.RFC3339Nano), at.Format("-07:00")
 	x.RecordTime = rec.In(clock.Shanghai).Format(time.RFC3339Nano)
+	return x
+}
+
+// inputQuantities are a batch's inputs as an inputQuantityList: each by
+// its Digital Link, with its quantity and uom when reported (EPCIS 2.0
+// allows a quantity element of a class alone).
+func inputQuantities(links []Link) []EPCISQuantity {
+	qs := make([]EPCISQuantity, len(links))
+	for i, k := range links {
+		qs[i] = EPCISQuantity{EPCClass: BatchLink(k.Other.GTIN, k.Other.Batch)}
+		if k.Quantity > 0 {
+			qs[i].Quantity, qs[i].UOM = k.Quantity, k.UOM
+		}
+	}
+	return qs
+}
+
+// transformEPCIS turns the ObjectEvent of a batch's produced event into
+// the TransformationEvent of its inputs: the same event (eventID, time,
+// fields and extensions), its batch and quantity as the output, and no
+// action (a TransformationEvent has none). Captured elsewhere it gives
+// the batch its inputs and this one produced event, as here.
+func transformEPCIS(x EPCISEvent, links []Link) EPCISEvent {
+	x.Type, x.Action = "TransformationEvent", ""
+	x.OutputQuantityList, x.QuantityList = x.QuantityList, nil
+	x.InputQuantityList = inputQuantities(links)
 	return x
 }
 
