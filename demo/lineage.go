@@ -366,9 +366,10 @@ func (pl *lineagePlan) record(ctx context.Context, svc *trace.Service) (int, err
 	return n, nil
 }
 
-// recallLot picks the raw lot the demo recalls: of those that went into
-// the most food batches (at least two), a hawthorn lot if any (Chengde's
-// signature fruit), else the first; nil when no lot went into two.
+// recallLot picks the raw lot the demo recalls, with the food batches
+// made from it (a cascade): of those that went into the most food
+// batches (at least two), a hawthorn lot if any (Chengde's signature
+// fruit), else the first; nil when no lot went into two.
 func (pl *lineagePlan) recallLot() *rawLot {
 	uses := map[*rawLot]int{}
 	for _, f := range pl.outputs {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -47,9 +48,10 @@ import (
 //     through trace.Service.Recall — so it is a credit record in the
 //     ledger and the change feed, and shows as a banner on its trace page;
 //   - and the recall of a raw lot that went into several food batches,
-//     after the testing centre's re-test fails: its record names the
-//     batches made from it and their platforms, and their pages warn of
-//     the recalled source.
+//     after the testing centre's re-test fails, cascading to them: its
+//     record names the batches made from it and their platforms, each of
+//     them is recalled too with its own record naming the lot
+//     (x:source_batch), and their pages warn of the recalled source.
 //
 // Products and batches go in as multi-row INSERTs (like the shops); the
 // inputs, events and the recall through the service.
@@ -66,6 +68,9 @@ type TraceCounts struct {
 	FromOrders           bool   // products and batches taken from the orders table
 	Recalled             string // "GTIN/batch" of the recalled batch
 	RawRecalled          string // "GTIN/batch" of the recalled raw lot ("" when none went into two batches)
+	// Cascaded counts, of the recalls, the batches made from the raw lot
+	// recalled with it (one of them may have been the recalled batch).
+	Cascaded int
 }
 
 // traceSeedSalt separates the trace stream from the others.
@@ -413,8 +418,9 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		c.Recalls, c.Recalled = 1, recall.gtin+"/"+recallBatch
 	}
 	// A raw lot that went into several food batches fails the testing
-	// centre's re-test and is recalled: its record names the batches made
-	// from it and their platforms, and their pages warn of it.
+	// centre's re-test and is recalled with every batch made from it (a
+	// cascade): its record names them and their platforms, each has its
+	// own recall record naming the lot, and their pages warn of it.
 	if lot := lineage.recallLot(); lot != nil {
 		g, m := lot.prod.gtin, lot.prod.m
 		retest := trace.EventInput{EventID: "R-" + g + "-" + lot.batch, Type: trace.EventInspected, GTIN: g, Batch: lot.batch,
@@ -428,11 +434,25 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 			return c, errs.Wrap(op, fmt.Errorf("re-test of raw lot %s/%s: %w", g, lot.batch, err))
 		}
 		c.Events++
-		reason := fmt.Sprintf("%s原料批次监督抽检复检不合格（%s），责令召回；以其为原料的产品请一并排查", m.name, m.test)
-		if _, err := svc.Recall(dept, g, lot.batch, trace.RecallInput{Reason: reason}); err != nil {
+		reason := fmt.Sprintf("%s原料批次监督抽检复检不合格（%s），责令召回；以其为原料的产品一并召回", m.name, m.test)
+		rr, err := svc.Recall(dept, g, lot.batch, trace.RecallInput{Reason: reason, Cascade: true})
+		if err == nil {
+			err = rr.CascadeErr
+		}
+		if err != nil {
 			return c, errs.Wrap(op, err)
 		}
-		c.Recalls++
+		for _, x := range rr.Cascade {
+			if x.Status == trace.CascadeFailed || x.Status == trace.CascadeNotPermitted {
+				cause := x.Err
+				if cause == nil {
+					cause = errors.New(x.Message)
+				}
+				return c, errs.Wrap(op, fmt.Errorf("cascading recall of %s/%s: %s/%s %s: %w", g, lot.batch, x.GTIN, x.Batch, x.Status, cause))
+			}
+		}
+		c.Cascaded = rr.Count(trace.CascadeRecalled)
+		c.Recalls += 1 + c.Cascaded
 		c.RawRecalled = g + "/" + lot.batch
 	}
 	if progress != nil {
@@ -442,7 +462,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		}
 		rawRecalled := ""
 		if c.RawRecalled != "" {
-			rawRecalled = "，原料批次 /trace/" + c.RawRecalled
+			rawRecalled = fmt.Sprintf("，原料批次 /trace/%s 及以其为原料的 %d 个批次", c.RawRecalled, c.Cascaded)
 		}
 		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s；其中原料产品 %d 个、原料批次 %d 个）、原料投入记录 %d 条（%d 个食品批次）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s%s）\n",
 			c.Products, c.Batches, src, c.RawProducts, c.RawLots, c.Inputs, c.Made, c.Events, c.EPCIS, c.Recalls, c.Recalled, rawRecalled)

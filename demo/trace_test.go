@@ -31,7 +31,7 @@ func TestTraceDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		tc := sum.Trace
-		if !tc.FromOrders || tc.Products == 0 || tc.Batches < 2*tc.Products || tc.Events < 2*tc.Batches || tc.Recalls != 2 || tc.RawRecalled == "" || tc.EPCIS != tc.Batches {
+		if !tc.FromOrders || tc.Products == 0 || tc.Batches < 2*tc.Products || tc.Events < 2*tc.Batches || tc.Recalls != 2+tc.Cascaded || tc.Cascaded == 0 || tc.RawRecalled == "" || tc.EPCIS != tc.Batches {
 			t.Fatalf("trace counts %+v", tc)
 		}
 		if !strings.Contains(progress.String(), "产品追溯") {
@@ -46,8 +46,8 @@ func TestTraceDemo(t *testing.T) {
 		}
 		// The inspections came in as EPCIS: their report numbers and
 		// results are on the batch's timeline, and its public EPCIS export
-		// names the batch by its Digital Link (its inputs, if any, as a
-		// TransformationEvent with the batch as output).
+		// names the batch by its Digital Link (its production, when it has
+		// inputs, as the TransformationEvent with the batch as output).
 		var inspected bool
 		for _, e := range pt.Timeline {
 			inspected = inspected || e.Type == trace.EventInspected && strings.HasPrefix(e.Ref, "CDJC") && e.Disposition == "non_conformant"
@@ -55,6 +55,7 @@ func TestTraceDemo(t *testing.T) {
 		link := trace.BatchLink(pt.Batch.GTIN, b)
 		doc, _, err := svc.ExportEPCIS(ctx, g, b, true, trace.EventCursor{}, 100)
 		var objects []trace.EPCISEvent
+		transforms := 0
 		if err == nil {
 			for _, e := range doc.Body.EventList {
 				switch {
@@ -62,10 +63,12 @@ func TestTraceDemo(t *testing.T) {
 					objects = append(objects, e)
 				case len(e.OutputQuantityList) != 1 || e.OutputQuantityList[0].EPCClass != link:
 					t.Errorf("recalled batch's transformation: %+v", e)
+				default:
+					transforms++
 				}
 			}
 		}
-		if !inspected || err != nil || len(objects) != len(pt.Timeline) || objects[0].QuantityList[0].EPCClass != link {
+		if !inspected || err != nil || len(objects)+transforms != len(pt.Timeline) || len(objects) == 0 || objects[0].QuantityList[0].EPCClass != link {
 			t.Errorf("recalled batch's inspection: %v %+v", err, pt.Timeline)
 		}
 
@@ -95,7 +98,7 @@ func TestTraceDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The six batches of 山楂糕 are made of 鲜山楂 and 白砂糖.
-		if !tc2.FromOrders || tc2.Products-tc2.RawProducts != 2 || tc2.Batches-tc2.RawLots != 6 || tc2.Recalls != 2 ||
+		if !tc2.FromOrders || tc2.Products-tc2.RawProducts != 2 || tc2.Batches-tc2.RawLots != 6 || tc2.Recalls != 2+tc2.Cascaded ||
 			tc2.Made != 6 || tc2.Inputs != 12 || tc2.RawLots == 0 || tc2.RawLots >= 12 {
 			t.Fatalf("from orders: %+v (summary %+v)", tc2, sum2.Trace)
 		}
@@ -206,8 +209,10 @@ func testDemoLineage(t *testing.T, db *sqlstore.DB, svc *trace.Service, tc Trace
 	}
 
 	// The recalled raw lot went into several batches: its recall record
-	// names each with its orders, and each batch's public trace warns of
-	// the recalled source.
+	// names each with its orders, each batch's public trace warns of the
+	// recalled source, and each was recalled with it (a cascade), with its
+	// own record naming the lot — but the batch recalled for its own
+	// failed inspection, if it was one of them.
 	g, b, _ = strings.Cut(tc.RawRecalled, "/")
 	if uses[tc.RawRecalled] < 2 {
 		t.Fatalf("the recalled raw lot %s went into %d batches", tc.RawRecalled, uses[tc.RawRecalled])
@@ -224,6 +229,7 @@ func testDemoLineage(t *testing.T, db *sqlstore.DB, svc *trace.Service, tc Trace
 	if err != nil || len(ft.Lineage.Downstream) != uses[tc.RawRecalled] {
 		t.Fatalf("forward trace of the recalled raw lot: %v %+v", err, ft)
 	}
+	cascaded := 0
 	for _, n := range ft.Lineage.Downstream {
 		if !strings.Contains(r.Fields["x:downstream_batches"], n.GTIN+"/"+n.Batch+":") {
 			t.Errorf("the recall record does not name downstream batch %s/%s: %s", n.GTIN, n.Batch, r.Fields["x:downstream_batches"])
@@ -232,5 +238,24 @@ func testDemoLineage(t *testing.T, db *sqlstore.DB, svc *trace.Service, tc Trace
 		if err != nil || len(pt.Lineage.RecalledSources()) != 1 || pt.Lineage.RecalledSources()[0].Batch != b {
 			t.Errorf("public trace of %s/%s does not show its recalled source: %v", n.GTIN, n.Batch, err)
 		}
+		if err != nil || pt.Recall == nil || pt.Batch.Status != trace.BatchRecalled {
+			t.Errorf("downstream batch %s/%s not recalled with the raw lot: %v", n.GTIN, n.Batch, err)
+			continue
+		}
+		dr, err := db.GetRecord(ctx, pt.Recall.RecordID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.GTIN+"/"+n.Batch == tc.Recalled {
+			continue
+		}
+		cascaded++
+		if dr.Fields["x:source_batch"] != tc.RawRecalled || dr.Fields["x:source_record"] != fmt.Sprint(rc.RecordID) ||
+			!strings.HasPrefix(pt.Recall.Reason, "原料批次 "+tc.RawRecalled+" 已召回：") || dr.SubjectID != n.Producer.ID {
+			t.Errorf("cascaded recall of %s/%s: %q %+v", n.GTIN, n.Batch, pt.Recall.Reason, dr.Fields)
+		}
+	}
+	if cascaded != tc.Cascaded {
+		t.Errorf("%d batches recalled with the raw lot, counts say %d", cascaded, tc.Cascaded)
 	}
 }

@@ -247,8 +247,17 @@ func (a *API) recallBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A cascade's failures are in its answer, batch by batch; their
+	// causes go to the log.
+	for _, err := range rc.Internal() {
+		a.log.ErrorContext(r.Context(), "cascading recall failed", "request_id", httpx.RequestID(r), "err", err.Error())
+	}
 	w.Header().Set("Location", "/api/v1/records/"+strconv.FormatInt(rc.RecordID, 10))
-	httpx.WriteJSON(w, http.StatusCreated, rc.View())
+	status := http.StatusCreated
+	if rc.Resumed {
+		status = http.StatusOK // the batch's recall stood; only its cascade went on
+	}
+	httpx.WriteJSON(w, status, rc.View())
 	return nil
 }
 

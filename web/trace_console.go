@@ -69,6 +69,15 @@ type conTracePage struct {
 	After         int64 // the page starts after this order id (0: first page)
 	CanRecall     bool
 	Recall        *form
+	// DownPending is how many of the listed downstream batches are not
+	// recalled (DownMore: the list was cut short): the recall form's
+	// cascade tick, or after the recall the form that goes on with them
+	// (CanCascade).
+	DownPending int
+	DownMore    bool
+	CanCascade  bool
+	// Cascade is what a cascading recall just did.
+	Cascade *trace.RecallResult
 	// CanManage: the caller may record the batch's inputs (Inputs, the
 	// form; Units, its units).
 	CanManage bool
@@ -296,6 +305,15 @@ func (s *Site) loadTrace(w http.ResponseWriter, r *http.Request, c *call, d *con
 		d.PlatformNames[p.PlatformID] = p.Name
 	}
 	d.CanRecall = ft.Recall == nil && trace.Can(c.Actor, trace.ScopeTraceRecall)
+	d.DownPending, d.DownMore = 0, ft.Lineage != nil && ft.Lineage.Truncated
+	if ft.Lineage != nil {
+		for _, n := range ft.Lineage.Downstream {
+			if n.Status != trace.BatchRecalled {
+				d.DownPending++
+			}
+		}
+	}
+	d.CanCascade = ft.Recall != nil && (d.DownPending > 0 || d.DownMore) && trace.Can(c.Actor, trace.ScopeTraceRecall)
 	if d.Recall == nil {
 		d.Recall = newForm(nil)
 	}
@@ -365,8 +383,11 @@ func traceTitle(d *conTracePage) string {
 	return d.T.Product.Name + " 批次 " + d.T.Batch.Batch + " · 流向与召回"
 }
 
-// conRecall is POST /console/trace/{gtin}/{batch}/recall: the reason, and
-// a tick confirming that the recall is final.
+// conRecall is POST /console/trace/{gtin}/{batch}/recall: the reason, a
+// tick confirming that the recall is final and, when batches were made
+// from it, a tick (cascade) recalling them too. A cascade answers the
+// batch's page with what it did to each downstream batch; sent for a
+// batch recalled already, it goes on with those not recalled yet.
 func (s *Site) conRecall(w http.ResponseWriter, r *http.Request, c *call) {
 	httpx.NoteRoute(r)
 	if !s.traceReady(w, r) {
@@ -374,12 +395,27 @@ func (s *Site) conRecall(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	d := &conTracePage{GTIN: r.PathValue("gtin"), Batch: r.PathValue("batch")}
 	f := newForm(r.PostForm)
+	in := trace.RecallInput{Reason: f.Get("reason"), Cascade: f.Checked("cascade")}
 	var err error
+	var res *trace.RecallResult
 	if !f.Checked("confirm") {
 		f.Errors["confirm"] = "召回一经发布不能撤销：请勾选确认 (tick to confirm: a recall cannot be undone)"
 		err = errs.E(errs.Invalid, "%s", f.Errors["confirm"])
-	} else if _, err = s.d.Trace.Recall(r.Context(), d.GTIN, d.Batch, trace.RecallInput{Reason: f.Get("reason")}); err == nil {
-		http.Redirect(w, r, batchPath(d.GTIN, d.Batch)+"?done=recall", http.StatusSeeOther)
+	} else if res, err = s.d.Trace.Recall(r.Context(), d.GTIN, d.Batch, in); err == nil {
+		if !in.Cascade {
+			http.Redirect(w, r, batchPath(d.GTIN, d.Batch)+"?done=recall", http.StatusSeeOther)
+			return
+		}
+		for _, err := range res.Internal() {
+			s.log.Error("web: cascading recall", "err", err, "request_id", httpx.RequestID(r))
+		}
+		// The page itself, with what the cascade did (sent again, a
+		// cascade only goes on with what is left).
+		d.Done, d.Cascade = "recall", res
+		status, ok := s.loadTrace(w, r, c, d)
+		if ok {
+			s.render(w, r, status, "console_trace", c.page(traceTitle(d), "trace", d))
+		}
 		return
 	}
 	d.Recall = f
