@@ -1087,10 +1087,7 @@ const MaxEPCISPage = 1000
 // BatchLink is the GS1 Digital Link of a batch: the GTIN as 14 digits
 // (AI 01) and the lot (AI 10) on GS1's resolver.
 func BatchLink(gtin, batch string) string {
-	if len(gtin) < 14 {
-		gtin = strings.Repeat("0", 14-len(gtin)) + gtin
-	}
-	return digitalLinkBase + "/01/" + gtin + "/10/" + url.PathEscape(batch)
+	return digitalLinkBase + DigitalLinkPath(gtin, batch)
 }
 
 // EventPage is a page of a batch's events, oldest first.

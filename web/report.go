@@ -84,10 +84,14 @@ type reportData struct {
 	CSS       template.CSS // the print document inlines its style
 }
 
+// qrPNG is a QR code of text, size pixels square, as a PNG, with error
+// correction level M (15%: a print that is a little worn still reads).
+func qrPNG(text string, size int) ([]byte, error) { return qrcode.Encode(text, qrcode.Medium, size) }
+
 // qrDataURI is a 240-pixel QR code of text as a PNG data URI (the CSP
 // allows data: images): report verification links, TOTP enrolment.
 func qrDataURI(text string) (template.URL, error) {
-	png, err := qrcode.Encode(text, qrcode.Medium, 240)
+	png, err := qrPNG(text, 240)
 	if err != nil {
 		return "", err
 	}
@@ -212,12 +216,8 @@ func (s *Site) reportPDF(w http.ResponseWriter, r *http.Request, id int64) {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `inline; filename="credit-report-`+d.R.ID+`.pdf"`)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(out)
+	writeBytes(w, "application/pdf", "no-store", out)
 }
 
 type verifyData struct {

@@ -19,6 +19,7 @@ type traceData struct {
 	GTIN, Batch string
 	Message     string
 	T           *trace.PublicTrace
+	Link        string // the batch's GS1 Digital Link on this portal (its QR code)
 }
 
 // traceLookup is GET /trace: the form, and with ?gtin=&batch= a redirect
@@ -56,7 +57,7 @@ func (s *Site) tracePage(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	switch {
 	case err == nil:
-		d.T = pt
+		d.T, d.Link = pt, s.baseURL(r)+trace.DigitalLinkPath(pt.Batch.GTIN, pt.Batch.Batch)
 	case errs.Is(err, errs.NotFound):
 		d.Message, status = "未找到该批次的追溯信息：请核对商品条码和批次号，或该批次尚未登记。", http.StatusNotFound
 	case errs.Is(err, errs.Invalid):

@@ -211,8 +211,10 @@ var publicRoutes = []Route{
 	{"GET", "/static/{name}", false, pub(func(s *Site, w http.ResponseWriter, r *http.Request) { s.assets.serve(w, r) })},
 	{"GET", "/trace", false, pub((*Site).traceLookup)},              // traceability (M10)
 	{"GET", "/trace/{gtin}/{batch}", false, pub((*Site).tracePage)}, // traceability (M10)
-	{"GET", "/logistics/{id}", false, pub((*Site).logisticsPage)},   // a logistics firm's grade (M4)
-	{"GET", "/shops/{id}", false, pub((*Site).publicShop)},          // a shop's ratings (trade, M5)
+	{"GET", "/trace/{gtin}/{batch}/qr.png", false, pub((*Site).traceQR)},
+	{"GET", "/01/{path...}", false, pub((*Site).digitalLink)},     // GS1 Digital Link resolver (M10)
+	{"GET", "/logistics/{id}", false, pub((*Site).logisticsPage)}, // a logistics firm's grade (M4)
+	{"GET", "/shops/{id}", false, pub((*Site).publicShop)},        // a shop's ratings (trade, M5)
 }
 
 // consoleRoutes are the staff console's pages (the records' pages are in
