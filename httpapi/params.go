@@ -11,13 +11,14 @@ import (
 	"unicode/utf8"
 
 	"ecredit/errs"
+	"ecredit/httpx"
 )
 
 // pathID parses the {id} wildcard: a positive integer, else 400 field "id".
 func pathID(r *http.Request) (int64, error) {
 	s := r.PathValue("id")
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := httpx.ParseID(s)
+	if !ok {
 		return 0, errs.Field("id", "路径中的 id 必须是正整数，而不是「%s」(id must be a positive integer)", clip(s, 40))
 	}
 	return id, nil
@@ -75,8 +76,8 @@ func (p *params) id(name string) int64 {
 	if s == "" {
 		return 0
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
+	n, ok := httpx.ParseID(s)
+	if !ok {
 		p.errs.Add(name, "参数 %s 必须是正整数 (must be a positive integer)", name)
 		return 0
 	}

@@ -465,3 +465,17 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestParseID: only the canonical decimal form of a positive id is one.
+func TestParseID(t *testing.T) {
+	for s, want := range map[string]int64{"1": 1, "7": 7, "42": 42, "9223372036854775807": 9223372036854775807} {
+		if n, ok := ParseID(s); !ok || n != want {
+			t.Errorf("ParseID(%q) = %d, %v", s, n, ok)
+		}
+	}
+	for _, s := range []string{"", "0", "+1", "-1", " 1", "1 ", "007", "01", "1.0", "1e3", "0x10", "１", "9223372036854775808", "1_000"} {
+		if n, ok := ParseID(s); ok {
+			t.Errorf("ParseID(%q) = %d, accepted", s, n)
+		}
+	}
+}

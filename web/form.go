@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ecredit/errs"
+	"ecredit/httpx"
 )
 
 // form carries submitted values back into a page together with the errors
@@ -95,8 +96,5 @@ func (f *form) intField(name, label string) int {
 	return int(f.int64Field(name, label))
 }
 
-// pathID parses a numeric path value.
-func pathID(s string) (int64, bool) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil && n > 0
-}
+// pathID parses a numeric path value (httpx.ParseID: "7", never "+7").
+func pathID(s string) (int64, bool) { return httpx.ParseID(s) }
