@@ -227,6 +227,11 @@ func (e *env) totpKey(actor account.Actor) []byte {
 var tradeWebCases = []accessCase{
 	{pattern: "GET /trace", want: everyone, req: func(e *env, _ role) req { return get("/trace?gtin=" + e.tr.gtin + "&batch=" + e.tr.batch) }},
 	{pattern: "GET /trace/{gtin}/{batch}", want: everyone, req: func(e *env, _ role) req { return get("/trace/" + e.tr.gtin + "/" + e.tr.batch) }},
+	{pattern: "GET /trace/{gtin}/{batch}/qr.png", want: everyone, req: func(e *env, _ role) req { return get("/trace/" + e.tr.gtin + "/" + e.tr.batch + "/qr.png") }},
+	// The GS1 Digital Link resolver: its linkset (a redirect otherwise).
+	{pattern: "GET /01/{path...}", want: everyone, req: func(e *env, _ role) req {
+		return get(trace.DigitalLinkPath(e.tr.gtin, e.tr.batch) + "?linkType=linkset")
+	}},
 	{pattern: "GET /logistics/{id}", want: everyone, req: func(e *env, _ role) req { return get("/logistics/" + id(e.logiFirm.ID)) }},
 	{pattern: "GET /shops/{id}", want: everyone, req: func(e *env, _ role) req { return get("/shops/" + id(e.shopA.ID)) }},
 
