@@ -104,6 +104,9 @@ func (s *Site) funcs() template.FuncMap {
 		"date":      fmtDate,
 		"day":       fmtDay,
 		"formLabel": registry.FormLabel,
+		"traceQR": func(b trace.BatchView, link string, print bool) traceQRData {
+			return traceQRData{Batch: b, Link: link, Print: print}
+		},
 		"regionName": func(c string) string {
 			n, _ := code.RegionName(c)
 			return n

@@ -120,6 +120,14 @@ func writeBytes(w http.ResponseWriter, typ, cache string, body []byte) {
 	_, _ = w.Write(body)
 }
 
+// traceQRData is the partial "trace_qr": a batch, its Digital Link on
+// this portal, and whether to offer the print-size image (the console).
+type traceQRData struct {
+	Batch trace.BatchView
+	Link  string
+	Print bool
+}
+
 // Sizes of a batch's QR code, in pixels.
 const (
 	qrDefault = 240

@@ -66,7 +66,8 @@ type conTracePage struct {
 	T       *trace.ForwardTrace
 	// PlatformNames names the platforms of the orders on the page.
 	PlatformNames map[int64]string
-	After         int64 // the page starts after this order id (0: first page)
+	After         int64  // the page starts after this order id (0: first page)
+	Link          string // the batch's GS1 Digital Link on this portal (its QR code)
 	CanRecall     bool
 	Recall        *form
 	// DownPending is how many of the listed downstream batches are not
@@ -372,6 +373,9 @@ func (s *Site) conTrace(w http.ResponseWriter, r *http.Request, c *call) {
 	status, ok := s.loadTrace(w, r, c, d)
 	if !ok {
 		return
+	}
+	if d.T != nil {
+		d.Link = s.baseURL(r) + trace.DigitalLinkPath(d.T.Batch.GTIN, d.T.Batch.Batch)
 	}
 	s.render(w, r, status, "console_trace", c.page(traceTitle(d), "trace", d))
 }

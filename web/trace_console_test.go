@@ -89,6 +89,11 @@ func TestConsoleTraceAndRecall(t *testing.T) {
 		if !strings.Contains(body, `href="`+next+`"`) || !strings.Contains(body, `action="`+page+`/recall"`) {
 			t.Fatalf("no next page link %s or recall form", next)
 		}
+		// The batch's QR code, with the print-size image to download.
+		if !strings.Contains(body, `src="/trace/`+g+`/X9/qr.png"`) || !strings.Contains(body, `href="/trace/`+g+`/X9/qr.png?size=1000"`) ||
+			!strings.Contains(body, "/01/0"+g+"/10/X9</a>") {
+			t.Errorf("no QR code on the console's batch page")
+		}
 		st, body = dept.get(strings.TrimPrefix(next, ""))
 		if st != 200 || !strings.Contains(body, "TB-0100") || !strings.Contains(body, "TB-0102") || strings.Contains(body, "TB-0099") || strings.Contains(body, "?after=") {
 			t.Fatalf("second page: %d", st)
