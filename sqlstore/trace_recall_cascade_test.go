@@ -220,7 +220,7 @@ func TestTraceRecallCascade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, err := db.GetRecord(ctx, gr.RecordID); err != nil || !strings.Contains(r.Source, w.producer.Name) || r.Fields["x:source_via"] != key(pie, "P0302") {
+		if r, err := db.GetRecord(ctx, gr.RecordID); err != nil || r.Source != trace.RecallSource || r.Fields["department"] != w.producer.Name || r.Fields["x:source_via"] != key(pie, "P0302") {
 			t.Errorf("producer's cascaded record: %v %+v", err, r)
 		}
 

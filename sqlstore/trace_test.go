@@ -433,13 +433,14 @@ func TestTraceForwardBackwardRecall(t *testing.T) {
 		if pt.Recall == nil || pt.Batch.Status != trace.BatchRecalled || pt.Timeline[len(pt.Timeline)-1].Type != trace.EventRecalled {
 			t.Errorf("public after recall: %+v", pt)
 		}
-		// The producer recalls its other batch itself (a delegated record source).
+		// The producer recalls its other batch itself (every recall record
+		// has one source; the department field names the producer).
 		rc2, err := w.svc.Recall(w.produce, g, "L2", trace.RecallInput{Reason: "包装标签错误，主动召回"})
 		if err != nil || rc2.Orders != 5 {
 			t.Fatalf("producer recall: %v %+v", err, rc2)
 		}
 		r2, err := db.GetRecord(ctx, rc2.RecordID)
-		if err != nil || !strings.Contains(r2.Source, w.producer.Name) {
+		if err != nil || r2.Source != trace.RecallSource || r2.Fields["department"] != w.producer.Name {
 			t.Fatalf("producer recall record: %v %+v", err, r2)
 		}
 	})

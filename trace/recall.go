@@ -27,6 +27,10 @@ type RecallInput struct {
 	Cascade bool `json:"cascade"`
 }
 
+// RecallSource is the name under which every recall's credit record is
+// written (its source key "name:" + RecallSource).
+const RecallSource = "产品追溯·召回"
+
 // RecallRef is the source ref of a recall's credit record.
 func RecallRef(gtin, batch string) string { return "召回-" + gtin + "-" + batch }
 
@@ -142,8 +146,10 @@ func (r *RecallResult) View() RecallResultView {
 //  1. sums the orders, quantity and platforms the batch reached;
 //  2. writes a credit record of the open type (record.TypeOther, nature
 //     negative, subject the producer, ref RecallRef) through the Recorder,
-//     under the caller — or, for a producer, which may not write records,
-//     under a delegated actor named after it — so the recall is in the
+//     under one source for every recall (RecallSource; the department
+//     field names the caller's department), so that one record per
+//     batch can exist even when two callers recall it at once — so the
+//     recall is in the
 //     ledger and in the change feed /api/v1/changes, where platforms find
 //     it by its custom fields x:gtin, x:batch and x:platforms (the credit
 //     codes of the platforms whose orders hold the batch);
@@ -152,8 +158,9 @@ func (r *RecallResult) View() RecallResultView {
 //     transaction.
 //
 // Steps 2 and 3 are two transactions. A retry after a failure between
-// them finds the record by its ref and completes step 3; a batch already
-// recalled is a Conflict.
+// them, or a concurrent recall of the batch, finds the record by its ref
+// and completes step 3 (or finds the batch recalled: a Conflict); a
+// batch already recalled is a Conflict.
 //
 // With in.Cascade, every batch made from it (however far down, nearest
 // first) is then recalled the same way, each with its own record against
@@ -304,18 +311,22 @@ func (s *Service) recallBatch(ctx context.Context, a account.Actor, lk *subjects
 			rin.Fields["source_via"] = src.via
 		}
 	}
-	rctx := ctx
-	if !record.Can(a, record.ScopeRecordsWrite) {
-		d := account.Actor{Role: account.RoleAdmin, Name: "产品追溯·" + a.Name + "主动召回", Remote: a.Remote, RequestID: a.RequestID, Via: "trace"}
-		rctx = account.With(ctx, d)
-	}
+	// Every recall record is written under one source, whoever recalls
+	// (the recall row, its event and audit entry name the caller; the
+	// record's department field the department): the records' unique
+	// (type, source, ref) then lets one record per batch exist, so two
+	// recalls of a batch at once — two departments, or a department and
+	// the producer — write one record, and the second links it and then
+	// finds the batch recalled.
+	rctx := account.With(ctx, account.Actor{Role: account.RoleAdmin, Name: RecallSource, Remote: a.Remote, RequestID: a.RequestID, Via: "trace"})
 	var recordID int64
 	res, err := s.Recorder.Ingest(rctx, rin)
 	switch {
 	case err == nil:
 		recordID = res.ID
 	case errs.Is(err, errs.Conflict):
-		// A retry whose first record was written: link that one.
+		// A retry whose first record was written, or a concurrent
+		// recall's: link that one.
 		ex, ferr := s.Records.FindRecordByRef(ctx, record.TypeOther, record.SourceKey(account.From(rctx)), ref)
 		if ferr != nil {
 			return nil, err
