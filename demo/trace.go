@@ -464,7 +464,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		if c.RawRecalled != "" {
 			rawRecalled = fmt.Sprintf("，原料批次 /trace/%s 及以其为原料的 %d 个批次", c.RawRecalled, c.Cascaded)
 		}
-		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s；其中原料产品 %d 个、原料批次 %d 个）、原料投入记录 %d 条（%d 个食品批次）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s%s）\n",
+		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s；其中原料产品 %d 个、原料批次 %d 个）、原料投入记录 %d 条（%d 个食品批次）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s%s；召回公告 /recalls）\n",
 			c.Products, c.Batches, src, c.RawProducts, c.RawLots, c.Inputs, c.Made, c.Events, c.EPCIS, c.Recalls, c.Recalled, rawRecalled)
 	}
 	return c, nil

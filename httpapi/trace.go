@@ -30,6 +30,7 @@ var traceRoutes = []Route{
 	{"GET", "/api/v1/orders/{id}/trace", (*API).backwardTrace},
 	{"GET", "/api/v1/licence-flags", (*API).licenceFlags},
 	{"GET", "/api/v1/recalls", (*API).recentRecalls},
+	{"GET", "/api/v1/public/recalls", (*API).publicRecalls},
 	{"PATCH", "/api/v1/products/{gtin}", (*API).patchProduct},
 	{"PATCH", "/api/v1/batches/{gtin}/{batch}", (*API).patchBatch},
 	{"POST", "/api/v1/trace/epcis", (*API).captureEPCIS},
@@ -421,6 +422,34 @@ func (a *API) recentRecalls(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, Page[trace.RecallItem]{Items: list})
+	return nil
+}
+
+// publicRecalls is GET /api/v1/public/recalls: the recall notice board,
+// newest first, for anyone (limit 1–100, default 20; the cursor of the
+// page before).
+func (a *API) publicRecalls(w http.ResponseWriter, r *http.Request) error {
+	if err := a.d.PublicLimiter.Check(w, r); err != nil {
+		return err
+	}
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	p := newParams(r, "limit", "cursor")
+	limit, before := p.limit(20, trace.MaxPublicRecalls), p.cursor()
+	if err := p.err(); err != nil {
+		return err
+	}
+	list, next, err := svc.PublicRecalls(r.Context(), before, limit)
+	if err != nil {
+		return err
+	}
+	out := Page[trace.PublicRecall]{Items: list}
+	if next != 0 {
+		out.NextCursor = nextCursor(limit, limit, next)
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

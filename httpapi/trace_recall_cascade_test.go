@@ -17,7 +17,7 @@ import (
 // before plus each downstream batch's fate; a producer recalls its own
 // batches only; sent again for the recalled lot the cascade goes on
 // (200, resumed) where a plain recall is a Conflict; without cascade the
-// answer has no cascade list.
+// answer has no cascade list. The public notice board lists them all.
 func TestRecallCascadeAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newEnv(t, db, envOpts{})
@@ -126,5 +126,39 @@ func TestRecallCascadeAPI(t *testing.T) {
 		if named != 3 {
 			t.Errorf("%d downstream recalls in the change feed name the lot: %.3000s", named, r.body)
 		}
+
+		// The public notice board: every recall, newest first, a page at a
+		// time, with its product and producer, for anyone.
+		stored, err := e.db.RecentRecalls(context.Background(), 0, 200)
+		if err != nil || len(stored) < 4 {
+			t.Fatalf("stored recalls: %v %d", err, len(stored))
+		}
+		var all []trace.PublicRecall
+		for cursor, pages := "", 0; ; pages++ {
+			r = e.do("GET", "/api/v1/public/recalls?limit=2"+cursor, "", nil, true)
+			e.want(r, 200)
+			var board Page[trace.PublicRecall]
+			r.json(t, &board)
+			all = append(all, board.Items...)
+			if board.NextCursor == "" || pages > 10 {
+				break
+			}
+			cursor = "&cursor=" + board.NextCursor
+		}
+		if len(all) != len(stored) {
+			t.Fatalf("notice board: %d recalls, %d stored", len(all), len(stored))
+		}
+		for i, pr := range all {
+			if pr.ID != stored[i].ID || pr.Batch != stored[i].Batch || pr.Reason != stored[i].Reason || pr.Producer == nil || pr.ProductName == "" ||
+				pr.TraceURL != "/trace/"+pr.GTIN+"/"+pr.Batch {
+				t.Errorf("notice %d: %+v, stored %+v", i, pr, stored[i])
+			}
+		}
+		if all[len(all)-1].Batch != "C9" || all[len(all)-1].Producer.Name != "承德山庄食品有限公司" || all[len(all)-1].ProductName != "山楂糕" {
+			t.Errorf("the oldest recall: %+v", all[len(all)-1])
+		}
+		e.want(e.do("GET", "/api/v1/public/recalls?limit=0", "", nil, false), 400, "limit")
+		e.want(e.do("GET", "/api/v1/public/recalls?cursor=zz", "", nil, true), 400, "cursor")
+		e.want(e.do("GET", "/api/v1/public/recalls?before=3", "", nil, false), 400, "before")
 	})
 }

@@ -218,6 +218,17 @@ func traceFlow(e *env) {
 	}
 	e.want(e.do("GET", "/api/v1/recalls", "platA", nil, true), 403)
 	e.want(e.do("GET", "/api/v1/recalls?limit=0", "dept", nil, false), 400, "limit")
+	// The public notice board: anyone, platforms too, without the
+	// platforms' figures.
+	for _, who := range []string{"", "platA"} {
+		r = e.do("GET", "/api/v1/public/recalls", who, nil, true)
+		e.want(r, 200)
+		var board Page[trace.PublicRecall]
+		r.json(t, &board)
+		if len(board.Items) != 1 || board.Items[0].Orders != 5 || board.Items[0].Producer == nil || strings.Contains(string(r.body), "platforms") {
+			t.Errorf("notice board as %q: %s", who, r.body)
+		}
+	}
 	r = e.do("GET", "/api/v1/changes?limit=1000", "platB", nil, true)
 	e.want(r, 200)
 	if s := string(r.body); !strings.Contains(s, `"x:gtin":"`+g+`"`) || !strings.Contains(s, "抽检菌落总数超标") {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -516,11 +517,15 @@ func (db *DB) GetRecall(ctx context.Context, gtin, batch string) (*trace.Recall,
 	return rc, nil
 }
 
-// RecentRecalls returns the latest recalls, newest first.
-func (db *DB) RecentRecalls(ctx context.Context, limit int) ([]*trace.Recall, error) {
+// RecentRecalls returns up to limit recalls before the id (0: the latest),
+// newest first, by the primary key.
+func (db *DB) RecentRecalls(ctx context.Context, before int64, limit int) ([]*trace.Recall, error) {
 	const op = "sqlstore.RecentRecalls"
 	out := []*trace.Recall{}
-	err := db.eachRow(ctx, db.r, `SELECT `+recallCols+` FROM trace_recalls ORDER BY id DESC LIMIT ?`, []any{clampLimit(limit, 20, 200)}, func(r *sql.Rows) error {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	err := db.eachRow(ctx, db.r, `SELECT `+recallCols+` FROM trace_recalls WHERE id < ? ORDER BY id DESC LIMIT ?`, []any{before, clampLimit(limit, 20, 200)}, func(r *sql.Rows) error {
 		rc, err := scanRecall(r)
 		if err == nil {
 			out = append(out, rc)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"ecredit/account"
 	"ecredit/audit"
@@ -451,7 +452,7 @@ func (s *Service) RecentRecalls(ctx context.Context, limit int) ([]RecallItem, e
 	if !Can(a, ScopeTraceRead) {
 		return nil, errs.Wrap(op, forbidden(a, "无权查看召回列表 (may not list recalls)"))
 	}
-	rcs, err := s.Store.RecentRecalls(ctx, limit)
+	rcs, err := s.Store.RecentRecalls(ctx, 0, limit)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
@@ -493,4 +494,68 @@ func clipList(items []string) string {
 		out, n = append(out, c), n+len(c)+1
 	}
 	return strings.Join(out, ";")
+}
+
+// PublicRecall is a recall on the public notice board (产品召回公告): what
+// the batch's public trace page says of it, with the product and its
+// producer.
+type PublicRecall struct {
+	ID            int64       `json:"id"`
+	GTIN          string      `json:"gtin"`
+	Batch         string      `json:"batch"`
+	ProductName   string      `json:"product_name"`
+	Category      string      `json:"category"`
+	CategoryLabel string      `json:"category_label"`
+	Producer      *SubjectRef `json:"producer"`
+	Reason        string      `json:"reason"`
+	By            string      `json:"by"`
+	Orders        int64       `json:"orders"`
+	Quantity      int64       `json:"quantity"`
+	At            time.Time   `json:"at"`
+	TraceURL      string      `json:"trace_url"`
+}
+
+// MaxPublicRecalls is the most recalls one page of the notice board lists.
+const MaxPublicRecalls = 100
+
+// PublicRecalls lists the recalls for anyone, newest first: up to limit
+// (1…MaxPublicRecalls) before the recall id before (0: the latest), and
+// the cursor of the next page (0 on the last).
+func (s *Service) PublicRecalls(ctx context.Context, before int64, limit int) ([]PublicRecall, int64, error) {
+	const op = "trace.PublicRecalls"
+	if before < 0 {
+		return nil, 0, errs.Wrap(op, errs.Field("before", "before 应为召回编号（正整数）(before must be a recall id)"))
+	}
+	limit = max(1, min(limit, MaxPublicRecalls))
+	rcs, err := s.Store.RecentRecalls(ctx, before, limit+1)
+	if err != nil {
+		return nil, 0, errs.Wrap(op, err)
+	}
+	var next int64
+	if len(rcs) > limit {
+		rcs, next = rcs[:limit], rcs[limit-1].ID
+	}
+	lk := s.lookups()
+	products := map[string]*Product{}
+	out := make([]PublicRecall, 0, len(rcs))
+	for _, rc := range rcs {
+		p, ok := products[rc.GTIN]
+		if !ok {
+			if p, err = s.Store.GetProduct(ctx, rc.GTIN); err != nil && !errs.Is(err, errs.NotFound) {
+				return nil, 0, errs.Wrap(op, err)
+			}
+			products[rc.GTIN] = p
+		}
+		pr := PublicRecall{ID: rc.ID, GTIN: rc.GTIN, Batch: rc.Batch, Reason: rc.Reason, By: rc.ActorName, Orders: rc.Orders,
+			Quantity: rc.Quantity, At: rc.At, TraceURL: "/trace/" + rc.GTIN + "/" + rc.Batch}
+		if p != nil {
+			producer, err := lk.get(ctx, p.ProducerID)
+			if err != nil {
+				return nil, 0, errs.Wrap(op, err)
+			}
+			pr.ProductName, pr.Category, pr.CategoryLabel, pr.Producer = p.Name, p.Category, CategoryLabel(p.Category), subjectRef(producer)
+		}
+		out = append(out, pr)
+	}
+	return out, next, nil
 }

@@ -397,8 +397,9 @@ type Store interface {
 	// already recalled.
 	CreateRecall(ctx context.Context, rc *Recall, ev *Event, a *audit.Entry) error
 	GetRecall(ctx context.Context, gtin, batch string) (*Recall, error)
-	// RecentRecalls returns the latest recalls, newest first.
-	RecentRecalls(ctx context.Context, limit int) ([]*Recall, error)
+	// RecentRecalls returns up to limit recalls before the recall id
+	// (0: the latest), newest first.
+	RecentRecalls(ctx context.Context, before int64, limit int) ([]*Recall, error)
 
 	// ReachGroups sums the orders holding the batch (any of gtins, the
 	// forms of one GTIN) with an id above after and, unless upto is 0, at

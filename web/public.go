@@ -15,6 +15,7 @@ import (
 	"ecredit/httpx"
 	"ecredit/logistics"
 	"ecredit/registry"
+	"ecredit/trace"
 )
 
 // publicCtx puts the public actor in the request context.
@@ -46,8 +47,25 @@ func (s *Site) refresh(sub *registry.Subject) {
 
 func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
-	s.render(w, r, http.StatusOK, "home", &page{Title: "首页", Section: "home"})
+	var d homeData
+	if s.d.Trace != nil {
+		var err error
+		if d.Recalls, _, err = s.d.Trace.PublicRecalls(publicCtx(r), 0, homeRecalls); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, http.StatusOK, "home", &page{Title: "首页", Section: "home", Data: d})
 }
+
+// homeData is the home page's: the latest recalls (the notice board's
+// head), when traceability is on.
+type homeData struct {
+	Recalls []trace.PublicRecall
+}
+
+// homeRecalls is how many of the latest recalls the home page lists.
+const homeRecalls = 3
 
 const searchLimit = 50
 

@@ -72,3 +72,36 @@ func (s *Site) tracePage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, status, "trace", &page{Title: title, Section: "trace", Data: d})
 }
+
+// recallsData is the recall notice board: a page of recalls, newest
+// first, and the recall id the next (older) page starts before.
+type recallsData struct {
+	Items        []trace.PublicRecall
+	Before, Next int64
+}
+
+// recallsPageSize is how many recalls a page of the notice board lists.
+const recallsPageSize = 30
+
+// recalls is GET /recalls[?before=ID]: the recall notice board (产品召回公告).
+func (s *Site) recalls(w http.ResponseWriter, r *http.Request) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) || s.limited(w, r) {
+		return
+	}
+	d := recallsData{}
+	if v := r.URL.Query().Get("before"); v != "" {
+		id, ok := pathID(v)
+		if !ok {
+			s.errorPage(w, r, nil, http.StatusBadRequest, "before 必须是召回编号（正整数）(before must be a recall id)")
+			return
+		}
+		d.Before = id
+	}
+	var err error
+	if d.Items, d.Next, err = s.d.Trace.PublicRecalls(publicCtx(r), d.Before, recallsPageSize); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "recalls", &page{Title: "产品召回公告", Section: "recalls", Data: d})
+}

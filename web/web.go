@@ -213,6 +213,7 @@ var publicRoutes = []Route{
 	{"GET", "/trace/{gtin}/{batch}", false, pub((*Site).tracePage)}, // traceability (M10)
 	{"GET", "/trace/{gtin}/{batch}/qr.png", false, pub((*Site).traceQR)},
 	{"GET", "/01/{path...}", false, pub((*Site).digitalLink)},     // GS1 Digital Link resolver (M10)
+	{"GET", "/recalls", false, pub((*Site).recalls)},              // the recall notice board (M10, M6)
 	{"GET", "/logistics/{id}", false, pub((*Site).logisticsPage)}, // a logistics firm's grade (M4)
 	{"GET", "/shops/{id}", false, pub((*Site).publicShop)},        // a shop's ratings (trade, M5)
 }
