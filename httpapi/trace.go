@@ -31,6 +31,7 @@ var traceRoutes = []Route{
 	{"GET", "/api/v1/licence-flags", (*API).licenceFlags},
 	{"GET", "/api/v1/recalls", (*API).recentRecalls},
 	{"GET", "/api/v1/public/recalls", (*API).publicRecalls},
+	{"GET", "/api/v1/public/products/{gtin}", (*API).publicProduct},
 	{"PATCH", "/api/v1/products/{gtin}", (*API).patchProduct},
 	{"PATCH", "/api/v1/batches/{gtin}/{batch}", (*API).patchBatch},
 	{"POST", "/api/v1/trace/epcis", (*API).captureEPCIS},
@@ -349,6 +350,14 @@ func (a *API) batchTraceEvents(w http.ResponseWriter, r *http.Request) error {
 // publicTrace is the public trace of a batch (no buyer data, regions by
 // city), limited per client like the other public look-ups.
 func (a *API) publicTrace(w http.ResponseWriter, r *http.Request) error {
+	return a.publicLookup(w, r, func(svc *trace.Service) (any, error) {
+		return svc.Public(r.Context(), clip(r.PathValue("gtin"), 40), clip(r.PathValue("batch"), 40))
+	})
+}
+
+// publicLookup answers a public look-up of the trace service: limited per
+// client, no query parameters, the look-up's value as JSON.
+func (a *API) publicLookup(w http.ResponseWriter, r *http.Request, look func(*trace.Service) (any, error)) error {
 	if err := a.d.PublicLimiter.Check(w, r); err != nil {
 		return err
 	}
@@ -359,11 +368,11 @@ func (a *API) publicTrace(w http.ResponseWriter, r *http.Request) error {
 	if err := newParams(r).err(); err != nil {
 		return err
 	}
-	pt, err := svc.Public(r.Context(), clip(r.PathValue("gtin"), 40), clip(r.PathValue("batch"), 40))
+	v, err := look(svc)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, pt)
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -423,6 +432,15 @@ func (a *API) recentRecalls(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, Page[trace.RecallItem]{Items: list})
 	return nil
+}
+
+// publicProduct is GET /api/v1/public/products/{gtin}: a product with its
+// producer and latest batches, for anyone (where a scanned barcode that
+// names no batch leads).
+func (a *API) publicProduct(w http.ResponseWriter, r *http.Request) error {
+	return a.publicLookup(w, r, func(svc *trace.Service) (any, error) {
+		return svc.PublicProduct(r.Context(), clip(r.PathValue("gtin"), 40))
+	})
 }
 
 // publicRecalls is GET /api/v1/public/recalls: the recall notice board,

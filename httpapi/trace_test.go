@@ -218,6 +218,16 @@ func traceFlow(e *env) {
 	}
 	e.want(e.do("GET", "/api/v1/recalls", "platA", nil, true), 403)
 	e.want(e.do("GET", "/api/v1/recalls?limit=0", "dept", nil, false), 400, "limit")
+	// The product's public page: its batches, L1 recalled.
+	r = e.do("GET", "/api/v1/public/products/"+g, "", nil, true)
+	e.want(r, 200)
+	var pp trace.PublicProduct
+	r.json(t, &pp)
+	if pp.Product.GTIN != g || pp.Product.Producer == nil || pp.TotalBatches < 1 || pp.RecalledBatches != 1 || int64(len(pp.Batches)) != pp.TotalBatches {
+		t.Errorf("public product: %s", r.body)
+	}
+	e.want(e.do("GET", "/api/v1/public/products/6901234567892", "", nil, true), 404)
+	e.want(e.do("GET", "/api/v1/public/products/123", "", nil, true), 400, "gtin")
 	// The public notice board: anyone, platforms too, without the
 	// platforms' figures.
 	for _, who := range []string{"", "platA"} {

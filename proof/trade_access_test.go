@@ -173,6 +173,7 @@ var tradeAPICases = []accessCase{
 	{pattern: "GET /api/v1/public/trace/{gtin}/{batch}", want: everyone,
 		req: func(e *env, _ role) req { return get("/api/v1/public/trace/" + e.tr.gtin + "/" + e.tr.batch) }},
 	{pattern: "GET /api/v1/public/recalls", want: everyone, req: fixed(get("/api/v1/public/recalls?limit=5"))},
+	{pattern: "GET /api/v1/public/products/{gtin}", want: everyone, req: func(e *env, _ role) req { return get("/api/v1/public/products/" + e.tr.gtin) }},
 	// EPCIS 2.0: an inspection captured from a document; every event
 	// exported to those who read whole traces, the public ones to all.
 	{pattern: "POST /api/v1/trace/epcis", name: "an inspection document", want: "401 403 403 403 ok ok ok", class: batchClass,
@@ -229,6 +230,7 @@ var tradeWebCases = []accessCase{
 	{pattern: "GET /trace", want: everyone, req: func(e *env, _ role) req { return get("/trace?gtin=" + e.tr.gtin + "&batch=" + e.tr.batch) }},
 	{pattern: "GET /trace/{gtin}/{batch}", want: everyone, req: func(e *env, _ role) req { return get("/trace/" + e.tr.gtin + "/" + e.tr.batch) }},
 	{pattern: "GET /recalls", want: everyone, req: fixed(get("/recalls"))},
+	{pattern: "GET /trace/{gtin}", want: everyone, req: func(e *env, _ role) req { return get("/trace/" + e.tr.gtin) }},
 	{pattern: "GET /trace/{gtin}/{batch}/qr.png", want: everyone, req: func(e *env, _ role) req { return get("/trace/" + e.tr.gtin + "/" + e.tr.batch + "/qr.png") }},
 	// The GS1 Digital Link resolver: its linkset (a redirect otherwise).
 	{pattern: "GET /01/{path...}", want: everyone, req: func(e *env, _ role) req {

@@ -242,6 +242,28 @@ func (db *DB) UpdateProduct(ctx context.Context, p *trace.Product, a *audit.Entr
 	return err
 }
 
+// ProductBatches returns up to limit batches of the GTIN, the latest
+// production first, and its batch counts: the unique (gtin, batch) index
+// ranges over the product's batches alone.
+func (db *DB) ProductBatches(ctx context.Context, gtin string, limit int) ([]*trace.Batch, int64, int64, error) {
+	const op = "sqlstore.ProductBatches"
+	var total, recalled int64
+	if err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0)
+		FROM trace_batches WHERE gtin = ?`), trace.BatchRecalled, gtin).Scan(&total, &recalled); err != nil {
+		return nil, 0, 0, mapErr(op, err)
+	}
+	out := []*trace.Batch{}
+	err := db.eachRow(ctx, db.r, `SELECT `+batchCols+` FROM trace_batches WHERE gtin = ? ORDER BY produced_on DESC, batch DESC LIMIT ?`,
+		[]any{gtin, clampLimit(limit, 100, 500)}, func(r *sql.Rows) error {
+			b, err := scanBatch(r)
+			if err == nil {
+				out = append(out, b)
+			}
+			return err
+		})
+	return out, total, recalled, mapErr(op, err)
+}
+
 // UpdateBatch writes a batch's dates and quantity over the version read,
 // while it is not recalled, with its audit entry, the lineage moved on
 // from gen.

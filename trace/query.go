@@ -566,3 +566,48 @@ func (s *Service) LicenceFlags(ctx context.Context, sellerID, shopID int64) (*Se
 	}
 	return out, nil
 }
+
+// PublicProduct is a product as its public page shows it (the landing of
+// a scanned barcode, which names no batch): the product with its
+// producer, its latest batches with their status, and its batch counts.
+type PublicProduct struct {
+	Product         ProductView `json:"product"`
+	Batches         []BatchView `json:"batches"`
+	TotalBatches    int64       `json:"total_batches"`
+	RecalledBatches int64       `json:"recalled_batches"`
+}
+
+// MaxProductBatches is the most batches a product's public page lists.
+const MaxProductBatches = 100
+
+// PublicProduct returns a registered product's public page, for anyone;
+// the GTIN may be given in any of its lengths.
+func (s *Service) PublicProduct(ctx context.Context, gtin string) (*PublicProduct, error) {
+	const op = "trace.PublicProduct"
+	g, err := ParseGTIN("gtin", gtin)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	var p *Product
+	for _, form := range gtinLookupForms(g) {
+		if p, err = s.Store.GetProduct(ctx, form); !errs.Is(err, errs.NotFound) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	producer, err := s.lookups().get(ctx, p.ProducerID)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	bs, total, recalled, err := s.Store.ProductBatches(ctx, p.GTIN, MaxProductBatches)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	out := &PublicProduct{Product: s.productView(p, producer), Batches: make([]BatchView, len(bs)), TotalBatches: total, RecalledBatches: recalled}
+	for i, b := range bs {
+		out.Batches[i] = b.View()
+	}
+	return out, nil
+}

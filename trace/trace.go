@@ -374,6 +374,10 @@ type Store interface {
 	// among ids, then the other end's.
 	Lineage(ctx context.Context, ids []int64, up bool) ([]Link, error)
 	GetBatch(ctx context.Context, gtin, batch string) (*Batch, error)
+	// ProductBatches returns up to limit batches of the GTIN (as stored),
+	// the latest production first, with how many it has and how many of
+	// them are recalled.
+	ProductBatches(ctx context.Context, gtin string, limit int) (bs []*Batch, total, recalled int64, err error)
 	// UpdateProduct writes the product's name, category, brand and spec
 	// if the stored version equals p.Version, then bumps it (p.Version
 	// too); Conflict on field version when it does not.

@@ -29,8 +29,8 @@ var pageNames = []string{
 	"login", "dashboard", "subjects", "subject_new", "subject_detail", "subject_edit",
 	"shops", "shop_new", "accounts", "audit",
 	"records", "records_import", "records_detail",
-	"logistics",        // logistics credit (M4)
-	"trace", "recalls", // traceability (M10)
+	"logistics",                         // logistics credit (M4)
+	"trace", "trace_product", "recalls", // traceability (M10)
 	"shop",                                                              // trade (M5)
 	"console_trace", "console_order", "console_orders", "console_folds", // orders, folds and traceability in the console (M5, M10)
 	"console_logistics", "console_logistics_firm", // logistics grades in the console (M4)

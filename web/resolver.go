@@ -19,7 +19,8 @@ import (
 // with several targets: ?linkType=gs1:epcis is the batch's public EPCIS
 // events, and ?linkType=linkset (or Accept: application/linkset+json)
 // the list of them all (RFC 9264) — every other or unknown link type gets
-// the default, the trace page, as the standard asks. The QR code itself is
+// the default, the trace page, as the standard asks; a link naming only the
+// product goes to the product's page. The QR code itself is
 // GET /trace/{gtin}/{batch}/qr.png, on the public and console pages.
 
 // linkTypes are the targets the resolver knows, by GS1 link type.
@@ -48,9 +49,10 @@ func (s *Site) digitalLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b == "" {
-		// The product alone: the lookup form, its GTIN filled in.
-		s.render(w, r, http.StatusOK, "trace", &page{Title: "产品追溯", Section: "trace",
-			Data: traceData{GTIN: g, Message: "该二维码只含商品条码，请输入包装上的批次号查询追溯信息。"}})
+		// The product alone (a barcode names no batch): its page, which
+		// lists its batches and asks for the one on the package.
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/trace/"+url.PathEscape(g), http.StatusTemporaryRedirect)
 		return
 	}
 	self := s.baseURL(r) + trace.DigitalLinkPath(g, b)

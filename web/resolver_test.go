@@ -20,7 +20,8 @@ import (
 // without) to its trace page, ?linkType=gs1:epcis to its public EPCIS
 // events, an unknown link type to the default, and a linkset request (by
 // linkType or Accept) to the RFC 9264 list; a link that names only the
-// product asks for the lot; a bad link is a clear error. The QR code of a
+// product goes to the product's page (its batches, latest first, recalls
+// marked); a bad link is a clear error. The QR code of a
 // registered batch encodes its Digital Link on this portal, in the size
 // asked, and the trace page shows it.
 func TestDigitalLinkResolver(t *testing.T) {
@@ -102,9 +103,32 @@ func TestDigitalLinkResolver(t *testing.T) {
 			t.Fatalf("followed: %d %s", resp.StatusCode, resp.Request.URL)
 		}
 
-		// Links that name no batch, or wrongly.
-		if st, body, _ := get("/01/0" + g); st != 200 || !bytes.Contains(body, []byte("请输入包装上的批次号")) || !bytes.Contains(body, []byte(`value="`+g+`"`)) {
-			t.Errorf("product only: %d", st)
+		// A link that names the product alone goes to its page, which
+		// lists its batches; unknown and bad GTINs are said so.
+		if st, _, h := get("/01/0" + g); st != http.StatusTemporaryRedirect || h.Get("Location") != "/trace/"+g {
+			t.Errorf("product only: %d → %q", st, h.Get("Location"))
+		}
+		if _, _, err := svc.CreateBatch(samrCtx, trace.BatchInput{GTIN: g, Batch: "B8", ProducedOn: "2025-03-01"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Recall(samrCtx, g, "B7", trace.RecallInput{Reason: "标签错误"}); err != nil {
+			t.Fatal(err)
+		}
+		st, body, _ := get("/trace/0" + g) // in 14 digits too
+		if st != 200 || !bytes.Contains(body, []byte("承德山楂糕")) || !bytes.Contains(body, []byte(e.merchant.Name)) ||
+			!bytes.Contains(body, []byte(`href="/trace/`+g+`/B8"`)) || !bytes.Contains(body, []byte("其中 1 个已召回")) ||
+			bytes.Index(body, []byte(">B8<")) > bytes.Index(body, []byte(">B7<")) {
+			t.Errorf("product page: %d\n%s", st, body)
+		}
+		if st, _, h := get("/trace?gtin=" + g + "&batch="); st != http.StatusSeeOther || h.Get("Location") != "/trace/"+g {
+			t.Errorf("the lookup form with the barcode alone: %d → %q", st, h.Get("Location"))
+		}
+		c2, _ := code.GTINCheck("690111122299")
+		if st, body, _ := get("/trace/690111122299" + string(c2)); st != 404 || !bytes.Contains(body, []byte("尚未在本平台登记")) {
+			t.Errorf("unknown product: %d", st)
+		}
+		if st, _, _ := get("/trace/6901111222990"); st != 400 && c2 != '0' {
+			t.Errorf("bad GTIN: %d", st)
 		}
 		for path, want := range map[string]string{
 			"/01/0" + g[:12] + "0/10/B7": "校验码",

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"ecredit/errs"
 	"ecredit/httpx"
@@ -23,7 +24,8 @@ type traceData struct {
 }
 
 // traceLookup is GET /trace: the form, and with ?gtin=&batch= a redirect
-// to the batch's page once both are valid.
+// to the batch's page once both are valid (with ?gtin= alone, to the
+// product's page).
 func (s *Site) traceLookup(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
 	q := r.URL.Query()
@@ -34,6 +36,11 @@ func (s *Site) traceLookup(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.GTIN != "" || d.Batch != "" {
 		g, err := trace.ParseGTIN("gtin", d.GTIN)
+		if err == nil && strings.TrimSpace(d.Batch) == "" {
+			// The barcode alone: the product's page lists its batches.
+			http.Redirect(w, r, "/trace/"+url.PathEscape(g), http.StatusSeeOther)
+			return
+		}
 		if err == nil {
 			var b string
 			if b, err = trace.ParseBatch("batch", d.Batch); err == nil {
@@ -54,15 +61,10 @@ func (s *Site) tracePage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := traceData{GTIN: r.PathValue("gtin"), Batch: r.PathValue("batch")}
 	pt, err := s.d.Trace.Public(publicCtx(r), d.GTIN, d.Batch)
-	status := http.StatusOK
-	switch {
-	case err == nil:
+	status, ok := http.StatusOK, true
+	if err == nil {
 		d.T, d.Link = pt, s.baseURL(r)+trace.DigitalLinkPath(pt.Batch.GTIN, pt.Batch.Batch)
-	case errs.Is(err, errs.NotFound):
-		d.Message, status = "未找到该批次的追溯信息：请核对商品条码和批次号，或该批次尚未登记。", http.StatusNotFound
-	case errs.Is(err, errs.Invalid):
-		d.Message, status = errs.MessageOf(err), http.StatusBadRequest
-	default:
+	} else if d.Message, status, ok = lookupFailed(err, "未找到该批次的追溯信息：请核对商品条码和批次号，或该批次尚未登记。"); !ok {
 		s.fail(w, r, err)
 		return
 	}
@@ -104,4 +106,49 @@ func (s *Site) recalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "recalls", &page{Title: "产品召回公告", Section: "recalls", Data: d})
+}
+
+// productData is a product's public page.
+type productData struct {
+	GTIN    string
+	Batch   string // always empty: the lookup form's (trace_form)
+	Message string
+	P       *trace.PublicProduct
+	More    bool // the product has more batches than listed
+}
+
+// productPage is GET /trace/{gtin}: a product, its producer and its
+// latest batches, where a barcode scanned without its batch number lands.
+func (s *Site) productPage(w http.ResponseWriter, r *http.Request) {
+	httpx.NoteRoute(r)
+	if !s.traceReady(w, r) || s.limited(w, r) {
+		return
+	}
+	d := productData{GTIN: r.PathValue("gtin")}
+	p, err := s.d.Trace.PublicProduct(publicCtx(r), d.GTIN)
+	status, ok := http.StatusOK, true
+	if err == nil {
+		d.P, d.GTIN, d.More = p, p.Product.GTIN, p.TotalBatches > int64(len(p.Batches))
+	} else if d.Message, status, ok = lookupFailed(err, "该商品条码的产品尚未在本平台登记，暂无追溯信息。"); !ok {
+		s.fail(w, r, err)
+		return
+	}
+	title := "产品追溯"
+	if d.P != nil {
+		title = d.P.Product.Name + " 追溯"
+	}
+	s.render(w, r, status, "trace_product", &page{Title: title, Section: "trace", Data: d})
+}
+
+// lookupFailed is the message and status of a public look-up's error:
+// notFound (404) when nothing is registered, the error's own message
+// (400) for bad input; ok false for any other error (the caller fails).
+func lookupFailed(err error, notFound string) (msg string, status int, ok bool) {
+	switch {
+	case errs.Is(err, errs.NotFound):
+		return notFound, http.StatusNotFound, true
+	case errs.Is(err, errs.Invalid):
+		return errs.MessageOf(err), http.StatusBadRequest, true
+	}
+	return "", 0, false
 }

@@ -211,6 +211,7 @@ var publicRoutes = []Route{
 	{"GET", "/static/{name}", false, pub(func(s *Site, w http.ResponseWriter, r *http.Request) { s.assets.serve(w, r) })},
 	{"GET", "/trace", false, pub((*Site).traceLookup)},              // traceability (M10)
 	{"GET", "/trace/{gtin}/{batch}", false, pub((*Site).tracePage)}, // traceability (M10)
+	{"GET", "/trace/{gtin}", false, pub((*Site).productPage)},       // a product and its batches (a scanned barcode)
 	{"GET", "/trace/{gtin}/{batch}/qr.png", false, pub((*Site).traceQR)},
 	{"GET", "/01/{path...}", false, pub((*Site).digitalLink)},     // GS1 Digital Link resolver (M10)
 	{"GET", "/recalls", false, pub((*Site).recalls)},              // the recall notice board (M10, M6)
