@@ -261,7 +261,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "/api/v1/records/batch":
 			limit = MaxRecordBatchBody
 			httpx.SetBodyLimit(r, limit)
-		case "/api/v1/orders/batch": // trade (M5)
+		case "/api/v1/orders/batch", "/api/v1/reviews/batch": // trade (M5)
 			limit = MaxOrderBatchBody
 			httpx.SetBodyLimit(r, limit)
 		case "/api/v1/trace/epcis": // traceability (M10)

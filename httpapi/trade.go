@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -28,6 +29,7 @@ var tradeRoutes = []Route{
 	{"POST", "/api/v1/orders/batch", (*API).batchOrders},
 	{"GET", "/api/v1/orders/{id}", (*API).getOrder},
 	{"POST", "/api/v1/orders/{id}/reviews", (*API).createReview},
+	{"POST", "/api/v1/reviews/batch", (*API).batchReviews},
 	{"POST", "/api/v1/orders/{id}/buyer-rating", (*API).rateBuyer},
 	{"POST", "/api/v1/reviews/{id}/followup", (*API).followupReview},
 	{"POST", "/api/v1/reviews/{id}/fold", (*API).foldReview},
@@ -102,6 +104,25 @@ func (a *API) batchOrders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return batchLines(a, w, r, svc.IngestBatch)
+}
+
+// batchReviews reports up to 1000 review lines of a platform (buyers'
+// reviews, 追评, sellers' ratings of buyers, by the platform's order
+// numbers): NDJSON (one trade.ReviewLine a line) or a JSON array, each
+// line with its own result.
+func (a *API) batchReviews(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trade()
+	if err != nil {
+		return err
+	}
+	return batchLines(a, w, r, svc.IngestReviews)
+}
+
+// batchLines reads a batch body of T lines (NDJSON or a JSON array), has
+// ingest store the lines that decode, and answers every line's result,
+// in order, with the counts.
+func batchLines[T any](a *API, w http.ResponseWriter, r *http.Request, ingest func(context.Context, []T) ([]trade.Result, error)) error {
 	if err := newParams(r).err(); err != nil {
 		return err
 	}
@@ -110,10 +131,10 @@ func (a *API) batchOrders(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res := OrderBatchResult{Results: make([]OrderBatchLine, len(items))}
-	var ins []trade.OrderInput
+	var ins []T
 	var at []int
 	for i, it := range items {
-		var in trade.OrderInput
+		var in T
 		if err := httpx.DecodeJSONBytes(it.raw, &in); err != nil {
 			res.Results[i] = OrderBatchLine{Line: it.line, Status: trade.ResultError, Error: a.lineError(r, it.line, err)}
 			continue
@@ -122,7 +143,7 @@ func (a *API) batchOrders(w http.ResponseWriter, r *http.Request) error {
 		at = append(at, i)
 	}
 	if len(ins) > 0 {
-		out, err := svc.IngestBatch(r.Context(), ins)
+		out, err := ingest(r.Context(), ins)
 		if err != nil {
 			return err
 		}

@@ -213,4 +213,62 @@ func tradeAPI(e *env) {
 	if strings.Contains(string(r.body), `"points"`) {
 		t.Errorf("platform profile has points: %s", r.body)
 	}
+
+	// Reviews in bulk, by the platform's order numbers: reviews, 追评 and
+	// sellers' ratings of buyers; the same line again is unchanged, a
+	// different one a conflict; every bad line named, good ones stored.
+	rl := func(typ, no string, v map[string]any) string {
+		m := map[string]any{"order_no": no}
+		if typ != "" {
+			m["type"] = typ
+		}
+		for k, x := range v {
+			m[k] = x
+		}
+		return line(m)
+	}
+	differs := map[string]any{"buyer": "tb_alpha", "rating": 1, "description": 5, "service": 4, "logistics": 5, "text": "改了"}
+	body = strings.Join([]string{
+		rl("", "T-7", map[string]any{"buyer": "tb_g", "rating": 1, "description": 5, "service": 5, "logistics": 4, "text": "很好"}),
+		rl("followup", "T-7", map[string]any{"buyer": "tb_g", "text": "回购了"}),
+		rl("buyer_rating", "T-7", map[string]any{"rating": 1}),
+		rl("review", "T-1", review),
+		rl("review", "T-1", differs),
+		rl("", "T-404", review),
+		rl("", "T-6", wrong),
+		rl("like", "T-6", nil),
+		rl("followup", "T-6", map[string]any{"buyer": "tb_f", "text": "追评"}),
+		"{not json",
+		rl("buyer_rating", "T-1", map[string]any{"rating": 1, "text": "好买家"}),
+		rl("followup", "T-1", map[string]any{"buyer": "tb_alpha", "text": "吃完了，回购"}),
+	}, "\n")
+	r = e.do("POST", "/api/v1/reviews/batch", "platA", body, true, header("Content-Type", "application/x-ndjson"))
+	e.want(r, 200)
+	var rb OrderBatchResult
+	r.json(t, &rb)
+	wantR := []struct{ status, field string }{{"created", ""}, {"created", ""}, {"created", ""}, {"unchanged", ""}, {"error", "order_id"},
+		{"error", "order_no"}, {"error", "buyer"}, {"error", "type"}, {"error", "order_no"}, {"error", ""}, {"unchanged", ""}, {"unchanged", ""}}
+	if rb.Created != 3 || rb.Unchanged != 3 || rb.Failed != 6 || len(rb.Results) != len(wantR) {
+		t.Fatalf("review batch: %s", r.body)
+	}
+	for i, w := range wantR {
+		got := rb.Results[i]
+		if got.Line != i+1 || got.Status != w.status || (w.field != "" && (got.Error == nil || got.Error.Field != w.field)) || (w.status != "error") != (got.ID != 0) {
+			t.Errorf("review batch line %d: %+v %+v, want %+v", i+1, got, got.Error, w)
+		}
+	}
+	// Sent again whole: the good lines unchanged.
+	r = e.do("POST", "/api/v1/reviews/batch", "platA", body, true, header("Content-Type", "application/x-ndjson"))
+	e.want(r, 200)
+	if r.json(t, &rb); rb.Created != 0 || rb.Unchanged != 6 || rb.Failed != 6 {
+		t.Errorf("review batch again: %s", r.body)
+	}
+	// Another platform's order numbers are not found; only platforms send.
+	r = e.do("POST", "/api/v1/reviews/batch", "platB", []map[string]any{{"order_no": "T-7", "type": "buyer_rating", "rating": -1}}, true)
+	e.want(r, 200)
+	if r.json(t, &rb); rb.Failed != 1 || rb.Results[0].Error == nil || rb.Results[0].Error.Field != "order_no" {
+		t.Errorf("another platform's order: %s", r.body)
+	}
+	e.want(e.do("POST", "/api/v1/reviews/batch", "dept", []map[string]any{{"order_no": "T-7"}}, true), 403)
+	e.want(e.do("POST", "/api/v1/reviews/batch", "", []map[string]any{{"order_no": "T-7"}}, true), 401)
 }

@@ -64,6 +64,14 @@ var tradeAPICases = []accessCase{
 			o := e.freshOrder()
 			return jsonReq("POST", "/api/v1/orders/"+id(o.ID)+"/reviews", trade.ReviewInput{Buyer: o.Buyer, Rating: &good, Description: 5, Service: 5, Logistics: 5})
 		}},
+	// In bulk, by the platform's own order numbers: another platform's
+	// are not found; only platforms send.
+	{pattern: "POST /api/v1/reviews/batch", want: "401 ok 404 403 403 403 403", class: batchClass,
+		req: func(e *env, _ role) req {
+			good := 1
+			o := e.freshOrder()
+			return ndjson("/api/v1/reviews/batch", trade.ReviewLine{OrderNo: o.OrderNo, Buyer: o.Buyer, Rating: &good, Description: 5, Service: 4, Logistics: 5})
+		}},
 	{pattern: "POST /api/v1/orders/{id}/buyer-rating", want: "401 ok 403 403 403 403 403",
 		req: func(e *env, _ role) req {
 			good := 1

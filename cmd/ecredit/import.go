@@ -32,14 +32,14 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			"Exit status: 0 all rows stored, 1 some rows failed, 2 the file cannot be imported.", stdout, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	typ := fs.String("type", "", "记录类型 (record type): "+strings.Join(types, "|")+"；或物流文件 parcels|tracking（需 --firm）；或订单文件 orders（需 --platform）；或 GS1 EPCIS 追溯事件文件 epcis（2.0 的 JSON / JSON-LD，或 1.x、2.0 的 XML）")
+	typ := fs.String("type", "", "记录类型 (record type): "+strings.Join(types, "|")+"；或物流文件 parcels|tracking（需 --firm）；或订单文件 orders、评价文件 reviews（需 --platform）；或 GS1 EPCIS 追溯事件文件 epcis（2.0 的 JSON / JSON-LD，或 1.x、2.0 的 XML）")
 	source := fs.String("source", "", "报送单位名称，作为来源与去重范围，例如 承德市市场监督管理局；默认为操作系统用户名 (submitting unit: the source and the scope of idempotency)")
 	errFile := fs.String("errors", "", "错误报告写入此 CSV 文件（UTF-8 带 BOM）；默认写到标准输出 (write the error report CSV here instead of stdout)")
 	correct := fs.Bool("correct", false, "文书号已存在但内容不同时作为更正入库（需 --reason）(store changed rows as corrections; needs --reason)")
 	reason := fs.String("reason", "", "更正原因 (reason for corrections)")
 	every := fs.Int("progress", 5000, "每处理多少行输出一次进度 (progress line every N rows)")
 	firm := fs.String("firm", "", "--type parcels|tracking：物流企业的统一社会信用代码 (the logistics firm of a parcels or tracking file)")
-	platform := fs.String("platform", "", "--type orders：电商平台的统一社会信用代码；每行一件商品，同一订单的行须相邻 (the platform of an orders file: one row per item, an order's rows adjacent)")
+	platform := fs.String("platform", "", "--type orders|reviews：电商平台的统一社会信用代码；订单文件每行一件商品，同一订单的行须相邻；评价文件每行一条评价、追评或评价买家 (the platform of an orders or reviews file)")
 	var files []string
 	for rest := args; ; {
 		if rc := parse(fs, rest, stdout); rc >= 0 {
@@ -71,6 +71,9 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	if *typ == "epcis" { // traceability (M10): trace_import.go
 		return runEPCISImport(ctx, &sf, *source, files[0], *errFile, stdin, stdout, stderr)
+	}
+	if *typ == "reviews" { // trade (M5): trade_import.go
+		return runReviewImport(ctx, &sf, *platform, files[0], *errFile, stdin, stdout, stderr)
 	}
 	if *typ == "orders" { // trade (M5): trade_import.go
 		return runOrderImport(ctx, &sf, *platform, files[0], *errFile, stdin, stdout, stderr)
