@@ -246,7 +246,7 @@ func tradeAPI(e *env) {
 	e.want(r, 200)
 	var rb OrderBatchResult
 	r.json(t, &rb)
-	wantR := []struct{ status, field string }{{"created", ""}, {"created", ""}, {"created", ""}, {"unchanged", ""}, {"error", "order_id"},
+	wantR := []struct{ status, field string }{{"created", ""}, {"created", ""}, {"created", ""}, {"unchanged", ""}, {"error", "order_no"},
 		{"error", "order_no"}, {"error", "buyer"}, {"error", "type"}, {"error", "order_no"}, {"error", ""}, {"unchanged", ""}, {"unchanged", ""}}
 	if rb.Created != 3 || rb.Unchanged != 3 || rb.Failed != 6 || len(rb.Results) != len(wantR) {
 		t.Fatalf("review batch: %s", r.body)

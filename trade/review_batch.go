@@ -93,8 +93,13 @@ func (s *Service) IngestReviews(ctx context.Context, ins []ReviewLine) ([]Result
 			continue
 		}
 		out[i].Status, out[i].ID, out[i].Err = s.reviewLine(ctx, o, in)
-		if out[i].Err != nil {
+		if err := out[i].Err; err != nil {
 			out[i].Status, out[i].ID = ResultError, 0
+			if f := errs.FieldOf(err); f == "id" || f == "order_id" {
+				// The single calls name the order by its id; a line names
+				// it by its number.
+				out[i].Err = &errs.Error{Code: errs.CodeOf(err), Field: "order_no", Message: errs.MessageOf(err), Err: err}
+			}
 		}
 	}
 	return out, nil
