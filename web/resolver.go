@@ -142,7 +142,7 @@ const (
 // default; up to 1200 for print), for a registered batch.
 func (s *Site) traceQR(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
-	if !s.traceReady(w, r) {
+	if !s.traceReady(w, r) || s.limited(w, r) { // a store read and a PNG to encode
 		return
 	}
 	size := qrDefault

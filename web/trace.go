@@ -56,7 +56,7 @@ func (s *Site) traceLookup(w http.ResponseWriter, r *http.Request) {
 // tracePage is GET /trace/{gtin}/{batch}.
 func (s *Site) tracePage(w http.ResponseWriter, r *http.Request) {
 	httpx.NoteRoute(r)
-	if !s.traceReady(w, r) {
+	if !s.traceReady(w, r) || s.limited(w, r) { // as GET /api/v1/public/trace/{gtin}/{batch}
 		return
 	}
 	d := traceData{GTIN: r.PathValue("gtin"), Batch: r.PathValue("batch")}
