@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,15 @@ const HolidayFile = "holidays.txt"
 // CheckpointInterval is how often Serve signs a ledger checkpoint when the
 // ledger has grown.
 const CheckpointInterval = 60 * time.Second
+
+// WarmInterval is how often the server brings the kept reach of the
+// batches that are selling up to date (trace.Service.WarmReach), and
+// warmSteps how many steps of trace.WarmStep order ids one round reads at
+// most: a big store is caught up with over a few rounds after a start.
+const (
+	WarmInterval = 30 * time.Second
+	warmSteps    = 20
+)
 
 // App is an opened ecredit.
 type App struct {
@@ -431,13 +441,13 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	cctx, stopCheckpoints := context.WithCancel(ctx)
-	checkpointsDone := make(chan struct{})
-	go func() {
-		defer close(checkpointsDone)
-		a.signCheckpoints(cctx, CheckpointInterval)
-	}()
-	defer func() { stopCheckpoints(); <-checkpointsDone }()
+	// The background work: ledger checkpoints and warming the reach of
+	// hot batches, stopped and waited for when Serve returns.
+	bctx, stop := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { a.signCheckpoints(bctx, CheckpointInterval) })
+	background.Go(func() { a.warmReach(bctx, WarmInterval) })
+	defer func() { stop(); background.Wait() }()
 	select {
 	case err := <-errc:
 		return err
@@ -473,7 +483,12 @@ func (a *App) signCheckpoints(ctx context.Context, interval time.Duration) {
 			a.Logger.Debug("ledger checkpoint", "size", t.N)
 		}
 	}
-	sign()
+	every(ctx, interval, sign)
+}
+
+// every runs f now and then every interval, until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	f()
 	tk := time.NewTicker(interval)
 	defer tk.Stop()
 	for {
@@ -481,9 +496,39 @@ func (a *App) signCheckpoints(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-tk.C:
-			sign()
+			f()
 		}
 	}
+}
+
+// warmReach follows the orders as they come in and keeps the reach of
+// hot batches up to date (trace.Service.WarmReach), so that the first
+// trace or recall of a batch that sells does not read all its orders;
+// it starts from the first order, a round every interval, until ctx ends.
+func (a *App) warmReach(ctx context.Context, interval time.Duration) {
+	if a.Trace == nil {
+		return
+	}
+	var after int64
+	round := func() {
+		for range warmSteps {
+			upto, n, err := a.Trace.WarmReach(ctx, after)
+			if err != nil {
+				if ctx.Err() == nil {
+					a.Logger.Warn("warming the reach of hot batches failed — 热门批次流向预热失败", "err", err.Error(), "after", after)
+				}
+				return
+			}
+			if n > 0 {
+				a.Logger.Debug("reach warmed", "batches", n, "orders_upto", upto)
+			}
+			if upto == after {
+				return
+			}
+			after = upto
+		}
+	}
+	every(ctx, interval, round)
 }
 
 // Close closes the store.

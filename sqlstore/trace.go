@@ -623,6 +623,28 @@ func (db *DB) CountBatchLines(ctx context.Context, gtins []string, batch string,
 	return n, mapErr(op, err)
 }
 
+// BatchLinesSince counts the order items of the orders after..upto by
+// batch: a range of order_items' primary key (order_id, line).
+func (db *DB) BatchLinesSince(ctx context.Context, after, upto int64) ([]trace.BatchLines, error) {
+	const op = "sqlstore.BatchLinesSince"
+	var out []trace.BatchLines
+	err := db.eachRow(ctx, db.r, "SELECT gtin, batch, COUNT(*) FROM order_items WHERE order_id > ? AND order_id <= ? GROUP BY gtin, batch",
+		[]any{after, upto}, func(r *sql.Rows) error {
+			var b trace.BatchLines
+			err := r.Scan(&b.GTIN, &b.Batch, &b.Lines)
+			out = append(out, b)
+			return err
+		})
+	return out, mapErr(op, err)
+}
+
+// LastOrderID returns the largest order id, 0 when there is none.
+func (db *DB) LastOrderID(ctx context.Context) (int64, error) {
+	var id int64
+	err := db.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM orders").Scan(&id)
+	return id, mapErr("sqlstore.LastOrderID", err)
+}
+
 // ReachOrders pages through the orders holding the batch by order id. Each
 // GTIN form is read on its own, in the index's order-id order, so the
 // query stops after the page; the forms' pages are merged here (an order

@@ -276,6 +276,33 @@ func traceBenchCases(b *testing.B, db *sqlstore.DB, first int64, orders int) {
 			b.ReportMetric(float64(ft.Reach.Orders), "batch_orders")
 		})
 	}
+	// Warm: the server's catch-up after a start (trace.WarmReach from the
+	// first order to the last, nothing kept before): every batch of 1000
+	// order items or more summed and kept, so that its first trace is the
+	// restart case above, not the cold one.
+	b.Run("Warm", func(b *testing.B) {
+		var warmed int
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			forgetReach(b, db)
+			s := newService()
+			b.StartTimer()
+			warmed = 0
+			for after := int64(0); ; {
+				upto, n, err := s.WarmReach(ctx, after)
+				if err != nil {
+					b.Fatal(err)
+				}
+				warmed += n
+				if upto == after {
+					break
+				}
+				after = upto
+			}
+		}
+		b.ReportMetric(float64(orders)*float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+		b.ReportMetric(float64(warmed), "batches")
+	})
 	g, bn := ranks[100][0], ranks[100][1]
 	b.Run("Public/mid-cold", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {

@@ -206,7 +206,7 @@ func (c *reachCache) put(key string, e *reachEntry) {
 // calls of the same batch (package flight). The groups are shared: callers
 // must not change them.
 func (s *Service) reachGroups(ctx context.Context, gtins []string, batch string) ([]ReachGroup, error) {
-	key := strings.Join(gtins, ",") + "/" + batch
+	key := joinKey(gtins, batch)
 	return s.reachFlight.Do(ctx, "trace.reach", key, func(ctx context.Context) ([]ReachGroup, error) {
 		return s.reachGroupsOnce(ctx, key, gtins, batch)
 	})
@@ -439,3 +439,6 @@ func sumReach(gs []ReachGroup, platformID int64) *Reach {
 	}
 	return r
 }
+
+// joinKey is the key of a batch's kept reach: its GTIN forms and its lot.
+func joinKey(gtins []string, batch string) string { return strings.Join(gtins, ",") + "/" + batch }

@@ -416,6 +416,12 @@ type Store interface {
 	// CountBatchLines counts the order items of the batch whose order id
 	// is at most upto.
 	CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error)
+	// BatchLinesSince counts the order items of the orders with an id
+	// above after and at most upto, by batch (the GTIN as the order gives
+	// it), over the order items' primary key.
+	BatchLinesSince(ctx context.Context, after, upto int64) ([]BatchLines, error)
+	// LastOrderID returns the largest order id (0: no order).
+	LastOrderID(ctx context.Context) (int64, error)
 	// ReachOrders pages through those orders by ascending order id,
 	// reading no more of the batch than the page needs.
 	ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]OrderLine, error)
