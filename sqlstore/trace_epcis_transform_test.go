@@ -22,12 +22,7 @@ func transformCity(t *testing.T, db *sqlstore.DB) (w *traceWorld, haw, sug, cake
 	w = newTraceWorld(t, db)
 	farm := mustCreate(t, db, org(t, 530, registry.KindMerchant, "兴隆县山楂种植专业合作社", "130822"))
 	product := func(body, name, category string, producer *registry.Subject) string {
-		t.Helper()
-		g := gtin13(t, body)
-		if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: name, Category: category, ProducerCode: producer.CreditCode}); err != nil {
-			t.Fatal(err)
-		}
-		return g
+		return w.product(t, body, name, category, producer)
 	}
 	haw = product("690100000001", "鲜山楂（统货）", "agricultural", farm)
 	sug = product("690100000002", "白砂糖", "food", farm)

@@ -27,12 +27,7 @@ func TestTraceLineage(t *testing.T) {
 		farm := mustCreate(t, db, org(t, 520, registry.KindMerchant, "兴隆县山楂种植专业合作社", "130822"))
 		sugar := mustCreate(t, db, org(t, 521, registry.KindMerchant, "承德糖业有限公司", "130802"))
 		product := func(body, name, category string, producer *registry.Subject) string {
-			t.Helper()
-			g := gtin13(t, body)
-			if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: name, Category: category, ProducerCode: producer.CreditCode}); err != nil {
-				t.Fatal(err)
-			}
-			return g
+			return w.product(t, body, name, category, producer)
 		}
 		batch := func(in trace.BatchInput) (*trace.Batch, string, error) {
 			t.Helper()
@@ -286,10 +281,7 @@ func TestTraceLineageRace(t *testing.T) {
 		w := newTraceWorld(t, db)
 		rs := &raceStore{DB: db}
 		svc := &trace.Service{Store: rs, Subjects: db, Records: db, Recorder: w.recs, Clock: w.clk}
-		g := gtin13(t, "690100000011")
-		if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂酱", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
-			t.Fatal(err)
-		}
+		g := w.product(t, "690100000011", "山楂酱", "food", w.producer)
 		mk := func(bn string, qty int64, uom string) {
 			t.Helper()
 			if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: bn, ProducedOn: "2026-03-01", Quantity: qty, UOM: uom}); err != nil {

@@ -46,12 +46,7 @@ func TestTraceRecallCascade(t *testing.T) {
 		farm := mustCreate(t, db, org(t, 530, registry.KindMerchant, "兴隆县山楂种植专业合作社", "130822"))
 		other := mustCreate(t, db, org(t, 531, registry.KindMerchant, "承德御品斋食品有限公司", "130802"))
 		product := func(body, name string, producer *registry.Subject) string {
-			t.Helper()
-			g := gtin13(t, body)
-			if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: name, Category: "food", ProducerCode: producer.CreditCode}); err != nil {
-				t.Fatal(err)
-			}
-			return g
+			return w.product(t, body, name, "food", producer)
 		}
 		batch := func(g, bn, on string, inputs ...trace.InputRef) {
 			t.Helper()

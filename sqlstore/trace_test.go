@@ -76,14 +76,22 @@ func newTraceWorld(t *testing.T, db *sqlstore.DB) *traceWorld {
 	return w
 }
 
+// product registers a product of the producer, its GTIN the body (12
+// digits) with its check digit; it returns the GTIN.
+func (w *traceWorld) product(t *testing.T, body, name, category string, producer *registry.Subject) string {
+	t.Helper()
+	g := gtin13(t, body)
+	if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: name, Category: category, ProducerCode: producer.CreditCode}); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // productBatch registers the producer's food product of the GTIN body
 // (12 digits, check digit added) and a batch of it; it returns the GTIN.
 func (w *traceWorld) productBatch(t *testing.T, body, batch, producedOn string) string {
 	t.Helper()
-	g := gtin13(t, body)
-	if _, _, err := w.svc.CreateProduct(w.dept, trace.ProductInput{GTIN: g, Name: "山楂糕", Category: "food", ProducerCode: w.producer.CreditCode}); err != nil {
-		t.Fatal(err)
-	}
+	g := w.product(t, body, "山楂糕", "food", w.producer)
 	if _, _, err := w.svc.CreateBatch(w.dept, trace.BatchInput{GTIN: g, Batch: batch, ProducedOn: producedOn}); err != nil {
 		t.Fatal(err)
 	}
