@@ -126,7 +126,6 @@ func (p *Parcel) Terminal() bool { return !p.SignedAt.IsZero() || !p.ReturnedAt.
 
 // Event is one tracking event.
 type Event struct {
-	ID          int64
 	ParcelID    int64
 	Type        EventType
 	At          time.Time
@@ -201,13 +200,18 @@ type Store interface {
 	SaveParcels(ctx context.Context, ps []*Parcel, a *audit.Entry) error
 	// StoredEvents returns the keys of the stored events of the parcels.
 	StoredEvents(ctx context.Context, parcelIDs []int64) (map[EventKey]bool, error)
-	// AppendEvents stores the events (each ParcelID set; none stored yet)
-	// and sets their IDs, and writes the state the events gave the parcels
-	// (the columns Apply and derive set, and UpdatedAt) when their stored
+	// AppendEvents stores the events (each ParcelID set, its parcel among
+	// ps; none stored yet, as judged against the parcel's stored events at
+	// its Version) and writes the state the events gave the parcels (the
+	// columns Apply and derive set, and UpdatedAt) when their stored
 	// version is Version (then Version is incremented), with the audit
-	// entry, in one transaction. An event whose key is stored already or a
-	// parcel of another version is errs.Conflict, and nothing is written:
-	// the caller judges again (see Service.IngestEvents).
+	// entry, in one transaction. A parcel of another version is
+	// errs.Conflict, and nothing is written: the caller judges again (see
+	// Service.IngestEvents). An event whose parcel is not among ps, two
+	// events of one key, or a parcel whose Events does not count its new
+	// ones is errs.Invalid. Since every append moves its parcel's version,
+	// judging at a version and storing at it keeps (parcel, time, type)
+	// unique.
 	AppendEvents(ctx context.Context, evs []*Event, ps []*Parcel, a *audit.Entry) error
 	// ParcelEvents returns a parcel's events in time order.
 	ParcelEvents(ctx context.Context, parcelID int64) ([]*Event, error)

@@ -49,7 +49,7 @@ const (
 type Result struct {
 	Line   int    `json:"line"` // 1-based position in the batch
 	Status string `json:"status"`
-	ID     int64  `json:"id,omitempty"`
+	ID     int64  `json:"id,omitempty"` // the parcel (of a parcel line, or the parcel an event line was stored on)
 	Err    error  `json:"-"`
 }
 
@@ -550,8 +550,7 @@ func (s *Service) IngestEvents(ctx context.Context, firm string, ins []EventInpu
 // (LastEventAt is the latest time of p's events but complaints; a
 // complaint can only clash with a stored complaint, which p's count of
 // them rules out). The row is as read before the write: a concurrent
-// batch changes p's version and the store refuses ours; an event stored
-// around the store (without its count) trips over the key, and the retry
+// batch changes p's version and the store refuses ours, and the retry
 // looks every parcel up (see appendEvents' all).
 func mayClash(p *Parcel, evs []*Event, lines []int) bool {
 	if p.Events == 0 {
@@ -699,7 +698,7 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 		return err
 	}
 	for _, i := range keep {
-		out[i].Status, out[i].ID = ResultCreated, evs[i].ID
+		out[i].Status, out[i].ID = ResultCreated, evs[i].ParcelID
 	}
 	return nil
 }

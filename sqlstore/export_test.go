@@ -1,7 +1,20 @@
 package sqlstore
 
-import "ecredit/registry"
+import (
+	"ecredit/logistics"
+	"ecredit/registry"
+)
 
 // SubjectArgs exposes the subject insert values to the benchmarks, so that
 // the raw-insert ceiling writes exactly the values the store writes.
 func (db *DB) SubjectArgs(s *registry.Subject) []any { return db.subjectArgs(s) }
+
+// TrackLog is the log lines of events as the store writes them (for the
+// schema insert of the tracking-event benchmark).
+func TrackLog(evs []*logistics.Event) string {
+	var b []byte
+	for _, e := range evs {
+		b = appendTrackLine(b, e)
+	}
+	return string(b)
+}

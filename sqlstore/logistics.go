@@ -30,14 +30,16 @@ var parcelTypes = []string{"BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT",
 	"TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "INTEGER", "INTEGER", "INTEGER",
 	"INTEGER", "INTEGER", "INTEGER", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "INTEGER"}
 
-// parcelEventCols are the columns of parcel_events after id, in insert order.
+// parcelEventCols are an event's fields as the columns of a row, in the
+// order of a track line (trackLine) but for the parcel: what the
+// raw-insert ceiling of the benchmark writes a row an event.
 var parcelEventCols = []string{"parcel_id", "type", "at", "region", "detail", "courier_code", "note", "account_id", "recorded_at"}
 
-// ParcelEventColumns are the columns of parcel_events after id (for the
-// raw-insert ceiling of the benchmark).
+// ParcelEventColumns are an event's fields as the columns of a row (for
+// the raw-insert ceiling of the benchmark).
 func ParcelEventColumns() []string { return append([]string(nil), parcelEventCols...) }
 
-// ParcelEventArgs are the values the store inserts for an event.
+// ParcelEventArgs are the values of an event's fields as a row.
 func ParcelEventArgs(e *logistics.Event) []any { return eventArgs(e) }
 
 func b2i(b bool) int64 {
@@ -547,239 +549,15 @@ func parcelStateArgs(p *logistics.Parcel) []any {
 		micros(p.StartedAt), micros(p.UpdatedAt)}
 }
 
-// parcelEventTypes are the SQL types of parcelEventCols.
-var parcelEventTypes = []string{"BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
-
-// EventRowsPerStatement is how many events one INSERT takes on SQLite
-// (measured: 100–250 rows a statement insert about twice as fast as one
-// row a statement; 1000 is slower again).
-const EventRowsPerStatement = 250
-
-// StoredEvents returns the keys of the stored events of the parcels.
-func (db *DB) StoredEvents(ctx context.Context, parcelIDs []int64) (map[logistics.EventKey]bool, error) {
-	out := map[logistics.EventKey]bool{}
-	sel := "SELECT parcel_id, at, type FROM parcel_events WHERE "
-	err := db.lookup(ctx, len(parcelIDs), func(start, end int) (string, []any) {
-		if db.d.name == EnginePostgres {
-			return "SELECT e.* FROM unnest(?::bigint[]) AS w (id) JOIN LATERAL (" + sel + "parcel_id = w.id OFFSET 0) e ON true", []any{parcelIDs}
-		}
-		in, args := idList(parcelIDs[start:end])
-		return sel + "parcel_id IN " + in, args
-	}, func(rows *sql.Rows) error {
-		var k logistics.EventKey
-		var typ string
-		err := rows.Scan(&k.ParcelID, &k.At, &typ)
-		k.Type = logistics.EventType(typ)
-		out[k] = true
-		return err
-	})
-	return out, mapErr("sqlstore.StoredEvents", err)
-}
-
-// AppendEvents stores new events and the state they gave their parcels,
-// with the audit entry, in one transaction (see logistics.Store).
-//
-// SQLite numbers the events itself (one writer: the largest id + 1 …) and
-// inserts them with multi-row statements, the parcels' state with one
-// UPDATE a parcel, every statement prepared once per store and reused
-// (cachedStmt). PostgreSQL takes ids from the column's sequence in one
-// query, copies the events in with COPY (writeCopy) and writes the state
-// with one UPDATE … FROM unnest; when the COPY trips over the unique key
-// (an event a concurrent batch stored meanwhile), the transaction rolls
-// back to before it and inserts with INSERT … SELECT FROM unnest, which
-// reports the clash as the Conflict the service judges again on.
-func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*logistics.Parcel, a *audit.Entry) error {
-	const op = "sqlstore.AppendEvents"
-	for _, e := range evs {
-		norm(&e.At)
-		norm(&e.RecordedAt)
-		e.ID = 0
-	}
-	for _, p := range ps {
-		normParcel(p)
-	}
-	var err error
-	if db.d.name == EnginePostgres {
-		err = db.writeCopy(ctx, op, func(tx *sql.Tx, copyIn CopyFunc) error {
-			if err := db.copyEventsPG(ctx, tx, copyIn, evs); err != nil {
-				return err
-			}
-			if err := db.updateParcelStateTx(ctx, tx, ps, nil); err != nil {
-				return err
-			}
-			return db.appendAudit(ctx, tx, a, "", 0)
-		})
-	} else {
-		var st *sqliteEventStmts
-		if st, err = db.sqliteEventStatements(ctx); err != nil {
-			return mapErr(op, err)
-		}
-		err = db.write(ctx, op, func(tx *sql.Tx) error {
-			if err := db.insertEventsSQLite(ctx, tx, st, evs); err != nil {
-				return err
-			}
-			if err := db.updateParcelStateTx(ctx, tx, ps, st.update); err != nil {
-				return err
-			}
-			return db.appendAudit(ctx, tx, a, "", 0)
-		})
-	}
-	if err != nil {
-		for _, e := range evs {
-			e.ID = 0
-		}
-		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
-			return &errs.Error{Code: errs.Conflict, Op: op, Message: "物流轨迹已被同时报送，请重试 (tracking events written concurrently)", Err: err}
-		}
-		return err
-	}
-	for _, p := range ps {
-		p.Version++
-	}
-	return nil
-}
-
-// sqliteEventStmts are the cached statements of AppendEvents on SQLite.
-type sqliteEventStmts struct {
-	events *numberedInsert
-	update *sql.Stmt // one parcel's state (updateParcelStateTx)
-}
-
-// sqliteEventStatements returns the statements of AppendEvents on SQLite,
-// prepared on first use (call outside the write transaction).
-func (db *DB) sqliteEventStatements(ctx context.Context) (*sqliteEventStmts, error) {
-	out := &sqliteEventStmts{}
-	var err error
-	if out.events, err = db.numberedInserter(ctx, "parcel_events", parcelEventCols); err != nil {
-		return nil, err
-	}
-	out.update, err = db.cachedStmt(ctx, db.w, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+
-		" = ?, version = version + 1 WHERE id = ? AND version = ?")
-	return out, err
-}
-
-func (db *DB) insertEventsSQLite(ctx context.Context, tx *sql.Tx, st *sqliteEventStmts, evs []*logistics.Event) error {
-	bx := newBoxes()
-	_, err := st.events.run(ctx, tx, len(evs), func(a []any, i int, id int64) []any {
-		e := evs[i]
-		e.ID = id
-		return append(a, bx.int(0, e.ParcelID), bx.str(string(e.Type)), micros(e.At), bx.str(e.Region), bx.str(e.Detail),
-			bx.str(e.CourierCode), bx.str(e.Note), bx.int(1, e.AccountID), bx.int(2, micros(e.RecordedAt)))
-	})
-	return err
-}
-
-// copyEventsPG numbers the events from the id column's sequence (one
-// query) and writes them with COPY. A COPY that clashes with a stored
-// event's key (a concurrent batch) is rolled back to the savepoint before
-// it, and the events go through insertEventsPG instead, whose error names
-// the clash (a Conflict: the service judges the batch again).
-func (db *DB) copyEventsPG(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, evs []*logistics.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	ids, err := drawIDs(ctx, tx, "parcel_events", len(evs))
-	if err != nil {
-		return err
-	}
-	data := make([][]any, len(evs))
-	for i, e := range evs {
-		data[i] = []any{ids[i], e.ParcelID, string(e.Type), micros(e.At), e.Region, e.Detail, e.CourierCode, e.Note, e.AccountID, micros(e.RecordedAt)}
-	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT parcel_events_copy"); err != nil {
-		return err
-	}
-	if _, err := copyIn("parcel_events", append([]string{"id"}, parcelEventCols...), data); err != nil {
-		if !isUniqueViolation(err, "parcel_events_key") {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT parcel_events_copy"); err != nil {
-			return err
-		}
-		return db.insertEventsPG(ctx, tx, evs)
-	}
-	for i, e := range evs {
-		e.ID = ids[i]
-	}
-	return nil
-}
-
-func (db *DB) insertEventsPG(ctx context.Context, tx *sql.Tx, evs []*logistics.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	rows := make([][]any, len(evs))
-	byKey := make(map[logistics.EventKey]*logistics.Event, len(evs))
-	for i, e := range evs {
-		rows[i] = eventArgs(e)
-		byKey[e.Key()] = e
-	}
-	q := "INSERT INTO parcel_events (" + strings.Join(parcelEventCols, ", ") + ") SELECT * FROM " + unnestOf(parcelEventTypes) +
-		" RETURNING id, parcel_id, at, type"
-	res, err := tx.QueryContext(ctx, db.d.Rebind(q), columnArrays(rows)...)
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	n := 0
-	for res.Next() {
-		var id int64
-		var k logistics.EventKey
-		var typ string
-		if err := res.Scan(&id, &k.ParcelID, &k.At, &typ); err != nil {
-			return err
-		}
-		k.Type = logistics.EventType(typ)
-		if e := byKey[k]; e != nil && e.ID == 0 {
-			e.ID = id
-			n++
-		}
-	}
-	if err := res.Err(); err != nil {
-		return err
-	}
-	if n != len(evs) {
-		return &errs.Error{Code: errs.Internal, Message: fmt.Sprintf("inserted %d events, got %d ids", len(evs), n)}
-	}
-	return nil
-}
-
-// updateParcelStateTx writes the state columns of parcels whose stored
-// version is p.Version and increments the stored version; a stale one is
-// a Conflict. SQLite: one prepared statement a row (in process, cheaper
-// than parsing a large statement, and than UPDATE … FROM VALUES, which
-// measured 2–3× slower); PostgreSQL: one UPDATE … FROM unnest.
-func (db *DB) updateParcelStateTx(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel, one *sql.Stmt) error {
+// updateParcelStateSQLite writes the state columns of parcels whose
+// stored version is p.Version and increments the stored version; a stale
+// one is a Conflict. One prepared statement a row (in process, cheaper
+// than parsing a large statement, than UPDATE … FROM VALUES, which
+// measured 2–3× slower, and than a multi-row upsert, 1.2× slower).
+// PostgreSQL writes the state in one statement with the logs
+// (writeEventsPG).
+func updateParcelStateSQLite(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel, one *sql.Stmt) error {
 	if len(ps) == 0 {
-		return nil
-	}
-	if db.d.name == EnginePostgres {
-		rows := make([][]any, len(ps))
-		set := make([]string, 0, len(parcelStateCols)+1)
-		for _, c := range parcelStateCols {
-			set = append(set, c+" = v."+c)
-		}
-		set = append(set, "version = parcels.version + 1")
-		for i, p := range ps {
-			rows[i] = append([]any{p.ID, int64(p.Version)}, parcelStateArgs(p)...)
-		}
-		q := "UPDATE parcels SET " + strings.Join(set, ", ") + " FROM " + unnestOf(append([]string{"BIGINT", "BIGINT"}, parcelStateTypes...)) +
-			" AS v (id, version, " + strings.Join(parcelStateCols, ", ") + ") WHERE parcels.id = v.id AND parcels.version = v.version"
-		// Index probes, whatever the statistics say (see lookup), for this
-		// transaction only (SET LOCAL).
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), "+
-			"set_config('enable_mergejoin', 'off', true)"); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, db.d.Rebind(q), columnArrays(rows)...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if int(n) != len(ps) {
-			return errStaleParcel
-		}
 		return nil
 	}
 	st := tx.StmtContext(ctx, one)
@@ -809,29 +587,6 @@ func updateEach(ctx context.Context, st *sql.Stmt, ps []*logistics.Parcel, args 
 		}
 	}
 	return nil
-}
-
-// ParcelEvents returns a parcel's events in time order.
-func (db *DB) ParcelEvents(ctx context.Context, parcelID int64) ([]*logistics.Event, error) {
-	const op = "sqlstore.ParcelEvents"
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT id, "+strings.Join(parcelEventCols, ", ")+
-		" FROM parcel_events WHERE parcel_id = ? ORDER BY at, id"), parcelID)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []*logistics.Event
-	for rows.Next() {
-		var e logistics.Event
-		var typ string
-		var at, rec int64
-		if err := rows.Scan(&e.ID, &e.ParcelID, &typ, &at, &e.Region, &e.Detail, &e.CourierCode, &e.Note, &e.AccountID, &rec); err != nil {
-			return nil, mapErr(op, err)
-		}
-		e.Type, e.At, e.RecordedAt = logistics.EventType(typ), fromMicros(at), fromMicros(rec)
-		out = append(out, &e)
-	}
-	return out, mapErr(op, rows.Err())
 }
 
 // aggregateCols are the sums of logistics.Counts over a set of parcels.

@@ -3,11 +3,14 @@ package sqlstore
 import (
 	"context"
 	"embed"
+	"fmt"
 	"io/fs"
 	"log/slog"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"ecredit/errs"
 )
 
 // migrations holds one folder per engine with the same version numbers.
@@ -37,6 +40,35 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return mapErr(op, err)
 	}
 	return nil
+}
+
+// MigrateTo moves the schema up or down to version, one migration at a
+// time (each in its transaction): down runs the migrations' Down parts,
+// newest first, to give a previous release its schema back with the data
+// in the form it reads.
+func (db *DB) MigrateTo(ctx context.Context, version int64) error {
+	const op = "sqlstore.MigrateTo"
+	p, err := db.provider()
+	if err != nil {
+		return mapErr(op, err)
+	}
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	latest := int64(0)
+	for _, s := range p.ListSources() {
+		latest = max(latest, s.Version)
+	}
+	switch {
+	case version < 0 || version > latest:
+		return &errs.Error{Code: errs.Invalid, Op: op, Field: "to", Message: fmt.Sprintf("迁移版本须在 0 到 %d 之间 (version out of range)", latest)}
+	case version < current:
+		_, err = p.DownTo(ctx, version)
+	case version > current:
+		_, err = p.UpTo(ctx, version)
+	}
+	return mapErr(op, err)
 }
 
 // MigrationVersion returns the current schema version and the newest one

@@ -215,6 +215,18 @@ func TestMigrateCommand(t *testing.T) {
 	if c != 0 || strings.Contains(out, "迁移版本 0 →") {
 		t.Errorf("second migrate = %d %s", c, out)
 	}
+	// Down to 19 (the data converted back) and up again.
+	c, out, errOut = runCLI(t, "", "migrate", "--data", data, "--to", "19")
+	if c != 0 || !strings.Contains(out, "→ 19，") {
+		t.Errorf("migrate --to 19 = %d %s %s", c, out, errOut)
+	}
+	c, out, errOut = runCLI(t, "", "migrate", "--data", data)
+	if c != 0 || !strings.Contains(out, "迁移版本 19 →") {
+		t.Errorf("migrate after --to 19 = %d %s %s", c, out, errOut)
+	}
+	if c, _, errOut := runCLI(t, "", "migrate", "--data", data, "--to", "9999"); c != 1 || !strings.Contains(errOut, "迁移版本须在 0 到") {
+		t.Errorf("migrate --to 9999 = %d %s", c, errOut)
+	}
 	if c, _, errOut := runCLI(t, "", "migrate", "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"); c != 1 || !strings.Contains(errOut, "错误") {
 		t.Errorf("migrate to a dead PostgreSQL = %d %s", c, errOut)
 	}

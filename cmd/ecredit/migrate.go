@@ -9,12 +9,13 @@ import (
 )
 
 func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("migrate", "[--data DIR] [--db URL]",
-		"执行全部未执行的数据库迁移并显示版本（serve 启动时也会自动迁移）。\n"+
-			"Applies every pending database migration and prints the version (serve also migrates at start).",
+	fs := newFlags("migrate", "[--data DIR] [--db URL] [--to N]",
+		"执行全部未执行的数据库迁移并显示版本（serve 启动时也会自动迁移）；--to N 升级或回退到版本 N（回退用于换回旧版程序，数据随之转换）。\n"+
+			"Applies every pending database migration and prints the version (serve also migrates at start); --to N moves up or down to version N (down: to run an older release, the data converted back).",
 		stdout, stderr)
 	var sf storeFlags
 	sf.register(fs)
+	to := fs.Int64("to", -1, "迁移到的版本，默认最新 (target version; default the latest)")
 	if c := parse(fs, args, stdout); c >= 0 {
 		return c
 	}
@@ -28,7 +29,12 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if err := db.Migrate(ctx); err != nil {
+	if *to >= 0 {
+		err = db.MigrateTo(ctx, *to)
+	} else {
+		err = db.Migrate(ctx)
+	}
+	if err != nil {
 		return fail(stderr, err)
 	}
 	current, latest, err := db.MigrationVersion(ctx)
