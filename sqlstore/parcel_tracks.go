@@ -167,34 +167,56 @@ func trackWrites(evs []*logistics.Event, ps []*logistics.Parcel) ([]trackWrite, 
 		}
 		at[p.ID] = i
 	}
-	bufs := make([][]byte, len(ps))
-	counts := make([]int, len(ps))
-	keys := make(map[logistics.EventKey]bool, len(evs))
-	for _, e := range evs {
+	// Each parcel's events, grouped in ps order (a counting sort, stable),
+	// written into one buffer; a parcel's lines are a slice of it.
+	counts := make([]int, len(ps)+1)
+	rank := make([]int, len(evs))
+	for j, e := range evs {
 		i, ok := at[e.ParcelID]
 		if !ok {
 			return nil, &errs.Error{Code: errs.Invalid, Field: "parcel_id",
 				Message: fmt.Sprintf("轨迹所属的包裹 %d 不在同时写入的包裹状态之中 (an event's parcel state is not written with it)", e.ParcelID)}
 		}
-		if k := e.Key(); keys[k] {
-			return nil, &errs.Error{Code: errs.Invalid, Field: "at",
-				Message: fmt.Sprintf("包裹 %d 的同一时间、同一类型的轨迹出现两次 (an event twice)", e.ParcelID)}
-		} else {
-			keys[k] = true
-		}
-		bufs[i] = appendTrackLine(bufs[i], e)
-		counts[i]++
+		rank[j] = i
+		counts[i+1]++
 	}
+	first := make([]int, len(ps)+1) // parcel i's events are order[first[i]:first[i+1]]
+	for i := range ps {
+		first[i+1] = first[i] + counts[i+1]
+	}
+	order := make([]*logistics.Event, len(evs))
+	next := append([]int(nil), first[:len(ps)]...)
+	for j, e := range evs {
+		order[next[rank[j]]] = e
+		next[rank[j]]++
+	}
+	buf := make([]byte, 0, 96*len(evs))
+	ends := make([]int, len(ps)+1)
+	for i := range ps {
+		mine := order[first[i]:first[i+1]]
+		for k, e := range mine {
+			for _, o := range mine[:k] {
+				if o.Type == e.Type && o.At.Equal(e.At) {
+					return nil, &errs.Error{Code: errs.Invalid, Field: "at",
+						Message: fmt.Sprintf("包裹 %d 的同一时间、同一类型的轨迹出现两次 (an event twice)", e.ParcelID)}
+				}
+			}
+			buf = appendTrackLine(buf, e)
+		}
+		ends[i+1] = len(buf)
+	}
+	all := string(buf)
 	out := make([]trackWrite, 0, len(ps))
 	for i, p := range ps {
-		if counts[i] == 0 {
+		n := first[i+1] - first[i]
+		if n == 0 {
 			continue
 		}
-		if p.Events < counts[i] {
+		if p.Events < n {
 			return nil, &errs.Error{Code: errs.Invalid, Field: "events",
-				Message: fmt.Sprintf("包裹 %d 的轨迹数 %d 少于本次写入的 %d 条 (the parcel's count misses its new events)", p.ID, p.Events, counts[i])}
+				Message: fmt.Sprintf("包裹 %d 的轨迹数 %d 少于本次写入的 %d 条 (the parcel's count misses its new events)", p.ID, p.Events, n)}
 		}
-		out = append(out, trackWrite{parcelID: p.ID, lines: string(bufs[i]), first: p.Events == counts[i]})
+		out = append(out, trackWrite{parcelID: p.ID, lines: all[ends[i]:ends[i+1]], first: p.Events == n})
 	}
 	return out, nil
 }
