@@ -4,7 +4,7 @@
 # raw-insert ceiling measured in the same run on the same engine.
 #
 # Usage: bench/run.sh [SUITE] [GO TEST FLAGS…]
-#   SUITE: subjects (default) | records | ledger | orders | parcels | trace | epcis | windows | report | all
+#   SUITE: subjects (default) | records | ledger | orders | reviews | parcels | trace | epcis | windows | report | all
 #   trace: query latency of trace forward/backward over
 #          ECREDIT_BENCH_TRACE_ORDERS orders (default 20000), e.g.
 #          ECREDIT_BENCH_TRACE_ORDERS=10000000 bench/run.sh trace -benchtime 200x
@@ -23,10 +23,11 @@ parcels) pattern='^BenchmarkParcel(EventIngest|EventAppend|EventStore|SchemaInse
 trace) pattern='^BenchmarkTrace$' ;;
 epcis) pattern='^BenchmarkTraceCapture$' ;; # trace events as inputs, EPCIS JSON-LD and EPCIS XML (M10)
 orders) pattern='^BenchmarkOrder(IngestBatch|SchemaInsert|RawInsertCeiling)$' ;; # trade (M5)
+reviews) pattern='^BenchmarkReviewBatch(Ingest|Single|RawInsertCeiling)$' ;; # trade (M5): 1000 reviews a batch, and one call each
 windows) pattern='^BenchmarkReviewWindows$' ;; # trade (M5): rolling windows of a shop with ECREDIT_BENCH_REVIEWS reviews (default 100000)
 report) pattern='^BenchmarkLogisticsReport$' ;; # logistics (M4): a firm's report with its couriers, ECREDIT_BENCH_REPORT_PARCELS parcels (default 20000)
 all) pattern='.' ;;
-*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, orders, parcels, trace, epcis, windows, report, all)" >&2; exit 2 ;;
+*) echo "bench/run.sh: unknown suite $suite (subjects, records, ledger, orders, reviews, parcels, trace, epcis, windows, report, all)" >&2; exit 2 ;;
 esac
 
 mkdir -p bench/out

@@ -68,7 +68,11 @@ const organiserPercent = 25
 // TradeCounts tells what orders and reviews a generation wrote.
 type TradeCounts struct {
 	Orders, Reviews, Followups, Folded, BuyerRatings int
-	Evaluations                                      int // third-party credit evaluations (evaluations.go)
+	// BatchReviews are the reviews of orders signed lately that one
+	// platform (BatchPlatform) sends today as a batch through the service.
+	BatchReviews  int
+	BatchPlatform int64
+	Evaluations   int // third-party credit evaluations (evaluations.go)
 }
 
 // hourWeight is the relative share of orders in each hour of the day
@@ -233,6 +237,7 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 	}
 	var reviews []*demoReview
 	var brs [][]any
+	var pending []*trade.Order // signed lately, reviewed today in a platform's batch
 	orders := make([]*trade.Order, 0, 1000)
 	flush := func(batch int) error {
 		if len(orders) == 0 {
@@ -247,7 +252,10 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 			return fmt.Errorf("demo: order %s already stored", taken[0].OrderNo)
 		}
 		for _, o := range orders {
-			rs, br := reviewOf(rng, o, now, quality[o.ShopID])
+			rs, br, later := reviewOf(rng, o, now, quality[o.ShopID])
+			if later {
+				pending = append(pending, o)
+			}
 			if rs != nil {
 				reviews = append(reviews, rs)
 			}
@@ -278,7 +286,71 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 	if err := flush(len(plan)/1000 + 1); err != nil {
 		return tc, err
 	}
-	return tc, writeReviews(ctx, store, seed, now, reviews, brs, actor, &tc)
+	if err := writeReviews(ctx, store, seed, now, reviews, brs, actor, &tc); err != nil {
+		return tc, err
+	}
+	var err error
+	tc.BatchReviews, tc.BatchPlatform, err = sendReviewBatch(ctx, store, seed, now, pending, quality)
+	return tc, err
+}
+
+// sendReviewBatch has the platform with the most orders signed lately
+// send today's reviews of them, and its sellers' ratings of a third of
+// the buyers, as one batch through the service
+// (POST /api/v1/reviews/batch), at most trade.MaxReviewBatch lines.
+func sendReviewBatch(ctx context.Context, store *sqlstore.DB, seed int64, now time.Time, pending []*trade.Order, quality map[int64]float64) (int, int64, error) {
+	byPlatform := map[int64][]*trade.Order{}
+	var best int64
+	for _, o := range pending {
+		byPlatform[o.PlatformID] = append(byPlatform[o.PlatformID], o)
+		if n := len(byPlatform[o.PlatformID]); n > len(byPlatform[best]) || n == len(byPlatform[best]) && o.PlatformID < best {
+			best = o.PlatformID
+		}
+	}
+	list := byPlatform[best]
+	if len(list) == 0 {
+		return 0, 0, nil
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed)^0x6261746368, 0x7265766965))
+	var lines []trade.ReviewLine
+	for _, o := range list {
+		if len(lines)+2 > trade.MaxReviewBatch {
+			break
+		}
+		rating, stars := 1, 5
+		if rng.Float64() >= quality[o.ShopID] {
+			rating, stars = -1, 1+rng.IntN(2)
+		} else if rng.IntN(100) < 12 {
+			stars = 4
+		}
+		texts := reviewTexts[trade.Rating(rating)]
+		lines = append(lines, trade.ReviewLine{OrderNo: o.OrderNo, Buyer: o.Buyer, Rating: &rating, Description: stars, Service: stars,
+			Logistics: max(stars, 3), Text: texts[rng.IntN(len(texts))]})
+		if rng.IntN(3) == 0 {
+			good := 1
+			lines = append(lines, trade.ReviewLine{Type: trade.LineBuyerRating, OrderNo: o.OrderNo, Rating: &good, Text: "买家爽快，好评"})
+		}
+	}
+	plat, err := store.GetSubject(ctx, best)
+	if err != nil {
+		return 0, 0, err
+	}
+	svc := &trade.Service{Store: store, Clock: fixedClock(now)}
+	pctx := account.With(ctx, account.Actor{Name: plat.Name, Role: account.RolePlatform, SubjectID: plat.ID, Via: "api"})
+	res, err := svc.IngestReviews(pctx, lines)
+	if err != nil {
+		return 0, 0, fmt.Errorf("demo review batch of %s: %w", plat.Name, err)
+	}
+	n := 0
+	for _, r := range res {
+		if r.Status == trade.ResultError {
+			return n, best, fmt.Errorf("demo review batch of %s, line %d: %w", plat.Name, r.Line, r.Err)
+		}
+		if r.Status == trade.ResultCreated && lines[r.Line-1].Type != trade.LineBuyerRating {
+			n++
+		}
+	}
+	return n, best, nil
 }
 
 func plannedOrder(rng *rand.Rand, s *demoShop, paid, now time.Time, i int, seed int64, buyer uint64, dests []string, carriers []int64, gtinOf func(string) string) *trade.Order {
@@ -329,13 +401,13 @@ func plannedOrder(rng *rand.Rand, s *demoShop, paid, now time.Time, i int, seed 
 
 // reviewOf draws the review and the seller's rating of a stored order of
 // a shop whose reviews are positive with probability q.
-func reviewOf(rng *rand.Rand, o *trade.Order, now time.Time, q float64) (*demoReview, []any) {
+func reviewOf(rng *rand.Rand, o *trade.Order, now time.Time, q float64) (*demoReview, []any, bool) {
 	if o.Status != trade.StatusSigned || rng.IntN(100) >= 60 {
-		return nil, nil
+		return nil, nil, false
 	}
 	at := o.SignedAt.Add(time.Duration(rng.IntN(10*24*3600)) * time.Second)
 	if at.After(now) {
-		return nil, nil
+		return nil, nil, true // to be reviewed: the platform's batch of today
 	}
 	rating := trade.Positive
 	if x := rng.Float64(); x >= q {
@@ -389,7 +461,7 @@ func reviewOf(rng *rand.Rand, o *trade.Order, now time.Time, q float64) (*demoRe
 		}
 		br = []any{o.ID, o.PlatformID, o.SellerID, o.Buyer, int(r), "", micros(at.Add(time.Hour))}
 	}
-	return dr, br
+	return dr, br, false
 }
 
 func b2i(b bool) int {

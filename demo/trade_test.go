@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"ecredit/account"
@@ -26,8 +27,15 @@ func TestGenerateTrade(t *testing.T) {
 			t.Fatal(err)
 		}
 		tc := sum.Trade
-		if tc.Orders != 300*OrdersPerSubject || tc.Reviews < tc.Orders/3 || tc.Followups == 0 || tc.BuyerRatings == 0 {
+		if tc.Orders != 300*OrdersPerSubject || tc.Reviews < tc.Orders/3 || tc.Followups == 0 || tc.BuyerRatings == 0 || tc.BatchReviews == 0 {
 			t.Fatalf("trade counts %+v", tc)
+		}
+		// Today's reviews came as one platform's batch through the service:
+		// one audit entry of that platform for them.
+		var batches int
+		if err := db.ReaderDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT COUNT(*) FROM audit_log WHERE object = ?"),
+			fmt.Sprintf("reviews:platform:%d", tc.BatchPlatform)).Scan(&batches); err != nil || batches != 1 {
+			t.Fatalf("review batch audit entries: %d, %v", batches, err)
 		}
 		// Third-party evaluations: every one stored and valid now, one per
 		// evaluated merchant, as many as the summary says; the city has

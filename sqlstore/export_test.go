@@ -18,3 +18,7 @@ func TrackLog(evs []*logistics.Event) string {
 	}
 	return string(b)
 }
+
+// ReviewInsertCols are the columns a review batch writes (for the
+// raw-insert ceiling of the review benchmark).
+const ReviewInsertCols = reviewInsertCols

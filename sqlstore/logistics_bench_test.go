@@ -261,37 +261,44 @@ func rawEventInsert(b *testing.B, schema bool) {
 					rows = append(rows, []any{p.ID, sqlstore.TrackLog(evs[4*j : 4*j+4])})
 				}
 			}
-			var err error
-			if d.Name() == sqlstore.EnginePostgres {
-				err = copyRows(db, table, cols, rows)
-			} else {
-				err = db.WriteTx(ctx, "bench", func(tx *sql.Tx) error {
-					st := tx.StmtContext(ctx, prepared)
-					defer st.Close()
-					args := make([]any, 0, ceilingRows*len(cols))
-					for k := 0; k < len(rows); k += ceilingRows {
-						args = args[:0]
-						for _, r := range rows[k:min(k+ceilingRows, len(rows))] {
-							args = append(args, r...)
-						}
-						if len(args) == cap(args) {
-							_, err = st.ExecContext(ctx, args...)
-						} else {
-							_, err = tx.ExecContext(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES "+
-								tuple+strings.Repeat(", "+tuple, len(args)/len(cols)-1), args...)
-						}
-						if err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-			}
+			err := rawInsert(db, table, cols, prepared, rows)
 			if err != nil {
 				b.Fatal(err)
 			}
 		}
 		reportRows(b, b.N*4*parcelsPerBatch)
+	})
+}
+
+// rawInsert writes rows into table in one transaction, the ceilings' way:
+// PostgreSQL COPY; SQLite the multi-row INSERT of ceilingRows rows
+// prepared (a shorter last chunk in a statement of its own).
+func rawInsert(db *sqlstore.DB, table string, cols []string, prepared *sql.Stmt, rows [][]any) error {
+	if db.Dialect().Name() == sqlstore.EnginePostgres {
+		return copyRows(db, table, cols, rows)
+	}
+	tuple := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
+	return db.WriteTx(ctx, "bench", func(tx *sql.Tx) error {
+		st := tx.StmtContext(ctx, prepared)
+		defer st.Close()
+		args := make([]any, 0, ceilingRows*len(cols))
+		for k := 0; k < len(rows); k += ceilingRows {
+			args = args[:0]
+			for _, r := range rows[k:min(k+ceilingRows, len(rows))] {
+				args = append(args, r...)
+			}
+			var err error
+			if len(args) == cap(args) {
+				_, err = st.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES "+
+					tuple+strings.Repeat(", "+tuple, len(args)/len(cols)-1), args...)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -310,7 +310,15 @@ func (db *DB) withItems(ctx context.Context, q querier, orders []*trade.Order) e
 
 // OrdersByNos returns a platform's orders by order number, with items.
 func (db *DB) OrdersByNos(ctx context.Context, platformID int64, nos []string) (map[string]*trade.Order, error) {
-	const op = "sqlstore.OrdersByNos"
+	return db.ordersByNos(ctx, "sqlstore.OrdersByNos", platformID, nos, true)
+}
+
+// OrderHeadsByNos is OrdersByNos without the orders' items.
+func (db *DB) OrderHeadsByNos(ctx context.Context, platformID int64, nos []string) (map[string]*trade.Order, error) {
+	return db.ordersByNos(ctx, "sqlstore.OrderHeadsByNos", platformID, nos, false)
+}
+
+func (db *DB) ordersByNos(ctx context.Context, op string, platformID int64, nos []string, items bool) (map[string]*trade.Order, error) {
 	out := map[string]*trade.Order{}
 	nos = uniqueStrings(nos)
 	var list []*trade.Order
@@ -331,6 +339,9 @@ func (db *DB) OrdersByNos(ctx context.Context, platformID int64, nos []string) (
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
+	}
+	if !items {
+		return out, nil
 	}
 	if err := db.withItems(ctx, db.r, list); err != nil {
 		return nil, mapErr(op, err)
@@ -705,17 +716,8 @@ func (db *DB) tallyDelta(ctx context.Context, tx *sql.Tx, r *trade.Review, sign 
 	if r.DSRCounted {
 		dsr, d, s, l = sign, sign*r.Description, sign*r.Service, sign*r.Logistics
 	}
-	_, err := db.exec(ctx, tx, `INSERT INTO shop_scores (shop_id, seller_id, reviews, folded, positive, neutral, negative,
-		dsr_count, description_sum, service_sum, logistics_sum, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (shop_id) DO UPDATE SET reviews = shop_scores.reviews + excluded.reviews,
-		folded = shop_scores.folded + excluded.folded, positive = shop_scores.positive + excluded.positive,
-		neutral = shop_scores.neutral + excluded.neutral, negative = shop_scores.negative + excluded.negative,
-		dsr_count = shop_scores.dsr_count + excluded.dsr_count,
-		description_sum = shop_scores.description_sum + excluded.description_sum,
-		service_sum = shop_scores.service_sum + excluded.service_sum,
-		logistics_sum = shop_scores.logistics_sum + excluded.logistics_sum, updated_at = excluded.updated_at`,
-		r.ShopID, r.SellerID, b01(newReview), b01(folded), pos, neu, neg, dsr, d, s, l, micros(at))
-	return err
+	return db.tallyAdd(ctx, tx, r.ShopID, r.SellerID, shopTally{reviews: b01(newReview), folded: b01(folded), pos: pos, neu: neu, neg: neg,
+		dsr: dsr, d: d, s: s, l: l}, at)
 }
 
 // CreateReview stores r, deciding whether it counts from the bounds and

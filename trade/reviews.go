@@ -84,6 +84,38 @@ func (s *Service) Review(ctx context.Context, orderID int64, in ReviewInput) (*R
 	if err := require(a, ScopeReviewsWrite); err != nil {
 		return nil, errs.Wrap(op, err)
 	}
+	rating, text, err := checkReviewInput(in)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	o, err := s.orderFor(ctx, a, orderID, true)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	now := s.now()
+	r, err := s.newReview(o, in, rating, text, now)
+	if err != nil {
+		return nil, errs.Wrap(op, err)
+	}
+	if ex, err := s.Store.ReviewOfOrder(ctx, o.ID); err == nil {
+		return nil, alreadyReviewed(op, o.ID, ex.ID)
+	} else if !errs.Is(err, errs.NotFound) {
+		return nil, errs.Wrap(op, err)
+	}
+	c := s.cfg()
+	ev := a.Audit(audit.ActCreate, "review", "order:"+strconv.FormatInt(o.ID, 10)+" "+rating.Label())
+	if err := s.Store.CreateReview(ctx, r, Bounds{Points: c.PairMonthlyPoints, DSR: c.PairMonthlyDSR}, ev); err != nil {
+		if errs.Is(err, errs.Conflict) {
+			return nil, alreadyReviewed(op, o.ID, 0)
+		}
+		return nil, errs.Wrap(op, err)
+	}
+	return r, nil
+}
+
+// checkReviewInput checks a review's fields: its rating, the three
+// detailed ratings, its text and its buyer.
+func checkReviewInput(in ReviewInput) (Rating, string, error) {
 	var l errs.List
 	rating := checkRating(&l, in.Rating)
 	checkStars(&l, "description", "描述相符", in.Description)
@@ -94,37 +126,21 @@ func (s *Service) Review(ctx context.Context, orderID int64, in ReviewInput) (*R
 	if strings.TrimSpace(in.Buyer) == "" {
 		l.Add("buyer", "必须给出评价人（订单买家代号）(buyer required)")
 	}
-	if err := l.Err(); err != nil {
-		return nil, errs.Wrap(op, err)
-	}
-	o, err := s.orderFor(ctx, a, orderID, true)
-	if err != nil {
-		return nil, errs.Wrap(op, err)
-	}
+	return rating, text, l.Err()
+}
+
+// newReview is the review of o by in's buyer, checked against the order:
+// only its buyer, only once signed and within the window.
+func (s *Service) newReview(o *Order, in ReviewInput, rating Rating, text string, now time.Time) (*Review, error) {
 	if strings.TrimSpace(in.Buyer) != o.Buyer {
-		return nil, &errs.Error{Code: errs.Forbidden, Op: op, Field: "buyer", Message: fmt.Sprintf("只有订单 %d 的买家才能评价该订单 (only the order's buyer may review it)", o.ID)}
+		return nil, &errs.Error{Code: errs.Forbidden, Field: "buyer", Message: fmt.Sprintf("只有订单 %d 的买家才能评价该订单 (only the order's buyer may review it)", o.ID)}
 	}
-	now := s.now()
 	if err := s.reviewable(o, now); err != nil {
-		return nil, errs.Wrap(op, err)
+		return nil, err
 	}
-	if ex, err := s.Store.ReviewOfOrder(ctx, o.ID); err == nil {
-		return nil, alreadyReviewed(op, o.ID, ex.ID)
-	} else if !errs.Is(err, errs.NotFound) {
-		return nil, errs.Wrap(op, err)
-	}
-	c := s.cfg()
-	r := &Review{OrderID: o.ID, PlatformID: o.PlatformID, ShopID: o.ShopID, SellerID: o.SellerID, Buyer: o.Buyer,
+	return &Review{OrderID: o.ID, PlatformID: o.PlatformID, ShopID: o.ShopID, SellerID: o.SellerID, Buyer: o.Buyer,
 		Month: MonthOf(o.PaidAt), Rating: rating, Description: in.Description, Service: in.Service, Logistics: in.Logistics,
-		Text: text, CreatedAt: now}
-	ev := a.Audit(audit.ActCreate, "review", "order:"+strconv.FormatInt(o.ID, 10)+" "+rating.Label())
-	if err := s.Store.CreateReview(ctx, r, Bounds{Points: c.PairMonthlyPoints, DSR: c.PairMonthlyDSR}, ev); err != nil {
-		if errs.Is(err, errs.Conflict) {
-			return nil, alreadyReviewed(op, o.ID, 0)
-		}
-		return nil, errs.Wrap(op, err)
-	}
-	return r, nil
+		Text: text, CreatedAt: now}, nil
 }
 
 func alreadyReviewed(op string, orderID, reviewID int64) error {
@@ -241,22 +257,18 @@ func (s *Service) RateBuyer(ctx context.Context, orderID int64, in BuyerRatingIn
 	if err := require(a, ScopeReviewsWrite); err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	var l errs.List
-	rating := checkRating(&l, in.Rating)
-	text := strings.TrimSpace(in.Text)
-	checkText(&l, "text", text, MaxReviewText, false)
-	if err := l.Err(); err != nil {
+	rating, text, err := checkBuyerRatingInput(in)
+	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
 	o, err := s.orderFor(ctx, a, orderID, true)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	now := s.now()
-	if err := s.reviewable(o, now); err != nil {
+	br, err := s.newBuyerRating(o, rating, text, s.now())
+	if err != nil {
 		return nil, errs.Wrap(op, err)
 	}
-	br := &BuyerRating{OrderID: o.ID, PlatformID: o.PlatformID, SellerID: o.SellerID, Buyer: o.Buyer, Rating: rating, Text: text, CreatedAt: now}
 	ev := a.Audit(audit.ActCreate, "buyer_rating", "order:"+strconv.FormatInt(o.ID, 10)+" "+rating.Label())
 	if err := s.Store.CreateBuyerRating(ctx, br, ev); err != nil {
 		if errs.Is(err, errs.Conflict) {
@@ -265,6 +277,25 @@ func (s *Service) RateBuyer(ctx context.Context, orderID int64, in BuyerRatingIn
 		return nil, errs.Wrap(op, err)
 	}
 	return br, nil
+}
+
+// checkBuyerRatingInput checks a seller's rating of a buyer: its rating
+// and text.
+func checkBuyerRatingInput(in BuyerRatingInput) (Rating, string, error) {
+	var l errs.List
+	rating := checkRating(&l, in.Rating)
+	text := strings.TrimSpace(in.Text)
+	checkText(&l, "text", text, MaxReviewText, false)
+	return rating, text, l.Err()
+}
+
+// newBuyerRating is the seller's rating of o's buyer, once o is signed
+// and within the window.
+func (s *Service) newBuyerRating(o *Order, rating Rating, text string, now time.Time) (*BuyerRating, error) {
+	if err := s.reviewable(o, now); err != nil {
+		return nil, err
+	}
+	return &BuyerRating{OrderID: o.ID, PlatformID: o.PlatformID, SellerID: o.SellerID, Buyer: o.Buyer, Rating: rating, Text: text, CreatedAt: now}, nil
 }
 
 // BuyerCredit is what a platform learns of one of its buyers: the ratings

@@ -311,6 +311,8 @@ type Store interface {
 	// OrdersByNos returns the stored orders of a platform by order number,
 	// with their items.
 	OrdersByNos(ctx context.Context, platformID int64, nos []string) (map[string]*Order, error)
+	// OrderHeadsByNos is OrdersByNos without the orders' items.
+	OrderHeadsByNos(ctx context.Context, platformID int64, nos []string) (map[string]*Order, error)
 	// CreateOrders inserts those of os whose (platform, order number) is
 	// not stored yet, with their items, in one transaction with one audit
 	// entry: entry (may be nil) builds it from the inserted orders, and none
@@ -333,6 +335,16 @@ type Store interface {
 	// seller and month, and adds it to the shop's tally. A second review of
 	// the order is Conflict on field "order_id".
 	CreateReview(ctx context.Context, r *Review, b Bounds, ev *audit.Entry) error
+	// CreateReviewBatch stores reviews (deciding each one's Counted and
+	// DSRCounted as CreateReview does, the batch's earlier reviews of its
+	// pair and month included) and sellers' ratings of buyers, with the
+	// audit entry, in one transaction, and sets their IDs. A review or
+	// rating of an order that has one is errs.Conflict, and nothing is
+	// written.
+	CreateReviewBatch(ctx context.Context, rs []*Review, brs []*BuyerRating, b Bounds, ev *audit.Entry) error
+	// ReviewsOfOrders returns the reviews of those orders that have one,
+	// by order id.
+	ReviewsOfOrders(ctx context.Context, orderIDs []int64) (map[int64]*Review, error)
 	GetReview(ctx context.Context, id int64) (*Review, error)
 	ReviewOfOrder(ctx context.Context, orderID int64) (*Review, error)
 	// AddFollowup sets the follow-up of a review that has none (else
@@ -355,6 +367,9 @@ type Store interface {
 	// one for the order is Conflict on field "order_id".
 	CreateBuyerRating(ctx context.Context, r *BuyerRating, ev *audit.Entry) error
 	BuyerRatingOfOrder(ctx context.Context, orderID int64) (*BuyerRating, error)
+	// BuyerRatingsOfOrders returns the sellers' ratings of the buyers of
+	// those orders that have one, by order id.
+	BuyerRatingsOfOrders(ctx context.Context, orderIDs []int64) (map[int64]*BuyerRating, error)
 	// BuyerTally counts the ratings a buyer of a platform received.
 	BuyerTally(ctx context.Context, platformID int64, buyer string) (pos, neu, neg int, err error)
 

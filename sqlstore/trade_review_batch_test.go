@@ -1,0 +1,137 @@
+package sqlstore_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"ecredit/audit"
+	"ecredit/errs"
+	"ecredit/sqlstore"
+	"ecredit/sqlstore/storetest"
+	"ecredit/trade"
+)
+
+// A review batch is stored in one transaction and counts as the same
+// reviews sent one at a time do: the monthly bound of a buyer–seller pair
+// counts the batch's earlier reviews, the shop's tally is the same, a line
+// repeating an earlier one (stored or in the batch) is unchanged with its
+// id, a different one a conflict; a 追评 may follow its review in the same
+// batch. The store refuses a batch naming a rated order as a whole.
+func TestTradeReviewBatch(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTradeWorld(t, db)
+		w.clk.Set(time.Date(2026, 7, 10, 4, 0, 0, 0, time.UTC))
+		june := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
+		one := func(v int) *int { return &v }
+		ingest := func(in trade.OrderInput) int64 {
+			t.Helper()
+			r, err := w.svc.Ingest(w.platA, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.ID
+		}
+		var lines []trade.ReviewLine
+		for i := 1; i <= 9; i++ {
+			no := fmt.Sprintf("RB-%d", i)
+			ingest(w.order(no, "buyer_r", june.Add(time.Duration(i)*24*time.Hour)))
+			l := trade.ReviewLine{OrderNo: no, Buyer: "buyer_r", Rating: one(1), Description: 1, Service: 5, Logistics: 4, Text: "好"}
+			if i == 1 {
+				l.Description = 5
+			}
+			lines = append(lines, l)
+		}
+		ingest(w.order("RB-J", "buyer_r", time.Date(2026, 6, 30, 17, 0, 0, 0, time.UTC))) // 1 July in Shanghai
+		lines = append(lines,
+			trade.ReviewLine{OrderNo: "RB-J", Buyer: "buyer_r", Rating: one(1), Description: 5, Service: 5, Logistics: 4, Text: "好"},
+			lines[2], // the same again: unchanged
+			trade.ReviewLine{OrderNo: "RB-4", Buyer: "buyer_r", Rating: one(-1), Description: 1, Service: 1, Logistics: 1}, // conflict
+			trade.ReviewLine{Type: trade.LineFollowup, OrderNo: "RB-1", Buyer: "buyer_r", Text: "用了一个月"},
+			trade.ReviewLine{Type: trade.LineBuyerRating, OrderNo: "RB-1", Rating: one(1), Text: "爽快"},
+			trade.ReviewLine{Type: trade.LineBuyerRating, OrderNo: "RB-1", Rating: one(1), Text: "爽快"},                    // unchanged
+			trade.ReviewLine{OrderNo: "RB-2", Buyer: "someone", Rating: one(1), Description: 5, Service: 5, Logistics: 5}, // not the buyer
+		)
+		res, err := w.svc.IngestReviews(w.platA, lines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "created created created created created created created created created created unchanged error created created unchanged error"
+		if got := resultStatuses(res); got != want {
+			t.Fatalf("statuses\n got %s\nwant %s", got, want)
+		}
+		if res[10].ID != res[2].ID || res[14].ID != res[13].ID || res[2].ID == 0 || res[13].ID == 0 {
+			t.Fatalf("ids of repeated lines: %+v", res)
+		}
+		wantCode(t, res[11].Err, errs.Conflict, "order_no")
+		wantCode(t, res[15].Err, errs.Forbidden, "buyer")
+		sp, err := w.svc.ShopPublic(w.public, w.shopA.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As TestTradeReviews sent one at a time: June 6 counted, 3 with
+		// their detailed ratings; July 1 with them.
+		rt := sp.Reputation.Ratings
+		if sp.Reputation.Points != 7 || rt.Reviews != 10 || rt.Counted != 7 || rt.Description.Count != 4 {
+			t.Fatalf("reputation %+v", sp.Reputation)
+		}
+		if want := math.Round(trade.Bayes(12, 4, 4.5, 30)*100) / 100; rt.Description.Score != want {
+			t.Fatalf("description %+v, want score %v", rt.Description, want)
+		}
+		r1, err := db.GetReview(ctx, res[0].ID)
+		if err != nil || r1.Followup != "用了一个月" || r1.Description != 5 {
+			t.Fatalf("review 1 %+v %v", r1, err)
+		}
+		// Sent again whole: nothing new.
+		again, err := w.svc.IngestReviews(w.platA, lines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resultStatuses(again); got != "unchanged unchanged unchanged unchanged unchanged unchanged unchanged unchanged unchanged unchanged unchanged error unchanged unchanged unchanged error" {
+			t.Fatalf("again: %s", got)
+		}
+
+		// The store: a batch naming an order that has a review is refused
+		// whole — no review, tally or audit entry written.
+		fresh := ingest(w.order("RB-X", "buyer_x", june))
+		o1, err := db.GetOrder(ctx, fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk := func(orderID int64) *trade.Review {
+			return &trade.Review{OrderID: orderID, PlatformID: o1.PlatformID, ShopID: o1.ShopID, SellerID: o1.SellerID, Buyer: "buyer_x",
+				Month: 202606, Rating: trade.Positive, Description: 5, Service: 5, Logistics: 5}
+		}
+		audits := auditCount(t, db)
+		before, _ := w.svc.ShopPublic(w.public, w.shopA.ID)
+		err = db.CreateReviewBatch(ctx, []*trade.Review{mk(fresh), mk(mustOrderID(t, db, w, "RB-1"))}, nil, trade.Bounds{Points: 6, DSR: 3},
+			&audit.Entry{ActorName: "test", Action: audit.ActCreate, Object: "reviews"})
+		wantCode(t, err, errs.Conflict, "order_id")
+		after, _ := w.svc.ShopPublic(w.public, w.shopA.ID)
+		if _, err := db.ReviewOfOrder(ctx, fresh); !errs.Is(err, errs.NotFound) || auditCount(t, db) != audits ||
+			after.Reputation.Ratings.Reviews != before.Reputation.Ratings.Reviews {
+			t.Fatalf("a refused batch wrote: %v, %d audit entries more", err, auditCount(t, db)-audits)
+		}
+	})
+}
+
+func resultStatuses(rs []trade.Result) string {
+	s := ""
+	for i, r := range rs {
+		if i > 0 {
+			s += " "
+		}
+		s += r.Status
+	}
+	return s
+}
+
+func mustOrderID(t *testing.T, db *sqlstore.DB, w *tradeWorld, no string) int64 {
+	t.Helper()
+	os, err := db.OrdersByNos(ctx, w.platAID, []string{no})
+	if err != nil || os[no] == nil {
+		t.Fatalf("order %s: %v", no, err)
+	}
+	return os[no].ID
+}
