@@ -8,6 +8,11 @@
 --   * Append-only: an update keeps the old log as its prefix and its
 --     parcel (checked in the trigger's WHEN, so an append calls no
 --     function); no delete, no truncate.
+--   * Room on each page for updates in place (fillfactor 50 for the logs,
+--     which grow, and 70 for parcels, whose state changes): an update that
+--     changes no indexed column then writes no index entry (a HOT update).
+--     One event of each of 1000 parcels measured 35 ms a batch against 44
+--     ms without.
 --   * The parcel of every new row is checked once a statement (an
 --     anti-join over the new rows, SQLSTATE 23503), as 00011 did for
 --     parcel_events: a foreign key would check once a row.
