@@ -285,7 +285,7 @@ func (p *progress) finish(s Summary) {
 		fmt.Fprintf(p.w, "订单 %d 笔，买家评价 %d 条（追评 %d、折叠 %d），卖家评价买家 %d 条，第三方信用评价 %d 条\n", t.Orders, t.Reviews, t.Followups,
 			t.Folded, t.BuyerRatings, t.Evaluations)
 		if t.BatchReviews > 0 {
-			fmt.Fprintf(p.w, "平台（主体 %d）今日批量报送评价 %d 条（POST /api/v1/reviews/batch，见审计日志）\n", t.BatchPlatform, t.BatchReviews)
+			fmt.Fprintf(p.w, "%s 今日批量报送评价 %d 条（POST /api/v1/reviews/batch，见控制台审计日志）\n", t.BatchPlatformName, t.BatchReviews)
 		}
 	}
 }

@@ -70,9 +70,10 @@ type TradeCounts struct {
 	Orders, Reviews, Followups, Folded, BuyerRatings int
 	// BatchReviews are the reviews of orders signed lately that one
 	// platform (BatchPlatform) sends today as a batch through the service.
-	BatchReviews  int
-	BatchPlatform int64
-	Evaluations   int // third-party credit evaluations (evaluations.go)
+	BatchReviews      int
+	BatchPlatform     int64
+	BatchPlatformName string
+	Evaluations       int // third-party credit evaluations (evaluations.go)
 }
 
 // hourWeight is the relative share of orders in each hour of the day
@@ -290,7 +291,7 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 		return tc, err
 	}
 	var err error
-	tc.BatchReviews, tc.BatchPlatform, err = sendReviewBatch(ctx, store, seed, now, pending, quality)
+	tc.BatchReviews, tc.BatchPlatform, tc.BatchPlatformName, err = sendReviewBatch(ctx, store, seed, now, pending, quality)
 	return tc, err
 }
 
@@ -298,7 +299,7 @@ func writeTrade(ctx context.Context, store *sqlstore.DB, seed int64, now time.Ti
 // send today's reviews of them, and its sellers' ratings of a third of
 // the buyers, as one batch through the service
 // (POST /api/v1/reviews/batch), at most trade.MaxReviewBatch lines.
-func sendReviewBatch(ctx context.Context, store *sqlstore.DB, seed int64, now time.Time, pending []*trade.Order, quality map[int64]float64) (int, int64, error) {
+func sendReviewBatch(ctx context.Context, store *sqlstore.DB, seed int64, now time.Time, pending []*trade.Order, quality map[int64]float64) (int, int64, string, error) {
 	byPlatform := map[int64][]*trade.Order{}
 	var best int64
 	for _, o := range pending {
@@ -309,7 +310,7 @@ func sendReviewBatch(ctx context.Context, store *sqlstore.DB, seed int64, now ti
 	}
 	list := byPlatform[best]
 	if len(list) == 0 {
-		return 0, 0, nil
+		return 0, 0, "", nil
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed)^0x6261746368, 0x7265766965))
 	var lines []trade.ReviewLine
@@ -333,24 +334,24 @@ func sendReviewBatch(ctx context.Context, store *sqlstore.DB, seed int64, now ti
 	}
 	plat, err := store.GetSubject(ctx, best)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
 	}
 	svc := &trade.Service{Store: store, Clock: fixedClock(now)}
 	pctx := account.With(ctx, account.Actor{Name: plat.Name, Role: account.RolePlatform, SubjectID: plat.ID, Via: "api"})
 	res, err := svc.IngestReviews(pctx, lines)
 	if err != nil {
-		return 0, 0, fmt.Errorf("demo review batch of %s: %w", plat.Name, err)
+		return 0, 0, "", fmt.Errorf("demo review batch of %s: %w", plat.Name, err)
 	}
 	n := 0
 	for _, r := range res {
 		if r.Status == trade.ResultError {
-			return n, best, fmt.Errorf("demo review batch of %s, line %d: %w", plat.Name, r.Line, r.Err)
+			return n, best, plat.Name, fmt.Errorf("demo review batch of %s, line %d: %w", plat.Name, r.Line, r.Err)
 		}
 		if r.Status == trade.ResultCreated && lines[r.Line-1].Type != trade.LineBuyerRating {
 			n++
 		}
 	}
-	return n, best, nil
+	return n, best, plat.Name, nil
 }
 
 func plannedOrder(rng *rand.Rand, s *demoShop, paid, now time.Time, i int, seed int64, buyer uint64, dests []string, carriers []int64, gtinOf func(string) string) *trade.Order {
