@@ -99,16 +99,14 @@ func (db *DB) CreateReviewBatch(ctx context.Context, rs []*trade.Review, brs []*
 	rids := map[int64]int64{}  // review id by order id
 	brids := map[int64]int64{} // rating id by order id
 	err := db.write(ctx, op, func(tx *sql.Tx) error {
-		// The sellers' locks in ascending order, as CreateReview takes one.
+		// The sellers' locks, as CreateReview takes one.
 		var sellers []int64
 		for _, r := range rs {
 			sellers = append(sellers, r.SellerID)
 		}
 		slices.Sort(sellers)
-		for _, s := range slices.Compact(sellers) {
-			if err := db.lockSeller(ctx, tx, s); err != nil {
-				return err
-			}
+		if err := db.lockSellers(ctx, tx, slices.Compact(sellers)); err != nil {
+			return err
 		}
 		have, err := db.pairMonthCounts(ctx, tx, rs)
 		if err != nil {
@@ -201,6 +199,22 @@ func (db *DB) CreateReviewBatch(ctx context.Context, rs []*trade.Review, brs []*
 		r.ID = brids[r.OrderID]
 	}
 	return nil
+}
+
+// lockSellers takes lockSeller's lock of each seller, in ascending order
+// (PostgreSQL: in one statement).
+func (db *DB) lockSellers(ctx context.Context, tx *sql.Tx, sellers []int64) error {
+	if db.d.name != EnginePostgres || len(sellers) == 0 {
+		return nil
+	}
+	keys := make([]int64, len(sellers))
+	for i, s := range sellers {
+		keys[i] = s % (1 << 31)
+	}
+	slices.Sort(keys)
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1, k::int) FROM (SELECT k FROM unnest($2::bigint[]) AS k ORDER BY k) AS o",
+		int32(0x7472), slices.Compact(keys))
+	return err
 }
 
 // pairMonthCounts returns, for each pair and month of the reviews, how

@@ -135,3 +135,61 @@ func mustOrderID(t *testing.T, db *sqlstore.DB, w *tradeWorld, no string) int64 
 	}
 	return os[no].ID
 }
+
+// Batches racing for the same buyer–seller pair and month (and a single
+// call among them) never count more than the monthly bound: each takes
+// the seller's lock before it counts.
+func TestTradeReviewBatchRace(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTradeWorld(t, db)
+		w.clk.Set(time.Date(2026, 7, 10, 4, 0, 0, 0, time.UTC))
+		june := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
+		one := func(v int) *int { return &v }
+		const racers, each = 4, 3
+		var ids []int64
+		lines := make([][]trade.ReviewLine, racers)
+		for g := range racers {
+			for k := range each {
+				no := fmt.Sprintf("RR-%d-%d", g, k)
+				r, err := w.svc.Ingest(w.platA, w.order(no, "buyer_r", june.Add(time.Duration(g*each+k)*time.Hour)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, r.ID)
+				lines[g] = append(lines[g], trade.ReviewLine{OrderNo: no, Buyer: "buyer_r", Rating: one(1), Description: 5, Service: 5, Logistics: 5})
+			}
+		}
+		single, err := w.svc.Ingest(w.platA, w.order("RR-single", "buyer_r", june.Add(20*time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error, racers+1)
+		for g := range racers {
+			go func() {
+				res, err := w.svc.IngestReviews(w.platA, lines[g])
+				if err == nil && resultStatuses(res) != "created created created" {
+					err = fmt.Errorf("racer %d: %s", g, resultStatuses(res))
+				}
+				errc <- err
+			}()
+		}
+		go func() {
+			_, err := w.svc.Review(w.platA, single.ID, trade.ReviewInput{Buyer: "buyer_r", Rating: one(1), Description: 5, Service: 5, Logistics: 5})
+			errc <- err
+		}()
+		for range racers + 1 {
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var counted, dsr, n int
+		if err := db.ReaderDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT SUM(counted), SUM(dsr_counted), COUNT(*) FROM reviews WHERE buyer = ?"),
+			"buyer_r").Scan(&counted, &dsr, &n); err != nil {
+			t.Fatal(err)
+		}
+		bounds := trade.DefaultConfig()
+		if n != racers*each+1 || counted != bounds.PairMonthlyPoints || dsr != bounds.PairMonthlyDSR {
+			t.Fatalf("%d reviews, %d counted (bound %d), %d with detailed ratings (bound %d)", n, counted, bounds.PairMonthlyPoints, dsr, bounds.PairMonthlyDSR)
+		}
+	})
+}
