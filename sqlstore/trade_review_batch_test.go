@@ -193,3 +193,49 @@ func TestTradeReviewBatchRace(t *testing.T) {
 		}
 	})
 }
+
+// A review or rating must agree with its order (00021: once a statement
+// on PostgreSQL, once a row on SQLite), and never changes order,
+// platform, shop or seller.
+func TestTradeRatingRefs(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTradeWorld(t, db)
+		w.clk.Set(time.Date(2026, 7, 10, 4, 0, 0, 0, time.UTC))
+		r, err := w.svc.Ingest(w.platA, w.order("RF-1", "buyer_f", time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := r.Order
+		good := func() *trade.Review {
+			return &trade.Review{OrderID: o.ID, PlatformID: o.PlatformID, ShopID: o.ShopID, SellerID: o.SellerID, Buyer: o.Buyer,
+				Month: 202606, Rating: trade.Positive, Description: 5, Service: 5, Logistics: 5}
+		}
+		entry := func() *audit.Entry {
+			return &audit.Entry{ActorName: "test", Action: audit.ActCreate, Object: "reviews"}
+		}
+		wrongShop, wrongSeller := good(), good()
+		wrongShop.ShopID = w.shopS.ID // another shop of the same platform
+		wrongSeller.SellerID = w.seller.ID
+		for name, rv := range map[string]*trade.Review{"shop": wrongShop, "seller": wrongSeller} {
+			if err := db.CreateReviewBatch(ctx, []*trade.Review{rv}, nil, trade.Bounds{Points: 6, DSR: 3}, entry()); err == nil {
+				t.Fatalf("a review naming another %s than its order's: stored", name)
+			}
+		}
+		badRating := &trade.BuyerRating{OrderID: o.ID, PlatformID: w.platBID, SellerID: o.SellerID, Buyer: o.Buyer, Rating: trade.Positive}
+		if err := db.CreateReviewBatch(ctx, nil, []*trade.BuyerRating{badRating}, trade.Bounds{}, entry()); err == nil {
+			t.Fatal("a rating naming another platform than its order's: stored")
+		}
+		if _, err := db.ReviewOfOrder(ctx, o.ID); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("after the refusals: %v", err)
+		}
+		if err := db.CreateReviewBatch(ctx, []*trade.Review{good()}, nil, trade.Bounds{Points: 6, DSR: 3}, entry()); err != nil {
+			t.Fatal(err)
+		}
+		for q, v := range map[string]int64{"UPDATE reviews SET shop_id = ? WHERE order_id = ?": w.shopS.ID,
+			"UPDATE reviews SET seller_id = ? WHERE order_id = ?": w.seller.ID} {
+			if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(q), v, o.ID); err == nil {
+				t.Errorf("%s: no error", q)
+			}
+		}
+	})
+}
