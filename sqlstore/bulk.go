@@ -23,7 +23,7 @@ type chunkedInsert struct {
 }
 
 // chunkedInserter returns the inserter of rows of width values: each
-// statement is head followed by its rows' placeholders and tail.
+// statement is head, then its rows' parameter markers, then tail.
 func (db *DB) chunkedInserter(ctx context.Context, head string, width int, tail string) (*chunkedInsert, error) {
 	out := &chunkedInsert{width: width, insert: make(map[int]*sql.Stmt, len(numberedChunks))}
 	for _, n := range numberedChunks {

@@ -692,11 +692,7 @@ func b01(b bool) int {
 // for the rest of the transaction, so that the per-pair monthly bound is
 // counted exactly under concurrency (SQLite has one writer anyway).
 func (db *DB) lockSeller(ctx context.Context, tx *sql.Tx, sellerID int64) error {
-	if db.d.name != EnginePostgres {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1, $2)", int32(0x7472), int32(sellerID%(1<<31)))
-	return err
+	return db.lockSellers(ctx, tx, []int64{sellerID})
 }
 
 // tallyDelta adds (sign +1) or removes (sign −1) a review's contribution

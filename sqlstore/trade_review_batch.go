@@ -201,8 +201,8 @@ func (db *DB) CreateReviewBatch(ctx context.Context, rs []*trade.Review, brs []*
 	return nil
 }
 
-// lockSellers takes lockSeller's lock of each seller, in ascending order
-// (PostgreSQL: in one statement).
+// lockSellers takes lockSeller's lock of each seller, in ascending order,
+// in one statement (PostgreSQL; SQLite has one writer anyway).
 func (db *DB) lockSellers(ctx context.Context, tx *sql.Tx, sellers []int64) error {
 	if db.d.name != EnginePostgres || len(sellers) == 0 {
 		return nil
