@@ -18,7 +18,9 @@ import (
 // and gets its own result; a bad line never stops the good ones. A line
 // sent again is "unchanged" when what is stored says the same, and a
 // Conflict naming the difference when it does not, so a platform may
-// re-send a file after a failure.
+// re-send a file after a failure. The batch's reviews and ratings are
+// judged together and stored in one transaction (Store.CreateReviewBatch);
+// 追评 follow one at a time.
 
 // Kinds of a review line.
 const (
