@@ -26,9 +26,11 @@ package trace
 // identity, idempotency, eventTime and extension fields; the event's
 // bizStep and disposition when given; ecredit:eventType may only be
 // produced). Each output is one result line, handled on its own: its
-// produced event is checked first, then its inputs recorded, then the
-// event stored, so that an output refused at either of the first two
-// steps stores nothing. Input instances (Digital Links with AI 10 and a
+// produced event is checked first (its fields, and its event id against
+// the events stored and those earlier in the document: an id used for
+// another event is a Conflict, as IngestEvents would say), then its
+// inputs recorded, then the event stored, so that an output refused at
+// either of the first two steps stores nothing. Input instances (Digital Links with AI 10 and a
 // serial) of one lot are one input counting them; an input SGTIN is
 // refused, as the event's ilmd describes its outputs, not its inputs.
 // Other event types, error declarations and DELETE actions are refused
@@ -172,8 +174,16 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 		var sendAt []int
 		var sendNames []map[string]string
 		added := map[int]bool{} // index in out → an input of the output was recorded now
+		clash, err := s.idClashes(ctx, a, now, c, ins, tfs)
+		if err != nil {
+			return errs.Wrap(op, err)
+		}
 		for k, in := range ins {
 			l := &out[at[k]]
+			if clash[k] != nil {
+				l.Status, l.Err = ResultError, epcisErr(errs.Wrap(op, clash[k]), names[k])
+				continue
+			}
 			if tfs[k] != nil {
 				created, err := s.captureInputs(ctx, a, now, c, in, tfs[k], outs[k])
 				if err != nil {
@@ -229,6 +239,56 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 	}
 	if err := flush(); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// idClashes finds the outputs of TransformationEvents (tfs[k] not nil)
+// whose event id the source has used already for another event — stored,
+// or earlier among ins — which IngestEvents would refuse: they are
+// refused before their inputs are recorded, so that a refused event
+// leaves no inputs behind. Events that fail their checks are left to
+// IngestEvents.
+func (s *Service) idClashes(ctx context.Context, a account.Actor, now time.Time, c *batchCache, ins []EventInput, tfs []*epcisTransform) (map[int]error, error) {
+	ids := map[string]bool{}
+	for k, in := range ins {
+		if tfs[k] != nil {
+			ids[strings.TrimSpace(in.EventID)] = true
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	slices.Sort(list)
+	first, err := s.Store.FindEvents(ctx, SourceKey(a), list)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]error{}
+	for k, in := range ins {
+		if !ids[strings.TrimSpace(in.EventID)] {
+			continue
+		}
+		ev, err := s.checkEvent(ctx, a, in, now, c)
+		if err != nil {
+			if code := errs.CodeOf(err); code == errs.Internal || code == errs.Unavailable {
+				return nil, err
+			}
+			continue
+		}
+		f, ok := first[ev.EventID]
+		if !ok {
+			first[ev.EventID] = ev
+			continue
+		}
+		if tfs[k] != nil && !sameEvent(f, ev) {
+			out[k] = &errs.Error{Code: errs.Conflict, Field: "event_id",
+				Message: fmt.Sprintf("事件编号「%s」已用于内容不同的事件，原料未登记 (event id already used for another event; no input recorded)", ev.EventID)}
+		}
 	}
 	return out, nil
 }

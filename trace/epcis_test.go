@@ -621,7 +621,8 @@ func TestEPCISTransformCapture(t *testing.T) {
 	sugar := gtin13(t, "690765432103")
 	m := &memStore{products: map[string]*Product{}, events: map[string]*Event{}}
 	for i, b := range []Batch{{GTIN: haw, Batch: "H1", ProducedOn: "2026-03-01"}, {GTIN: sugar, Batch: "S1", ProducedOn: "2026-03-02"},
-		{GTIN: cake, Batch: "C1", ProducedOn: "2026-04-01"}, {GTIN: cake, Batch: "C2", ProducedOn: "2026-04-01"}, {GTIN: haw, Batch: "H2", ProducedOn: "2026-03-05"}} {
+		{GTIN: cake, Batch: "C1", ProducedOn: "2026-04-01"}, {GTIN: cake, Batch: "C2", ProducedOn: "2026-04-01"}, {GTIN: haw, Batch: "H2", ProducedOn: "2026-03-05"},
+		{GTIN: sugar, Batch: "S2", ProducedOn: "2026-03-06"}} {
 		b.ID, b.ProducerID, b.Status = int64(i+1), 7, BatchNormal
 		m.batches = append(m.batches, &b)
 		m.products[b.GTIN] = &Product{ID: int64(len(m.products) + 1), GTIN: b.GTIN, ProducerID: 7}
@@ -690,6 +691,24 @@ func TestEPCISTransformCapture(t *testing.T) {
 	if err != nil || len(lines) != 1 || lines[0].Status != ResultCreated || lines[0].ID != m.events["account:11\x00t-good"].ID || len(m.inputs) != 3 ||
 		m.inputs[2].InputID != 5 || len(m.events) != 1 {
 		t.Errorf("one more input: %v %+v (before %+v), %d inputs", err, lines, first, len(m.inputs))
+	}
+	// The good event's id for another event (another time) naming one more
+	// input: IngestEvents refuses the event, so the input is not recorded
+	// either — nothing of a refused event is stored.
+	s2 := `{"epcClass":"` + BatchLink(sugar, "S2") + `","quantity":5,"uom":"KGM"}`
+	later := func(doc string) string { return strings.Replace(doc, "2026-05-02T10", "2026-05-03T10", 1) }
+	lines, err = s.CaptureEPCIS(ctx, []byte(later(ev("t-good", `"inputQuantityList":[`+h1+`,`+s1+`,`+s2+`],`+outC("C1")))))
+	if err != nil || len(lines) != 1 || !errs.Is(lines[0].Err, errs.Conflict) || errs.FieldOf(lines[0].Err) != "eventID" || len(m.inputs) != 3 || len(m.events) != 1 {
+		t.Errorf("the good event's id for another event: %v %+v, %d inputs", err, lines, len(m.inputs))
+	}
+	// The same within one document: the first event of an id is stored
+	// with its inputs, the second, different one refused with none.
+	twice := `{"type":"EPCISDocument","schemaVersion":"2.0","epcisBody":{"eventList":[` +
+		ev("t-twice", `"inputQuantityList":[`+h1+`],`+outC("C2")) + `,` + later(ev("t-twice", `"inputQuantityList":[`+s2+`],`+outC("C2"))) + `]}}`
+	lines, err = s.CaptureEPCIS(ctx, []byte(twice))
+	if err != nil || len(lines) != 2 || lines[0].Status != ResultCreated || !errs.Is(lines[1].Err, errs.Conflict) || errs.FieldOf(lines[1].Err) != "eventID" ||
+		len(m.inputs) != 4 || m.inputs[3].BatchID != 4 || m.inputs[3].InputID != 1 || len(m.events) != 2 {
+		t.Errorf("one id twice in a document: %v %+v, inputs %+v", err, lines, m.inputs)
 	}
 	if _, err := s.CaptureEPCIS(context.Background(), []byte(doc)); !errs.Is(err, errs.Unauthorized) {
 		t.Errorf("the public captures: %v", err)
