@@ -110,139 +110,195 @@ func BenchmarkOrderRawInsertCeiling(b *testing.B) { rawOrderInsert(b, false) }
 // idempotency, per-line results) and the audit entry.
 func BenchmarkOrderSchemaInsert(b *testing.B) { rawOrderInsert(b, true) }
 
+// BenchmarkOrderIndexCost is the ceiling with one of the real tables'
+// indexes on its scratch tables (and "all": every one of them, without
+// the keys' and references' checks, triggers or audit), so that each
+// index's share of what BenchmarkOrderSchemaInsert loses is measured, not
+// guessed. The indexes are those of 00005, 00010 and 00013 on each engine
+// (on PostgreSQL the scratch orders table has its primary key, as the
+// ceiling's has). trace_batch is the index that traces a batch forward
+// and finds a recall's orders (M10): its entries land at the batch's place
+// in (gtin, batch) order, spread over the index instead of appended.
+func BenchmarkOrderIndexCost(b *testing.B) {
+	for _, ix := range orderIndexes {
+		b.Run(ix.name, func(b *testing.B) {
+			storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
+				ddl := ix.sqlite
+				if db.Dialect().Name() == sqlstore.EnginePostgres {
+					ddl = ix.postgres
+				}
+				rawOrderInsertInto(b, db, false, ddl)
+			})
+		})
+	}
+}
+
+// orderIndexes are the real tables' indexes, as DDL on the scratch tables
+// of the order ceiling, on each engine.
+var orderIndexes = func() []struct{ name, sqlite, postgres string } {
+	one := []struct{ name, sqlite, postgres string }{
+		{"platform_no", "CREATE UNIQUE INDEX bench_orders_no ON bench_orders (platform_id, order_no)", ""},
+		{"shop", "CREATE INDEX bench_orders_shop ON bench_orders (shop_id)", "CREATE INDEX bench_orders_shop ON bench_orders (shop_id, id)"},
+		{"waybill", "CREATE INDEX bench_orders_waybill ON bench_orders (waybill) WHERE waybill <> ''", ""},
+		{"items_key", "CREATE UNIQUE INDEX bench_items_key ON bench_items (order_id, line)", ""},
+		{"trace_batch", "CREATE INDEX bench_items_batch ON bench_items (gtin, batch, order_id, quantity)", ""},
+	}
+	all := struct{ name, sqlite, postgres string }{name: "all"}
+	for i := range one {
+		if one[i].postgres == "" {
+			one[i].postgres = one[i].sqlite
+		}
+		all.sqlite += one[i].sqlite + ";\n"
+		all.postgres += one[i].postgres + ";\n"
+	}
+	return append(one, all)
+}()
+
 // rawOrderInsert is the order ceiling (schema false: bare scratch tables)
 // or the schema insert (schema true: the real tables).
 func rawOrderInsert(b *testing.B, schema bool) {
-	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
-		ob := setupOrderBench(b, db)
-		d := db.Dialect()
-		table := func(name string, cols []string) {
-			defs := []string{"id " + d.AutoID()}
-			if name == "bench_items" {
-				defs = nil
+	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) { rawOrderInsertInto(b, db, schema, "") })
+}
+
+// rawOrderInsertInto times the raw insert into db's real tables (schema
+// true) or into scratch ones, created bare and then given the DDL indexes.
+func rawOrderInsertInto(b *testing.B, db *sqlstore.DB, schema bool, indexes string) {
+	ob := setupOrderBench(b, db)
+	d := db.Dialect()
+	table := func(name string, cols []string) {
+		defs := []string{"id " + d.AutoID()}
+		if name == "bench_items" {
+			defs = nil
+		}
+		for _, c := range cols {
+			typ := "BIGINT"
+			switch c {
+			case "order_no", "buyer", "region", "waybill", "status", "gtin", "batch", "name", "category":
+				typ = "TEXT"
 			}
-			for _, c := range cols {
-				typ := "BIGINT"
-				switch c {
-				case "order_no", "buyer", "region", "waybill", "status", "gtin", "batch", "name", "category":
-					typ = "TEXT"
+			defs = append(defs, c+" "+typ)
+		}
+		if _, err := db.WriterDB().ExecContext(ctx, "CREATE TABLE "+name+" ("+strings.Join(defs, ", ")+")"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	oT, iT := "orders", "order_items"
+	if !schema {
+		oT, iT = "bench_orders", "bench_items"
+		table(oT, sqlstore.OrderColumns)
+		table(iT, sqlstore.ItemColumns)
+		for _, q := range strings.Split(indexes, ";\n") {
+			if q == "" {
+				continue
+			}
+			if _, err := db.WriterDB().ExecContext(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	multi := func(tbl string, cols []string, k int, ret bool) string {
+		tuple := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
+		q := "INSERT INTO " + tbl + " (" + strings.Join(cols, ", ") + ") VALUES " + tuple + strings.Repeat(", "+tuple, k-1)
+		if ret {
+			q += " RETURNING id"
+		}
+		return d.Rebind(q)
+	}
+	const perStmt = 500 // as sqlstore.CreateOrders on SQLite
+	var nextID int64
+	if schema {
+		nextID = 1 << 40 // COPY's own ids, far above the identity's
+	}
+	insOrders := multi(oT, sqlstore.OrderColumns, perStmt, true)
+	insItems := multi(iT, sqlstore.ItemColumns, benchItemsPerOrder*perStmt, false)
+	// Prepared once and reused by every transaction, as a bulk loader
+	// (and sqlstore.CreateOrders) does.
+	var prepOrders, prepItems *sql.Stmt
+	if d.Name() != sqlstore.EnginePostgres {
+		var err error
+		if prepOrders, err = db.WriterDB().PrepareContext(ctx, insOrders); err != nil {
+			b.Fatal(err)
+		}
+		defer prepOrders.Close()
+		if prepItems, err = db.WriterDB().PrepareContext(ctx, insItems); err != nil {
+			b.Fatal(err)
+		}
+		defer prepItems.Close()
+	}
+	shops, err := db.ShopsByIDs(ctx, ob.shops)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ins := ob.inputs(benchBatch)
+		orders := make([]*trade.Order, len(ins))
+		for j, in := range ins {
+			o := &trade.Order{PlatformID: ob.plat, ShopID: in.ShopID, SellerID: shops[in.ShopID].OwnerID, OrderNo: in.OrderNo, Buyer: in.Buyer,
+				AmountFen: in.AmountFen, Region: in.Region, Waybill: in.Waybill, Status: trade.StatusSigned, PaidAt: in.PaidAt,
+				ShippedAt: in.ShippedAt, SignedAt: in.SignedAt, CreatedAt: in.PaidAt, UpdatedAt: in.PaidAt, Version: 1}
+			for k, it := range in.Items {
+				o.Items = append(o.Items, trade.Item{Line: k + 1, GTIN: it.GTIN, Batch: it.Batch, Name: it.Name, Category: it.Category, Quantity: it.Quantity, PriceFen: it.PriceFen})
+			}
+			orders[j] = o
+		}
+		b.StartTimer()
+		var err error
+		if d.Name() == sqlstore.EnginePostgres {
+			// COPY has no RETURNING: the ids are the benchmark's own.
+			var orows, irows [][]any
+			for _, o := range orders {
+				nextID++
+				o.ID = nextID
+				orows = append(orows, append([]any{o.ID}, sqlstore.OrderArgs(o)...))
+				for _, it := range o.Items {
+					irows = append(irows, sqlstore.ItemArgs(o.ID, it))
 				}
-				defs = append(defs, c+" "+typ)
 			}
-			if _, err := db.WriterDB().ExecContext(ctx, "CREATE TABLE "+name+" ("+strings.Join(defs, ", ")+")"); err != nil {
-				b.Fatal(err)
-			}
+			err = copyTables(db, []copyTable{{oT, append([]string{"id"}, sqlstore.OrderColumns...), orows},
+				{iT, sqlstore.ItemColumns, irows}})
+		} else {
+			err = db.WriteTx(ctx, "bench", func(tx *sql.Tx) error {
+				so := tx.StmtContext(ctx, prepOrders)
+				defer so.Close()
+				si := tx.StmtContext(ctx, prepItems)
+				defer si.Close()
+				for start := 0; start < len(orders); start += perStmt {
+					chunk := orders[start : start+perStmt]
+					args := make([]any, 0, perStmt*len(sqlstore.OrderColumns))
+					for _, o := range chunk {
+						args = append(args, sqlstore.OrderArgs(o)...)
+					}
+					rows, err := so.QueryContext(ctx, args...)
+					if err != nil {
+						return err
+					}
+					k := 0
+					for rows.Next() {
+						if err := rows.Scan(&chunk[k].ID); err != nil {
+							rows.Close()
+							return err
+						}
+						k++
+					}
+					rows.Close()
+					args = args[:0]
+					for _, o := range chunk {
+						for _, it := range o.Items {
+							args = append(args, sqlstore.ItemArgs(o.ID, it)...)
+						}
+					}
+					if _, err := si.ExecContext(ctx, args...); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
 		}
-		oT, iT := "orders", "order_items"
-		if !schema {
-			oT, iT = "bench_orders", "bench_items"
-			table(oT, sqlstore.OrderColumns)
-			table(iT, sqlstore.ItemColumns)
-		}
-		multi := func(tbl string, cols []string, k int, ret bool) string {
-			tuple := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
-			q := "INSERT INTO " + tbl + " (" + strings.Join(cols, ", ") + ") VALUES " + tuple + strings.Repeat(", "+tuple, k-1)
-			if ret {
-				q += " RETURNING id"
-			}
-			return d.Rebind(q)
-		}
-		const perStmt = 500 // as sqlstore.CreateOrders on SQLite
-		var nextID int64
-		if schema {
-			nextID = 1 << 40 // COPY's own ids, far above the identity's
-		}
-		insOrders := multi(oT, sqlstore.OrderColumns, perStmt, true)
-		insItems := multi(iT, sqlstore.ItemColumns, benchItemsPerOrder*perStmt, false)
-		// Prepared once and reused by every transaction, as a bulk loader
-		// (and sqlstore.CreateOrders) does.
-		var prepOrders, prepItems *sql.Stmt
-		if d.Name() != sqlstore.EnginePostgres {
-			var err error
-			if prepOrders, err = db.WriterDB().PrepareContext(ctx, insOrders); err != nil {
-				b.Fatal(err)
-			}
-			defer prepOrders.Close()
-			if prepItems, err = db.WriterDB().PrepareContext(ctx, insItems); err != nil {
-				b.Fatal(err)
-			}
-			defer prepItems.Close()
-		}
-		shops, err := db.ShopsByIDs(ctx, ob.shops)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			b.StopTimer()
-			ins := ob.inputs(benchBatch)
-			orders := make([]*trade.Order, len(ins))
-			for j, in := range ins {
-				o := &trade.Order{PlatformID: ob.plat, ShopID: in.ShopID, SellerID: shops[in.ShopID].OwnerID, OrderNo: in.OrderNo, Buyer: in.Buyer,
-					AmountFen: in.AmountFen, Region: in.Region, Waybill: in.Waybill, Status: trade.StatusSigned, PaidAt: in.PaidAt,
-					ShippedAt: in.ShippedAt, SignedAt: in.SignedAt, CreatedAt: in.PaidAt, UpdatedAt: in.PaidAt, Version: 1}
-				for k, it := range in.Items {
-					o.Items = append(o.Items, trade.Item{Line: k + 1, GTIN: it.GTIN, Batch: it.Batch, Name: it.Name, Category: it.Category, Quantity: it.Quantity, PriceFen: it.PriceFen})
-				}
-				orders[j] = o
-			}
-			b.StartTimer()
-			var err error
-			if d.Name() == sqlstore.EnginePostgres {
-				// COPY has no RETURNING: the ids are the benchmark's own.
-				var orows, irows [][]any
-				for _, o := range orders {
-					nextID++
-					o.ID = nextID
-					orows = append(orows, append([]any{o.ID}, sqlstore.OrderArgs(o)...))
-					for _, it := range o.Items {
-						irows = append(irows, sqlstore.ItemArgs(o.ID, it))
-					}
-				}
-				err = copyTables(db, []copyTable{{oT, append([]string{"id"}, sqlstore.OrderColumns...), orows},
-					{iT, sqlstore.ItemColumns, irows}})
-			} else {
-				err = db.WriteTx(ctx, "bench", func(tx *sql.Tx) error {
-					so := tx.StmtContext(ctx, prepOrders)
-					defer so.Close()
-					si := tx.StmtContext(ctx, prepItems)
-					defer si.Close()
-					for start := 0; start < len(orders); start += perStmt {
-						chunk := orders[start : start+perStmt]
-						args := make([]any, 0, perStmt*len(sqlstore.OrderColumns))
-						for _, o := range chunk {
-							args = append(args, sqlstore.OrderArgs(o)...)
-						}
-						rows, err := so.QueryContext(ctx, args...)
-						if err != nil {
-							return err
-						}
-						k := 0
-						for rows.Next() {
-							if err := rows.Scan(&chunk[k].ID); err != nil {
-								rows.Close()
-								return err
-							}
-							k++
-						}
-						rows.Close()
-						args = args[:0]
-						for _, o := range chunk {
-							for _, it := range o.Items {
-								args = append(args, sqlstore.ItemArgs(o.ID, it)...)
-							}
-						}
-						if _, err := si.ExecContext(ctx, args...); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportRows(b, b.N*benchBatch)
-	})
+	}
+	reportRows(b, b.N*benchBatch)
 }
