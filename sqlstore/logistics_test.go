@@ -333,6 +333,38 @@ func TestLogisticsEventsConcurrentAndIdempotent(t *testing.T) {
 		if evs, err := db.ParcelEvents(ctx, p.ID); err != nil || len(evs) != 1 || find().Version != 2 {
 			t.Fatalf("after refusals: %d events, %v", len(evs), err)
 		}
+		// A parcel's start moves only with its pickup: on SQLite a state
+		// without a pickup among its events is written by a statement that
+		// leaves started_at alone and requires it unchanged, and when it
+		// did change all the same, by the one that sets it.
+		if _, err := w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{{Waybill: "ZT09", Origin: "130802", Dest: "110105"}}); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range []struct {
+			ev    logistics.Event
+			start time.Time // moved by hand when not zero
+		}{
+			{ev: logistics.Event{Type: logistics.EventPickedUp, At: at(-30)}},
+			{ev: logistics.Event{Type: logistics.EventInTransit, At: at(-28)}},
+			{ev: logistics.Event{Type: logistics.EventComplaint, At: at(-27), Detail: "态度"}, start: at(-29)},
+		} {
+			q := findWB("ZT09")
+			ev := c.ev
+			ev.ParcelID, ev.RecordedAt = q.ID, t0
+			if err := logistics.Apply(q, &ev); err != nil {
+				t.Fatal(err)
+			}
+			want := at(-30)
+			if !c.start.IsZero() {
+				q.StartedAt, want = c.start, c.start
+			}
+			if err := db.AppendEvents(ctx, []*logistics.Event{&ev}, []*logistics.Parcel{q}, entry); err != nil {
+				t.Fatalf("ZT09 event %d: %v", i, err)
+			}
+			if got := findWB("ZT09"); !got.StartedAt.Equal(want) || got.Version != i+2 || got.Events != i+1 || got.Status != q.Status {
+				t.Fatalf("ZT09 after event %d: %+v, want start %v", i, got, want)
+			}
+		}
 		keys, err := db.StoredEvents(ctx, []int64{p.ID, p.ID + 1000})
 		if err != nil || len(keys) != 1 || !keys[pick.Key()] {
 			t.Fatalf("stored keys %v, %v", keys, err)
