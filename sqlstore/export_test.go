@@ -22,3 +22,8 @@ func TrackLog(evs []*logistics.Event) string {
 // ReviewInsertCols are the columns a review batch writes (for the
 // raw-insert ceiling of the review benchmark).
 const ReviewInsertCols = reviewInsertCols
+
+// ByKeysQuery is the statement byKeys runs, rebound for the engine.
+func (db *DB) ByKeysQuery(cols, table, where, key string, n int) string {
+	return db.d.Rebind(db.byKeysQuery(cols, table, where, key, n))
+}

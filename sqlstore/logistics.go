@@ -131,11 +131,7 @@ func (db *DB) FindParcels(ctx context.Context, firmID int64, waybills []string) 
 	if db.d.name == EngineSQLite {
 		return out, mapErr(op, db.findParcelsSQLite(ctx, firmID, waybills, out))
 	}
-	sel := "SELECT id, " + strings.Join(parcelCols, ", ") + " FROM parcels WHERE firm_id = ? AND "
-	err := db.lookup(ctx, len(waybills), func(start, end int) (string, []any) {
-		return "SELECT p.* FROM unnest(?::text[]) AS w (waybill) JOIN LATERAL (" + sel + "waybill = w.waybill OFFSET 0) p ON true",
-			[]any{waybills, firmID}
-	}, func(rows *sql.Rows) error {
+	err := db.byKeys(ctx, "id, "+strings.Join(parcelCols, ", "), "parcels", "firm_id = ?", []any{firmID}, "waybill", waybills, func(rows *sql.Rows) error {
 		p, err := scanParcel(rows)
 		if err == nil {
 			out[p.Waybill] = p
@@ -289,10 +285,11 @@ func parseParcelRows(s string, out map[string]*logistics.Parcel) error {
 // lookup reads the rows of n keys: on SQLite with IN lists of at most
 // 500 keys (query(start, end) returns the statement and arguments of keys
 // [start, end)), on PostgreSQL with one array parameter (query(0, n)),
-// each key looked up by a LATERAL subquery that OFFSET 0 keeps from being
-// flattened into a join: so PostgreSQL probes the index once a key
-// whatever its statistics say (on a fresh table, without any, it hashed a
-// scan of all the firm's parcels: 29 ms for 250 of 20,000).
+// which the query should probe a key at a time as byKeys does (a LATERAL
+// subquery that OFFSET 0 keeps from being flattened into a join): so
+// PostgreSQL probes the index once a key whatever its statistics say (on a
+// fresh table, without any, it hashed a scan of all the firm's parcels:
+// 29 ms for 250 of 20,000).
 func (db *DB) lookup(ctx context.Context, n int, query func(start, end int) (string, []any), scan func(*sql.Rows) error) error {
 	step := 500
 	if db.d.name == EnginePostgres {

@@ -384,22 +384,12 @@ func (db *DB) CreateEvents(ctx context.Context, evs []*trace.Event, a *audit.Ent
 }
 
 // FindEvents returns a source's stored events among ids, by event id,
-// each id looked up in the index (lookup: on PostgreSQL a plan from fresh
+// each id looked up in the index (byKeys: on PostgreSQL a plan from fresh
 // statistics scanned the source's events, 100–200 ms for 500 ids).
 func (db *DB) FindEvents(ctx context.Context, sourceKey string, ids []string) (map[string]*trace.Event, error) {
 	const op = "sqlstore.FindEvents"
 	out := map[string]*trace.Event{}
-	sel := "SELECT " + traceEventCols + " FROM trace_events WHERE source_key = ? AND "
-	err := db.lookup(ctx, len(ids), func(start, end int) (string, []any) {
-		if db.d.name == EnginePostgres {
-			return "SELECT e.* FROM unnest(?::text[]) AS w (id) JOIN LATERAL (" + sel + "event_id = w.id OFFSET 0) e ON true", []any{ids, sourceKey}
-		}
-		args := []any{sourceKey}
-		for _, id := range ids[start:end] {
-			args = append(args, id)
-		}
-		return sel + "event_id IN (" + qmarks(end-start) + ")", args
-	}, func(rows *sql.Rows) error {
+	err := db.byKeys(ctx, traceEventCols, "trace_events", "source_key = ?", []any{sourceKey}, "event_id", ids, func(rows *sql.Rows) error {
 		e, err := scanTraceEvent(rows)
 		if err == nil {
 			out[e.EventID] = e
