@@ -138,19 +138,10 @@ func (db *DB) CreateBatch(ctx context.Context, b *trace.Batch, ins []*trace.Inpu
 // AddInputs stores inputs of a batch with the audit entry, the lineage
 // moved on from gen.
 func (db *DB) AddInputs(ctx context.Context, ins []*trace.Input, gen int64, a *audit.Entry) error {
-	const op = "sqlstore.AddInputs"
 	if len(ins) == 0 {
 		return nil
 	}
-	return db.write(ctx, op, func(tx *sql.Tx) error {
-		if err := db.moveLineage(ctx, tx, gen); err != nil {
-			return err
-		}
-		if err := db.insertInputs(ctx, tx, ins); err != nil {
-			return err
-		}
-		return db.appendAudit(ctx, tx, a, "trace_batch", ins[0].BatchID)
-	})
+	return db.createEventsWithInputs(ctx, "sqlstore.AddInputs", nil, ins, gen, a, nil)
 }
 
 func (db *DB) insertInputs(ctx context.Context, tx *sql.Tx, ins []*trace.Input) error {
@@ -335,15 +326,47 @@ func (db *DB) insertTraceEvent(ctx context.Context, tx *sql.Tx, e *trace.Event) 
 // COPY. An event id the source used already is a Conflict either way
 // (trace.Service then stores the batch one event at a time).
 func (db *DB) CreateEvents(ctx context.Context, evs []*trace.Event, a *audit.Entry) error {
-	const op = "sqlstore.CreateEvents"
+	return db.createEventsWithInputs(ctx, "sqlstore.CreateEvents", evs, nil, trace.NoLineageCheck, nil, a)
+}
+
+// CreateEventsWithInputs stores events (none, or all) and inputs of
+// batches (none stored yet) in one transaction with their audit entries,
+// moving the lineage generation from gen when there are inputs: a
+// TransformationEvent's produced event and the inputs it names.
+func (db *DB) CreateEventsWithInputs(ctx context.Context, evs []*trace.Event, ins []*trace.Input, gen int64, inputsEntry, eventsEntry *audit.Entry) error {
+	return db.createEventsWithInputs(ctx, "sqlstore.CreateEventsWithInputs", evs, ins, gen, inputsEntry, eventsEntry)
+}
+
+// createEventsWithInputs writes ins (with inputsEntry, under gen) and evs
+// (with eventsEntry) in one transaction; on PostgreSQL the events by COPY
+// with ids drawn first, on SQLite by multi-row INSERTs numbering them.
+func (db *DB) createEventsWithInputs(ctx context.Context, op string, evs []*trace.Event, ins []*trace.Input, gen int64, inputsEntry, eventsEntry *audit.Entry) error {
 	for _, e := range evs {
 		norm(&e.At)
 		norm(&e.RecordedAt)
 		e.ID = 0
 	}
+	inputs := func(tx *sql.Tx) error {
+		if len(ins) == 0 {
+			return nil
+		}
+		if err := db.moveLineage(ctx, tx, gen); err != nil {
+			return err
+		}
+		if err := db.insertInputs(ctx, tx, ins); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, inputsEntry, "trace_batch", ins[0].BatchID)
+	}
 	var err error
-	if db.d.name == EnginePostgres {
+	switch {
+	case len(evs) == 0:
+		err = db.write(ctx, op, inputs)
+	case db.d.name == EnginePostgres:
 		err = db.writeCopy(ctx, op, func(tx *sql.Tx, copyIn CopyFunc) error {
+			if err := inputs(tx); err != nil {
+				return err
+			}
 			ids, err := drawIDs(ctx, tx, "trace_events", len(evs))
 			if err != nil {
 				return err
@@ -358,21 +381,24 @@ func (db *DB) CreateEvents(ctx context.Context, evs []*trace.Event, a *audit.Ent
 			for i, e := range evs {
 				e.ID = ids[i]
 			}
-			return db.appendAudit(ctx, tx, a, "trace_events", 0)
+			return db.appendAudit(ctx, tx, eventsEntry, "trace_events", 0)
 		})
-	} else {
-		var ins *numberedInsert
-		if ins, err = db.numberedInserter(ctx, "trace_events", traceEventInsertCols); err != nil {
+	default:
+		var nins *numberedInsert
+		if nins, err = db.numberedInserter(ctx, "trace_events", traceEventInsertCols); err != nil {
 			return mapErr(op, err)
 		}
 		err = db.write(ctx, op, func(tx *sql.Tx) error {
-			if _, err := ins.run(ctx, tx, len(evs), func(a []any, i int, id int64) []any {
+			if err := inputs(tx); err != nil {
+				return err
+			}
+			if _, err := nins.run(ctx, tx, len(evs), func(a []any, i int, id int64) []any {
 				evs[i].ID = id
 				return traceEventArgs(a, evs[i])
 			}); err != nil {
 				return err
 			}
-			return db.appendAudit(ctx, tx, a, "trace_events", 0)
+			return db.appendAudit(ctx, tx, eventsEntry, "trace_events", 0)
 		})
 	}
 	if err != nil {

@@ -89,7 +89,7 @@ func linksOf(t *testing.T, db *sqlstore.DB, gtin, batch string) []string {
 }
 
 // TestTraceEPCISTransform: a captured TransformationEvent records the
-// inputs of each output batch (through AddInputs: its checks, access and
+// inputs of each output batch (with AddInputs' checks, access and
 // conflicts, in EPCIS terms) and a produced event of it; sent again it is
 // unchanged; a bad event fails alone. The batch's EPCIS export gives its
 // produced event as the TransformationEvent of its inputs (on the first
@@ -284,6 +284,50 @@ func TestTraceEPCISTransform(t *testing.T) {
 		n, err := db2.CountBatchEvents(ctx, cake, "C0201")
 		if err != nil || n[trace.EventInspected] != 1 || n[trace.EventProduced] != 1 { // one: the TransformationEvent is it
 			t.Errorf("round trip events: %v %v", err, n)
+		}
+	})
+}
+
+// TestTraceEPCISTransformAtomic: a TransformationEvent output's inputs
+// and its produced event are one write. The same source's event of the
+// same id with other content, stored between the output's checks and its
+// write (as a concurrent request would), makes that write fail whole:
+// checked again, the output is a conflict on eventID and none of its
+// inputs is recorded. Without the race the same output is stored with its
+// inputs.
+func TestTraceEPCISTransformAtomic(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		w, haw, _, cake := transformCity(t, db)
+		rs := &raceStore{DB: db}
+		svc := &trace.Service{Store: rs, Subjects: db, Records: db, Recorder: w.recs, Clock: w.clk}
+		tf := func(id string) []byte {
+			return epcisDoc(t, transformEvent(id, map[string]any{"inputQuantityList": []any{qe(trace.BatchLink(haw, "H0920"), 10, "KGM")},
+				"outputQuantityList": []any{qe(trace.BatchLink(cake, "C0203"), 0, "")}, "eventTime": "2026-02-03T09:00:00+08:00"}))
+		}
+		rs.between = func() {
+			inspected := map[string]any{"type": "ObjectEvent", "eventID": "urn:uuid:tf-race", "eventTime": "2026-02-10T09:00:00+08:00",
+				"eventTimeZoneOffset": "+08:00", "action": "OBSERVE", "bizStep": "inspecting", "disposition": "conformant", "certificationInfo": "JC2026-0210",
+				"quantityList": []any{qe(trace.BatchLink(cake, "C0203"), 0, "")}}
+			if lines, err := w.svc.CaptureEPCIS(w.dept, epcisDoc(t, inspected)); err != nil || lines[0].Status != trace.ResultCreated {
+				t.Errorf("the racing event: %v %+v", err, lines)
+			}
+		}
+		lines, err := svc.CaptureEPCIS(w.dept, tf("urn:uuid:tf-race"))
+		if err != nil || len(lines) != 1 || !errs.Is(lines[0].Err, errs.Conflict) || errs.FieldOf(lines[0].Err) != "eventID" {
+			t.Fatalf("raced: %v %+v", err, lines)
+		}
+		if got := linksOf(t, db, cake, "C0203"); len(got) != 0 {
+			t.Fatalf("inputs of a refused event: %v", got)
+		}
+		if n, err := db.CountBatchEvents(ctx, cake, "C0203"); err != nil || n[trace.EventProduced] != 0 || n[trace.EventInspected] != 1 {
+			t.Fatalf("events of C0203: %v %v", n, err)
+		}
+		lines, err = svc.CaptureEPCIS(w.dept, tf("urn:uuid:tf-calm"))
+		if err != nil || len(lines) != 1 || lines[0].Status != trace.ResultCreated || lines[0].ID == 0 {
+			t.Fatalf("not raced: %v %+v", err, lines)
+		}
+		if got := fmt.Sprint(linksOf(t, db, cake, "C0203")); got != "["+haw+"/H0920 10 KGM]" {
+			t.Fatalf("inputs: %s", got)
 		}
 	})
 }

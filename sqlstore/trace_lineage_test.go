@@ -242,9 +242,9 @@ func firstOrderOf(t *testing.T, db *sqlstore.DB, gtin, batch string) int64 {
 }
 
 // raceStore is the store with another request slipped in: the first
-// AddInputs or CreateBatch carrying inputs first runs between (after
-// the request's checks, before its write), as a concurrent request
-// would.
+// AddInputs, CreateEventsWithInputs or CreateBatch carrying inputs first
+// runs between (after the request's checks, before its write), as a
+// concurrent request would.
 type raceStore struct {
 	*sqlstore.DB
 	between func()
@@ -260,6 +260,11 @@ func (r *raceStore) slip() {
 func (r *raceStore) AddInputs(c context.Context, ins []*trace.Input, gen int64, a *audit.Entry) error {
 	r.slip()
 	return r.DB.AddInputs(c, ins, gen, a)
+}
+
+func (r *raceStore) CreateEventsWithInputs(c context.Context, evs []*trace.Event, ins []*trace.Input, gen int64, ia, ea *audit.Entry) error {
+	r.slip()
+	return r.DB.CreateEventsWithInputs(c, evs, ins, gen, ia, ea)
 }
 
 func (r *raceStore) CreateBatch(c context.Context, b *trace.Batch, ins []*trace.Input, gen int64, a *audit.Entry) error {

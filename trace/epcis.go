@@ -20,18 +20,19 @@ package trace
 // A TransformationEvent (EPCIS 2.0 §7.4.6) is a batch lineage (lineage.go):
 // each output batch (outputQuantityList, outputEPCList; registered
 // already) is recorded as made from every input batch (inputQuantityList
-// with quantity and uom, inputEPCList) through AddInputs, with its rules
-// and access checks, and gets a "produced" trace event as an ObjectEvent
-// with action ADD and bizStep commissioning would give it (same eventID
-// identity, idempotency, eventTime and extension fields; the event's
-// bizStep and disposition when given; ecredit:eventType may only be
-// produced). Each output is one result line, handled on its own: its
+// with quantity and uom, inputEPCList) with AddInputs' rules and access
+// checks, and gets a "produced" trace event as an ObjectEvent with action
+// ADD and bizStep commissioning would give it (same eventID identity,
+// idempotency, eventTime and extension fields; the event's bizStep and
+// disposition when given; ecredit:eventType may only be produced). Each
+// output is one result line, handled on its own (captureTransform): its
 // produced event is checked first (its fields, and its event id against
 // the events stored and those earlier in the document: an id used for
 // another event is a Conflict, as IngestEvents would say), then its
-// inputs recorded, then the event stored, so that an output refused at
-// either of the first two steps stores nothing. Input instances (Digital Links with AI 10 and a
-// serial) of one lot are one input counting them; an input SGTIN is
+// inputs, and then the new inputs and the event are written in one
+// transaction, so that an output refused at either check, or a write
+// that fails, stores nothing of it. Input instances (Digital Links with
+// AI 10 and a serial) of one lot are one input counting them; an input SGTIN is
 // refused, as the event's ilmd describes its outputs, not its inputs.
 // Other event types, error declarations and DELETE actions are refused
 // per event with the reason; other vendors' extensions are ignored.
@@ -73,6 +74,7 @@ import (
 	"time"
 
 	"ecredit/account"
+	"ecredit/audit"
 	"ecredit/clock"
 	"ecredit/code"
 	"ecredit/errs"
@@ -173,7 +175,6 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 		var send []EventInput
 		var sendAt []int
 		var sendNames []map[string]string
-		added := map[int]bool{} // index in out → an input of the output was recorded now
 		clash, err := s.idClashes(ctx, a, now, c, ins, tfs)
 		if err != nil {
 			return errs.Wrap(op, err)
@@ -185,7 +186,7 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 				continue
 			}
 			if tfs[k] != nil {
-				created, err := s.captureInputs(ctx, a, now, c, in, tfs[k], outs[k])
+				status, id, err := s.captureTransform(ctx, a, now, c, in, tfs[k], outs[k])
 				if err != nil {
 					if code := errs.CodeOf(err); code == errs.Internal || code == errs.Unavailable {
 						return errs.Wrap(op, err)
@@ -193,7 +194,8 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 					l.Status, l.Err = ResultError, errs.Wrap(op, err)
 					continue
 				}
-				added[at[k]] = created
+				l.Status, l.ID = status, id
+				continue
 			}
 			send, sendAt, sendNames = append(send, in), append(sendAt, at[k]), append(sendNames, names[k])
 		}
@@ -205,9 +207,6 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 			for k, r := range res {
 				l := &out[sendAt[k]]
 				l.Status, l.ID, l.Err = r.Status, r.ID, epcisErr(r.Err, sendNames[k])
-				if l.Status == ResultUnchanged && added[sendAt[k]] {
-					l.Status = ResultCreated
-				}
 			}
 		}
 		ins, at, tfs, outs, names = ins[:0], at[:0], tfs[:0], outs[:0], names[:0]
@@ -293,27 +292,70 @@ func (s *Service) idClashes(ctx context.Context, a account.Actor, now time.Time,
 	return out, nil
 }
 
-// captureInputs handles output j of a TransformationEvent, whose produced
-// event is in: it checks the event as IngestEvents will (its batch
-// registered, the caller allowed to report its production), then records
-// the event's inputs as the batch's through AddInputs (its checks and
-// access rules). It reports whether any input was recorded now; errors
-// name the EPCIS fields.
-func (s *Service) captureInputs(ctx context.Context, a account.Actor, now time.Time, c *batchCache, in EventInput, tf *epcisTransform, j int) (bool, error) {
+// captureTransform handles output j of a TransformationEvent, whose
+// produced event is in. The event is checked as IngestEvents checks it,
+// the caller must be allowed to manage its batch, and the inputs are
+// checked as AddInputs checks them (against the lineage's generation);
+// then the inputs not recorded yet and the event, unless stored already,
+// are written in one transaction, so that a refused or failed write leaves
+// neither. A write that finds the lineage moved, or the event id stored
+// meanwhile, checks again. It returns the line's status (created when
+// anything was new) and the event's id; errors name the EPCIS fields.
+func (s *Service) captureTransform(ctx context.Context, a account.Actor, now time.Time, c *batchCache, in EventInput, tf *epcisTransform, j int) (string, int64, error) {
 	ev, err := s.checkEvent(ctx, a, in, now, c)
 	if err != nil {
-		return false, epcisErr(err, tf.outputNames(j))
+		return "", 0, epcisErr(err, tf.outputNames(j))
 	}
-	res, err := s.AddInputs(ctx, ev.GTIN, ev.Batch, tf.inputs)
+	ev.SourceKey, ev.ActorID, ev.ActorName, ev.RecordedAt = SourceKey(a), a.AccountID, a.Name, now
+	b, _, _, err := s.batchAndProduct(ctx, s.lookups(), ev.GTIN, ev.Batch)
+	if err == nil {
+		err = mayManage(a, b.ProducerID)
+	}
 	if err != nil {
-		return false, renameFields(err, tf.inputName)
+		return "", 0, epcisErr(err, tf.outputNames(j))
 	}
-	for _, r := range res {
-		if r.Status == ResultCreated {
-			return true, nil
+	var status string
+	var id int64
+	err = s.guarded(ctx, func(gen int64) error {
+		news, _, err := s.checkInputs(ctx, a, b, tf.inputs, now)
+		if err != nil {
+			return renameFields(err, tf.inputName)
 		}
+		stored, err := s.Store.FindEvents(ctx, ev.SourceKey, []string{ev.EventID})
+		if err != nil {
+			return err
+		}
+		var evs []*Event
+		if ex, ok := stored[ev.EventID]; !ok {
+			evs = []*Event{ev}
+		} else if !sameEvent(ex, ev) {
+			return epcisErr(&errs.Error{Code: errs.Conflict, Field: "event_id",
+				Message: fmt.Sprintf("事件编号「%s」已用于内容不同的事件，原料未登记 (event id already used for another event; no input recorded)", ev.EventID)}, nil)
+		} else {
+			id = ex.ID
+		}
+		if len(news) == 0 && len(evs) == 0 {
+			status = ResultUnchanged
+			return nil
+		}
+		err = s.Store.CreateEventsWithInputs(ctx, evs, news, gen,
+			a.Audit(audit.ActCreate, "trace_batch_inputs", b.GTIN+"/"+b.Batch), a.Audit(audit.ActCreate, "trace_events", "1 event"))
+		if err != nil {
+			if len(evs) > 0 && errs.Is(err, errs.Conflict) && !errors.Is(err, errLineageMoved) {
+				return LineageMoved() // the event id stored meanwhile: check again
+			}
+			return err
+		}
+		if len(evs) > 0 {
+			id = ev.ID
+		}
+		status = ResultCreated
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
 	}
-	return false, nil
+	return status, id, nil
 }
 
 // epcisEvents returns the raw events of a document (at most maxEvents,

@@ -540,6 +540,9 @@ type memStore struct {
 	inputs   []Input
 	events   map[string]*Event // by source key and event id
 	nextID   int64
+	// failWrite, when set, is the error of CreateEventsWithInputs, which
+	// then stores nothing (as a transaction that fails).
+	failWrite error
 }
 
 func (m *memStore) GetProduct(_ context.Context, g string) (*Product, error) {
@@ -603,6 +606,16 @@ func (m *memStore) CreateEvents(_ context.Context, evs []*Event, _ *audit.Entry)
 	return nil
 }
 
+func (m *memStore) CreateEventsWithInputs(ctx context.Context, evs []*Event, ins []*Input, gen int64, ia, ea *audit.Entry) error {
+	if m.failWrite != nil {
+		return m.failWrite
+	}
+	if err := m.AddInputs(ctx, ins, gen, ia); err != nil {
+		return err
+	}
+	return m.CreateEvents(ctx, evs, ea)
+}
+
 // memSubjects finds every subject.
 type memSubjects struct{ registry.Store }
 
@@ -611,7 +624,7 @@ func (memSubjects) GetSubject(_ context.Context, id int64) (*registry.Subject, e
 }
 
 // TestEPCISTransformCapture: each output's produced event is checked,
-// then its inputs recorded through AddInputs, then the event stored; an
+// then its inputs, then both are written in one store call; an
 // output not registered, an event refused or inputs AddInputs refuses
 // (units, quantities, unregistered lots) are that event's error in EPCIS
 // terms, with nothing recorded for it; again, the same is unchanged.
@@ -710,6 +723,16 @@ func TestEPCISTransformCapture(t *testing.T) {
 		len(m.inputs) != 4 || m.inputs[3].BatchID != 4 || m.inputs[3].InputID != 1 || len(m.events) != 2 {
 		t.Errorf("one id twice in a document: %v %+v, inputs %+v", err, lines, m.inputs)
 	}
+	// The inputs and the produced event are one write: when it fails,
+	// neither is stored, and the call fails (the document may be sent
+	// again).
+	m.failWrite = &errs.Error{Code: errs.Unavailable, Message: "数据库暂不可用"}
+	nIn, nEv := len(m.inputs), len(m.events)
+	if _, err := s.CaptureEPCIS(ctx, []byte(ev("t-fails", `"inputQuantityList":[`+s2+`],`+outC("C2")))); !errs.Is(err, errs.Unavailable) ||
+		len(m.inputs) != nIn || len(m.events) != nEv {
+		t.Errorf("a failed write: %v, %d inputs (was %d), %d events (was %d)", err, len(m.inputs), nIn, len(m.events), nEv)
+	}
+	m.failWrite = nil
 	if _, err := s.CaptureEPCIS(context.Background(), []byte(doc)); !errs.Is(err, errs.Unauthorized) {
 		t.Errorf("the public captures: %v", err)
 	}

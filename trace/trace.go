@@ -390,6 +390,11 @@ type Store interface {
 	// CreateEvents inserts events (all or nothing) with one audit entry;
 	// it sets their IDs.
 	CreateEvents(ctx context.Context, evs []*Event, a *audit.Entry) error
+	// CreateEventsWithInputs stores events (none, or all; their IDs set)
+	// and inputs of batches (none stored yet) in one transaction, with an
+	// audit entry each, moving the lineage generation from gen when there
+	// are inputs: a TransformationEvent's produced event with its inputs.
+	CreateEventsWithInputs(ctx context.Context, evs []*Event, ins []*Input, gen int64, inputsEntry, eventsEntry *audit.Entry) error
 	// BatchEvents returns up to limit events of a batch of the given
 	// types (all when empty), in (time, id) order, after the cursor (from
 	// the first when it is zero).
