@@ -4,10 +4,13 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"ecredit/audit"
@@ -658,32 +661,74 @@ func (db *DB) Aggregate(ctx context.Context, firmID int64, w logistics.Window) (
 // AggregateCouriers counts the firm's parcels and each courier's in one
 // pass: the groups by courier (the firm's parcels without one in the
 // group (0, "")) add up to the firm's counts; the couriers are sorted
-// and cut here (a firm has hundreds of couriers, not millions).
+// and cut here (a firm has hundreds of couriers, not millions). On SQLite the window is split into as many parts as there are cores
+// (at most the readers' four), each counted on its own reader connection
+// at once and the counts summed: each part's GROUP BY sorts only its own
+// parcels (the sort took a third of the time at 300,000 parcels), and the
+// parts run side by side. PostgreSQL parallelises the one query itself.
 func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.Window, limit int) (logistics.Counts, []logistics.CourierCounts, error) {
 	const op = "sqlstore.AggregateCouriers"
 	var total logistics.Counts
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT courier_id, courier_code, "+aggregateCols+
-		" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ? GROUP BY courier_id, courier_code"),
-		micros(w.To), micros(w.StaleBefore), firmID, micros(w.From), micros(w.To))
-	if err != nil {
+	parts := 1
+	if db.d.name == EngineSQLite && w.To.Sub(w.From) > 24*time.Hour {
+		parts = max(1, min(runtime.GOMAXPROCS(0), 4))
+	}
+	type key struct {
+		id   int64
+		code string
+	}
+	results := make([]map[key]logistics.Counts, parts)
+	errsOf := make([]error, parts)
+	span := w.To.Sub(w.From)
+	var wg sync.WaitGroup
+	for p := range parts {
+		from, to := w.From.Add(span*time.Duration(p)/time.Duration(parts)), w.From.Add(span*time.Duration(p+1)/time.Duration(parts))
+		if p == parts-1 {
+			to = w.To
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := map[key]logistics.Counts{}
+			results[p] = out
+			rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT courier_id, courier_code, "+aggregateCols+
+				" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ? GROUP BY courier_id, courier_code"),
+				micros(w.To), micros(w.StaleBefore), firmID, micros(from), micros(to))
+			if err != nil {
+				errsOf[p] = err
+				return
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var k key
+				c, err := scanCounts(rows, &k.id, &k.code)
+				if err != nil {
+					errsOf[p] = err
+					return
+				}
+				out[k] = c
+			}
+			errsOf[p] = rows.Err()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errsOf...); err != nil {
 		return total, nil, mapErr(op, err)
 	}
-	defer rows.Close()
-	var out []logistics.CourierCounts
-	for rows.Next() {
-		var cc logistics.CourierCounts
-		c, err := scanCounts(rows, &cc.CourierID, &cc.CourierCode)
-		if err != nil {
-			return total, nil, mapErr(op, err)
-		}
-		total.Add(c)
-		if cc.CourierID != 0 || cc.CourierCode != "" {
-			cc.Counts = c
-			out = append(out, cc)
+	sum := map[key]logistics.Counts{}
+	for _, r := range results {
+		for k, c := range r {
+			total.Add(c)
+			if k.id != 0 || k.code != "" {
+				s := sum[k]
+				s.Add(c)
+				sum[k] = s
+			}
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return total, nil, mapErr(op, err)
+	out := make([]logistics.CourierCounts, 0, len(sum))
+	for k, c := range sum {
+		out = append(out, logistics.CourierCounts{CourierID: k.id, CourierCode: k.code, Counts: c})
 	}
 	slices.SortFunc(out, func(a, b logistics.CourierCounts) int {
 		return cmp.Or(cmp.Compare(b.Parcels, a.Parcels), cmp.Compare(a.CourierID, b.CourierID), strings.Compare(a.CourierCode, b.CourierCode))

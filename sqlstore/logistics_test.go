@@ -976,7 +976,10 @@ func TestLogisticsGradeCountsKept(t *testing.T) {
 
 // TestAggregateCouriersAddsUp: the report's one pass gives the firm's
 // counts exactly as Aggregate does (parcels without a courier included)
-// and its couriers, busiest first, cut at the limit.
+// and its couriers, busiest first, cut at the limit. The parcels start
+// all over the 30-day window, one of them at its middle, so that on
+// SQLite, which counts the window's parts apart (one a core), every
+// courier's counts are summed across parts.
 func TestAggregateCouriersAddsUp(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		w := newLogistics(t, db)
@@ -985,7 +988,10 @@ func TestAggregateCouriersAddsUp(t *testing.T) {
 		var evs []logistics.EventInput
 		for i := range 30 {
 			wb := fmt.Sprintf("AC%04d", i)
-			start := t0.Add(-time.Duration(50+i) * time.Hour)
+			start := t0.Add(-time.Duration(50+23*i) * time.Hour)
+			if i == 13 {
+				start = t0.Add(-15 * 24 * time.Hour) // the window's middle: where two parts meet
+			}
 			courier := ""
 			if i%10 != 0 { // every tenth without a courier
 				courier = fmt.Sprintf("C%02d", i%4) // C01 8 parcels, C03 7, C00 and C02 6
