@@ -65,7 +65,7 @@ func (db *DB) byKeys(ctx context.Context, cols, table, where string, args []any,
 	return nil
 }
 
-// byKeysQuery is byKeys' statement ('?' placeholders): on PostgreSQL the
+// byKeysQuery is byKeys' statement (with '?' parameter markers): on PostgreSQL the
 // key array first, then where's parameters; on SQLite where's, then n keys.
 func (db *DB) byKeysQuery(cols, table, where, key string, n int) string {
 	if db.d.name == EnginePostgres {

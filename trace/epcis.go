@@ -164,7 +164,6 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 	var ins []EventInput
 	var at []int                  // index in out of each input
 	var tfs []*epcisTransform     // the TransformationEvent of each input; nil for an ObjectEvent's
-	var outs []int                // which output of its TransformationEvent each input is
 	var names []map[string]string // the EPCIS names of each input's fields where not epcisFieldNames'
 	flush := func() error {
 		if len(ins) == 0 {
@@ -175,23 +174,23 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 		var send []EventInput
 		var sendAt []int
 		var sendNames []map[string]string
-		clash, err := s.idClashes(ctx, a, now, c, ins, tfs)
+		produced, refused, err := s.checkOutputs(ctx, a, now, c, ins, tfs)
 		if err != nil {
 			return errs.Wrap(op, err)
 		}
 		for k, in := range ins {
 			l := &out[at[k]]
-			if clash[k] != nil {
-				l.Status, l.Err = ResultError, epcisErr(errs.Wrap(op, clash[k]), names[k])
+			if refused[k] != nil {
+				l.Status, l.Err = ResultError, epcisErr(errs.Wrap(op, refused[k]), names[k])
 				continue
 			}
 			if tfs[k] != nil {
-				status, id, err := s.captureTransform(ctx, a, now, c, in, tfs[k], outs[k])
+				status, id, err := s.captureTransform(ctx, a, now, produced[k], tfs[k])
 				if err != nil {
 					if code := errs.CodeOf(err); code == errs.Internal || code == errs.Unavailable {
 						return errs.Wrap(op, err)
 					}
-					l.Status, l.Err = ResultError, errs.Wrap(op, err)
+					l.Status, l.Err = ResultError, epcisErr(errs.Wrap(op, err), names[k])
 					continue
 				}
 				l.Status, l.ID = status, id
@@ -209,7 +208,7 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 				l.Status, l.ID, l.Err = r.Status, r.ID, epcisErr(r.Err, sendNames[k])
 			}
 		}
-		ins, at, tfs, outs, names = ins[:0], at[:0], tfs[:0], outs[:0], names[:0]
+		ins, at, tfs, names = ins[:0], at[:0], tfs[:0], names[:0]
 		return nil
 	}
 	for i, r := range raw {
@@ -229,7 +228,7 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 				rn = tf.outputNames(j)
 			}
 			out = append(out, EPCISLine{Line: i + 1, EventID: in.EventID})
-			ins, at, tfs, outs, names = append(ins, in), append(at, len(out)-1), append(tfs, tf), append(outs, j), append(names, rn)
+			ins, at, tfs, names = append(ins, in), append(at, len(out)-1), append(tfs, tf), append(names, rn)
 		}
 	}
 	if maxEvents > 0 && len(ins) > maxEvents {
@@ -242,13 +241,15 @@ func (s *Service) captureEPCIS(ctx context.Context, doc []byte, maxEvents int) (
 	return out, nil
 }
 
-// idClashes finds the outputs of TransformationEvents (tfs[k] not nil)
-// whose event id the source has used already for another event — stored,
-// or earlier among ins — which IngestEvents would refuse: they are
-// refused before their inputs are recorded, so that a refused event
-// leaves no inputs behind. Events that fail their checks are left to
-// IngestEvents.
-func (s *Service) idClashes(ctx context.Context, a account.Actor, now time.Time, c *batchCache, ins []EventInput, tfs []*epcisTransform) (map[int]error, error) {
+// checkOutputs checks the produced events of the TransformationEvents'
+// outputs (tfs[k] not nil) as IngestEvents checks an event, and their
+// event ids against the events the source stored and those earlier among
+// ins (the first of an id is the one kept): an id used for another event
+// is a Conflict. It returns each output's event, or why it is refused, by
+// index in ins, so that a refused output records none of its inputs.
+// Other events are checked here only when an output shares their id;
+// IngestEvents checks them when it stores them.
+func (s *Service) checkOutputs(ctx context.Context, a account.Actor, now time.Time, c *batchCache, ins []EventInput, tfs []*epcisTransform) (map[int]*Event, map[int]error, error) {
 	ids := map[string]bool{}
 	for k, in := range ins {
 		if tfs[k] != nil {
@@ -256,7 +257,7 @@ func (s *Service) idClashes(ctx context.Context, a account.Actor, now time.Time,
 		}
 	}
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	list := make([]string, 0, len(ids))
 	for id := range ids {
@@ -265,9 +266,9 @@ func (s *Service) idClashes(ctx context.Context, a account.Actor, now time.Time,
 	slices.Sort(list)
 	first, err := s.Store.FindEvents(ctx, SourceKey(a), list)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[int]error{}
+	produced, refused := map[int]*Event{}, map[int]error{}
 	for k, in := range ins {
 		if !ids[strings.TrimSpace(in.EventID)] {
 			continue
@@ -275,44 +276,53 @@ func (s *Service) idClashes(ctx context.Context, a account.Actor, now time.Time,
 		ev, err := s.checkEvent(ctx, a, in, now, c)
 		if err != nil {
 			if code := errs.CodeOf(err); code == errs.Internal || code == errs.Unavailable {
-				return nil, err
+				return nil, nil, err
+			}
+			if tfs[k] != nil {
+				refused[k] = err
 			}
 			continue
 		}
-		f, ok := first[ev.EventID]
-		if !ok {
-			first[ev.EventID] = ev
+		if f, ok := first[ev.EventID]; ok && !sameEvent(f, ev) {
+			if tfs[k] != nil {
+				refused[k] = eventIDUsed(ev.EventID)
+			}
 			continue
+		} else if !ok {
+			first[ev.EventID] = ev
 		}
-		if tfs[k] != nil && !sameEvent(f, ev) {
-			out[k] = &errs.Error{Code: errs.Conflict, Field: "event_id",
-				Message: fmt.Sprintf("事件编号「%s」已用于内容不同的事件，原料未登记 (event id already used for another event; no input recorded)", ev.EventID)}
+		if tfs[k] != nil {
+			produced[k] = ev
 		}
 	}
-	return out, nil
+	return produced, refused, nil
 }
 
-// captureTransform handles output j of a TransformationEvent, whose
-// produced event is in. The event is checked as IngestEvents checks it,
-// the caller must be allowed to manage its batch, and the inputs are
-// checked as AddInputs checks them (against the lineage's generation);
-// then the inputs not recorded yet and the event, unless stored already,
-// are written in one transaction, so that a refused or failed write leaves
-// neither. A write that finds the lineage moved, or the event id stored
-// meanwhile, checks again. It returns the line's status (created when
-// anything was new) and the event's id; errors name the EPCIS fields.
-func (s *Service) captureTransform(ctx context.Context, a account.Actor, now time.Time, c *batchCache, in EventInput, tf *epcisTransform, j int) (string, int64, error) {
-	ev, err := s.checkEvent(ctx, a, in, now, c)
-	if err != nil {
-		return "", 0, epcisErr(err, tf.outputNames(j))
-	}
+// eventIDUsed is the Conflict of an output whose event id the source used
+// for another event.
+func eventIDUsed(id string) error {
+	return &errs.Error{Code: errs.Conflict, Field: "event_id",
+		Message: fmt.Sprintf("事件编号「%s」已用于内容不同的事件，原料未登记 (event id already used for another event; no input recorded)", id)}
+}
+
+// captureTransform stores the output of TransformationEvent tf whose
+// produced event ev checkOutputs passed: the caller must be allowed to
+// manage its batch, and the inputs are checked as AddInputs checks them
+// (against the lineage's generation); then the inputs not recorded yet
+// and the event, unless stored already, are written in one transaction,
+// so that a refused or failed write leaves neither. A write that finds
+// the lineage moved, or the event id stored meanwhile, checks again. It
+// returns the line's status (created when anything was new) and the
+// event's id; errors name the inputs' EPCIS fields (the caller names the
+// rest).
+func (s *Service) captureTransform(ctx context.Context, a account.Actor, now time.Time, ev *Event, tf *epcisTransform) (string, int64, error) {
 	ev.SourceKey, ev.ActorID, ev.ActorName, ev.RecordedAt = SourceKey(a), a.AccountID, a.Name, now
 	b, _, _, err := s.batchAndProduct(ctx, s.lookups(), ev.GTIN, ev.Batch)
 	if err == nil {
 		err = mayManage(a, b.ProducerID)
 	}
 	if err != nil {
-		return "", 0, epcisErr(err, tf.outputNames(j))
+		return "", 0, err
 	}
 	var status string
 	var id int64
@@ -329,8 +339,7 @@ func (s *Service) captureTransform(ctx context.Context, a account.Actor, now tim
 		if ex, ok := stored[ev.EventID]; !ok {
 			evs = []*Event{ev}
 		} else if !sameEvent(ex, ev) {
-			return epcisErr(&errs.Error{Code: errs.Conflict, Field: "event_id",
-				Message: fmt.Sprintf("事件编号「%s」已用于内容不同的事件，原料未登记 (event id already used for another event; no input recorded)", ev.EventID)}, nil)
+			return eventIDUsed(ev.EventID)
 		} else {
 			id = ex.ID
 		}
