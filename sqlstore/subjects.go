@@ -275,7 +275,10 @@ func (db *DB) staleOrMissing(ctx context.Context, tx querier, res sql.Result, ta
 }
 
 func (db *DB) getSubject(ctx context.Context, op, where string, arg any, what any) (*registry.Subject, error) {
-	row := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+subjectCols+" FROM subjects WHERE "+where), arg)
+	row, err := db.queryRowCached(ctx, "SELECT "+subjectCols+" FROM subjects WHERE "+where, arg)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
 	s, err := scanSubject(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("主体", "subject", what))
