@@ -23,9 +23,21 @@ var _ trade.Store = (*DB)(nil)
 // inChunk is how many values go into one IN (…) list.
 const inChunk = 500
 
-// eachRow runs query on the reader and calls fn for every row.
+// eachRow runs query on q and calls fn for every row.
 func (db *DB) eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, db.d.Rebind(query), args...)
+	var st *sql.Stmt
+	var err error
+	if q == querier(db.r) { // the readers: a statement kept (cachedRead) when there is one
+		if st, err = db.cachedRead(ctx, query); err != nil {
+			return err
+		}
+	}
+	var rows *sql.Rows
+	if st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = q.QueryContext(ctx, db.d.Rebind(query), args...)
+	}
 	if err != nil {
 		return err
 	}
