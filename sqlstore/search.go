@@ -241,20 +241,15 @@ func (db *DB) SearchSubjects(ctx context.Context, s disclosure.SearchSpec) ([]*r
 }
 
 func (db *DB) querySubjects(ctx context.Context, q string, args ...any) ([]*registry.Subject, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []*registry.Subject
-	for rows.Next() {
+	err := db.eachRow(ctx, db.r, q, args, func(rows *sql.Rows) error {
 		sub, err := scanSubject(rows)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			out = append(out, sub)
 		}
-		out = append(out, sub)
-	}
-	return out, rows.Err()
+		return err
+	})
+	return out, err
 }
 
 // qualified prefixes every column of a comma-separated list with table.
