@@ -88,7 +88,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account, ev *audit.E
 // GetAccount returns the account with id, or NotFound.
 func (db *DB) GetAccount(ctx context.Context, id int64) (*account.Account, error) {
 	const op = "sqlstore.GetAccount"
-	a, err := scanAccount(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+accountCols+" FROM accounts WHERE id = ?"), id))
+	a, err := scanAccount(db.readRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("账户", "account", id))
 	}
@@ -105,7 +105,7 @@ func (db *DB) FindAccountByLogin(ctx context.Context, login string) (*account.Ac
 	if login == "" {
 		return nil, &errs.Error{Code: errs.NotFound, Op: op, Message: "账户不存在 (account not found)"}
 	}
-	a, err := scanAccount(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+accountCols+" FROM accounts WHERE login = ?"), login))
+	a, err := scanAccount(db.readRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE login = ?", login))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &errs.Error{Code: errs.NotFound, Op: op, Message: "账户「" + login + "」不存在 (account not found)"}
 	}
@@ -179,7 +179,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *account.APIKey, ev *audit.Ent
 // caller checks RevokedAt), or NotFound.
 func (db *DB) FindAPIKey(ctx context.Context, prefix string) (*account.APIKey, error) {
 	const op = "sqlstore.FindAPIKey"
-	k, err := scanKey(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+keyCols+" FROM api_keys WHERE prefix = ?"), prefix))
+	k, err := scanKey(db.readRow(ctx, "SELECT "+keyCols+" FROM api_keys WHERE prefix = ?", prefix))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &errs.Error{Code: errs.NotFound, Op: op, Message: "API 密钥不存在 (API key not found)"}
 	}
@@ -192,7 +192,7 @@ func (db *DB) FindAPIKey(ctx context.Context, prefix string) (*account.APIKey, e
 // ListAPIKeys returns an account's keys in id order.
 func (db *DB) ListAPIKeys(ctx context.Context, accountID int64) ([]*account.APIKey, error) {
 	const op = "sqlstore.ListAPIKeys"
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT "+keyCols+" FROM api_keys WHERE account_id = ? ORDER BY id"), accountID)
+	rows, err := db.readQuery(ctx, "SELECT "+keyCols+" FROM api_keys WHERE account_id = ? ORDER BY id", accountID)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -274,8 +274,8 @@ func (db *DB) GetSession(ctx context.Context, tokenHash []byte) (*account.Sessio
 	const op = "sqlstore.GetSession"
 	var s account.Session
 	var created, expires int64
-	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT token_hash, account_id, csrf, created_at, expires_at, remote
-		FROM sessions WHERE token_hash = ?`), tokenHash).Scan(&s.TokenHash, &s.AccountID, &s.CSRF, &created, &expires, &s.Remote)
+	err := db.readRow(ctx, `SELECT token_hash, account_id, csrf, created_at, expires_at, remote
+		FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&s.TokenHash, &s.AccountID, &s.CSRF, &created, &expires, &s.Remote)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &errs.Error{Code: errs.NotFound, Op: op, Message: "会话不存在或已退出 (session not found)"}
 	}

@@ -41,7 +41,7 @@ func (db *DB) List(ctx context.Context, f audit.Filter) ([]*audit.Entry, error) 
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, clampLimit(f.Limit, 50, 1000))
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+	rows, err := db.readQuery(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}

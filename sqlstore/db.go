@@ -143,14 +143,26 @@ func (db *DB) cachedRead(ctx context.Context, q string) (*sql.Stmt, error) {
 	return db.cachedStmt(ctx, db.r, q)
 }
 
-// queryRowCached runs a one-row read (q with '?' markers) on the readers,
-// through cachedRead's statement when there is one.
-func (db *DB) queryRowCached(ctx context.Context, q string, args ...any) (*sql.Row, error) {
+// readQuery runs q ('?' markers) on the readers, through cachedRead's
+// statement when there is one.
+func (db *DB) readQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	st, err := db.cachedRead(ctx, q)
-	if err != nil || st == nil {
-		return db.r.QueryRowContext(ctx, db.d.Rebind(q), args...), err
+	if err != nil {
+		return nil, err
 	}
-	return st.QueryRowContext(ctx, args...), nil
+	if st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+}
+
+// readRow is readQuery for one row. A statement that cannot be prepared
+// is run as it is, so that its error comes out of Scan.
+func (db *DB) readRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st, err := db.cachedRead(ctx, q); err == nil && st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.r.QueryRowContext(ctx, db.d.Rebind(q), args...)
 }
 
 // sqlitePragmas are applied to every SQLite connection, busy_timeout first

@@ -230,7 +230,7 @@ func (db *DB) ReadHashes(ctx context.Context, idx []int64) ([]tlog.Hash, error) 
 // HashRange returns the stored hashes with storage index in [from, to).
 func (db *DB) HashRange(ctx context.Context, from, to int64) ([]ledger.StoredHash, error) {
 	const op = "sqlstore.HashRange"
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT idx, hash FROM ledger_hashes WHERE idx >= ? AND idx < ? ORDER BY idx"), from, to)
+	rows, err := db.readQuery(ctx, "SELECT idx, hash FROM ledger_hashes WHERE idx >= ? AND idx < ? ORDER BY idx", from, to)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -282,7 +282,7 @@ func scanLedgerEntries(rows *sql.Rows) ([]ledger.Entry, error) {
 
 // Entries returns the ledger entries with index in [from, to).
 func (db *DB) Entries(ctx context.Context, from, to int64) ([]ledger.Entry, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT "+ledgerEntryCols+" FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx"), from, to)
+	rows, err := db.readQuery(ctx, "SELECT "+ledgerEntryCols+" FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx", from, to)
 	if err != nil {
 		return nil, mapErr("sqlstore.Entries", err)
 	}
@@ -293,7 +293,7 @@ func (db *DB) Entries(ctx context.Context, from, to int64) ([]ledger.Entry, erro
 // LedgerEntriesFor returns the ledger entries of one object, oldest first
 // (for the inclusion proofs of a subject's records in a credit report).
 func (db *DB) LedgerEntriesFor(ctx context.Context, kind string, objectID int64) ([]ledger.Entry, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT "+ledgerEntryCols+" FROM ledger_entries WHERE kind = ? AND object_id = ? ORDER BY idx"), kind, objectID)
+	rows, err := db.readQuery(ctx, "SELECT "+ledgerEntryCols+" FROM ledger_entries WHERE kind = ? AND object_id = ? ORDER BY idx", kind, objectID)
 	if err != nil {
 		return nil, mapErr("sqlstore.LedgerEntriesFor", err)
 	}
@@ -337,7 +337,7 @@ func (db *DB) LatestCheckpoint(ctx context.Context) (ledger.Checkpoint, error) {
 // Checkpoints returns up to limit checkpoints of size > after, ascending.
 func (db *DB) Checkpoints(ctx context.Context, after int64, limit int) ([]ledger.Checkpoint, error) {
 	const op = "sqlstore.Checkpoints"
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT size, signed, at FROM ledger_checkpoints WHERE size > ? ORDER BY size LIMIT ?"),
+	rows, err := db.readQuery(ctx, "SELECT size, signed, at FROM ledger_checkpoints WHERE size > ? ORDER BY size LIMIT ?",
 		after, clampLimit(limit, 100, 10000))
 	if err != nil {
 		return nil, mapErr(op, err)

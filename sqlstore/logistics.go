@@ -300,7 +300,7 @@ func (db *DB) lookup(ctx context.Context, n int, query func(start, end int) (str
 	}
 	for start := 0; start < n; start += step {
 		q, args := query(start, min(start+step, n))
-		rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+		rows, err := db.readQuery(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -652,8 +652,8 @@ func scanCounts(sc scanner, extra ...any) (logistics.Counts, error) {
 func (db *DB) Aggregate(ctx context.Context, firmID int64, w logistics.Window) (logistics.Counts, error) {
 	const op = "sqlstore.Aggregate"
 	now := w.To
-	c, err := scanCounts(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+aggregateCols+
-		" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ?"),
+	c, err := scanCounts(db.readRow(ctx, "SELECT "+aggregateCols+
+		" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ?",
 		micros(now), micros(w.StaleBefore), firmID, micros(w.From), micros(w.To)))
 	return c, mapErr(op, err)
 }
@@ -691,8 +691,8 @@ func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.W
 			defer wg.Done()
 			out := map[key]logistics.Counts{}
 			results[p] = out
-			rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT courier_id, courier_code, "+aggregateCols+
-				" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ? GROUP BY courier_id, courier_code"),
+			rows, err := db.readQuery(ctx, "SELECT courier_id, courier_code, "+aggregateCols+
+				" FROM parcels WHERE firm_id = ? AND started_at >= ? AND started_at < ? GROUP BY courier_id, courier_code",
 				micros(w.To), micros(w.StaleBefore), firmID, micros(from), micros(to))
 			if err != nil {
 				errsOf[p] = err
@@ -763,7 +763,7 @@ func (db *DB) CountPenalties(ctx context.Context, subjectIDs []int64, since stri
 // waybill carried by the firm.
 func (db *DB) PlatformShipped(ctx context.Context, platformID, firmID int64, waybill string) (bool, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM orders WHERE waybill = ? AND platform_id = ? AND carrier_id = ?"),
+	err := db.readRow(ctx, "SELECT COUNT(*) FROM orders WHERE waybill = ? AND platform_id = ? AND carrier_id = ?",
 		waybill, platformID, firmID).Scan(&n)
 	return n > 0, mapErr("sqlstore.PlatformShipped", err)
 }

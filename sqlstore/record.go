@@ -296,8 +296,8 @@ func (db *DB) GetRecord(ctx context.Context, id int64) (*record.Record, error) {
 // FindRecordByRef returns the record a source stored under its own id.
 func (db *DB) FindRecordByRef(ctx context.Context, typ record.Type, sourceKey, ref string) (*record.Record, error) {
 	const op = "sqlstore.FindRecordByRef"
-	r, err := scanRecord(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+recordCols+
-		" FROM records WHERE type = ? AND source_key = ? AND source_ref = ?"), string(typ), sourceKey, ref))
+	r, err := scanRecord(db.readRow(ctx, "SELECT "+recordCols+
+		" FROM records WHERE type = ? AND source_key = ? AND source_ref = ?", string(typ), sourceKey, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &errs.Error{Code: errs.NotFound, Op: op, Message: fmt.Sprintf("来源编号「%s」的记录不存在 (record not found)", ref)}
 	}
@@ -316,7 +316,7 @@ func (db *DB) FindRecordsByRefs(ctx context.Context, typ record.Type, sourceKey 
 			args = append(args, r)
 		}
 		q := "SELECT " + recordCols + " FROM records WHERE type = ? AND source_key = ? AND source_ref IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
-		rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+		rows, err := db.readQuery(ctx, q, args...)
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
@@ -354,7 +354,7 @@ func (db *DB) ListRecords(ctx context.Context, f record.Filter) ([]*record.Recor
 	where, args = append(where, "id > ?"), append(args, f.After)
 	q := "SELECT " + recordCols + " FROM records WHERE " + strings.Join(where, " AND ") + " ORDER BY id LIMIT ?"
 	args = append(args, clampLimit(f.Limit, 100, 1000))
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+	rows, err := db.readQuery(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -371,7 +371,7 @@ func (db *DB) ListRecords(ctx context.Context, f record.Filter) ([]*record.Recor
 }
 
 func (db *DB) listEvents(ctx context.Context, q string, args ...any) ([]*record.Event, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+	rows, err := db.readQuery(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -409,7 +409,7 @@ func (db *DB) EventsAfter(ctx context.Context, after int64, limit int) ([]*recor
 //	ledger.Recomputers{record.LedgerKind: db.RecomputeRecordEntry}
 func (db *DB) RecomputeRecordEntry(ctx context.Context, e ledger.Entry) ([32]byte, error) {
 	const op = "sqlstore.RecomputeRecordEntry"
-	ev, err := scanEvent(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+eventCols+" FROM record_events WHERE ledger_index = ?"), e.Index))
+	ev, err := scanEvent(db.readRow(ctx, "SELECT "+eventCols+" FROM record_events WHERE ledger_index = ?", e.Index))
 	if errors.Is(err, sql.ErrNoRows) {
 		return [32]byte{}, &errs.Error{Code: errs.NotFound, Op: op, Message: fmt.Sprintf("账本条目 #%d 对应的记录事件不存在 (record event missing)", e.Index)}
 	}
@@ -433,7 +433,7 @@ func (db *DB) RecomputeRecordEntry(ctx context.Context, e ledger.Entry) ([32]byt
 	switch {
 	case ev.Seq < r.Version:
 		var n int
-		if err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM record_events WHERE record_id = ? AND seq = ?"), r.ID, r.Version).Scan(&n); err != nil {
+		if err := db.readRow(ctx, "SELECT COUNT(*) FROM record_events WHERE record_id = ? AND seq = ?", r.ID, r.Version).Scan(&n); err != nil {
 			return [32]byte{}, mapErr(op, err)
 		}
 		if n == 0 {

@@ -92,7 +92,7 @@ func (db *DB) UpdateShop(ctx context.Context, sh *registry.Shop, ev *audit.Entry
 // GetShop returns the shop with id, or NotFound.
 func (db *DB) GetShop(ctx context.Context, id int64) (*registry.Shop, error) {
 	const op = "sqlstore.GetShop"
-	sh, err := scanShop(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+shopCols+" FROM shops WHERE id = ?"), id))
+	sh, err := scanShop(db.readRow(ctx, "SELECT "+shopCols+" FROM shops WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("店铺", "shop", id))
 	}
@@ -131,7 +131,7 @@ func (db *DB) ListShops(ctx context.Context, f registry.ShopFilter) ([]*registry
 	}
 	q += " ORDER BY id LIMIT ?"
 	args = append(args, clampLimit(f.Limit, 50, 10000))
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+	rows, err := db.readQuery(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}

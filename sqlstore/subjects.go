@@ -275,11 +275,7 @@ func (db *DB) staleOrMissing(ctx context.Context, tx querier, res sql.Result, ta
 }
 
 func (db *DB) getSubject(ctx context.Context, op, where string, arg any, what any) (*registry.Subject, error) {
-	row, err := db.queryRowCached(ctx, "SELECT "+subjectCols+" FROM subjects WHERE "+where, arg)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	s, err := scanSubject(row)
+	s, err := scanSubject(db.readRow(ctx, "SELECT "+subjectCols+" FROM subjects WHERE "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("主体", "subject", what))
 	}
@@ -372,7 +368,7 @@ func (db *DB) ListSubjects(ctx context.Context, f registry.Filter) ([]*registry.
 	}
 	q += " ORDER BY id LIMIT ?"
 	args = append(args, clampLimit(f.Limit, 50, 10000))
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+	rows, err := db.readQuery(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -451,8 +447,8 @@ func (db *DB) AddVerification(ctx context.Context, v *registry.Verification, s *
 // ListVerifications returns a subject's verification history, newest first.
 func (db *DB) ListVerifications(ctx context.Context, subjectID int64) ([]*registry.Verification, error) {
 	const op = "sqlstore.ListVerifications"
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT id, subject_id, method, passed, verified_by, account_id, at, valid_until, note
-		FROM verifications WHERE subject_id = ? ORDER BY id DESC`), subjectID)
+	rows, err := db.readQuery(ctx, `SELECT id, subject_id, method, passed, verified_by, account_id, at, valid_until, note
+		FROM verifications WHERE subject_id = ? ORDER BY id DESC`, subjectID)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}

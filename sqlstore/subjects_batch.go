@@ -29,7 +29,7 @@ func (db *DB) FindSubjectsByCodes(ctx context.Context, codes []string) (map[stri
 			args[i] = c
 		}
 		q := "SELECT " + subjectCols + " FROM subjects WHERE credit_code IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
-		rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+		rows, err := db.readQuery(ctx, q, args...)
 		if err != nil {
 			return nil, mapErr(op, err)
 		}

@@ -59,7 +59,7 @@ func (db *DB) CreateProduct(ctx context.Context, p *trace.Product, a *audit.Entr
 // GetProduct returns the product of a GTIN, or NotFound.
 func (db *DB) GetProduct(ctx context.Context, gtin string) (*trace.Product, error) {
 	const op = "sqlstore.GetProduct"
-	p, err := scanProduct(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+productCols+" FROM trace_products WHERE gtin = ?"), gtin))
+	p, err := scanProduct(db.readRow(ctx, "SELECT "+productCols+" FROM trace_products WHERE gtin = ?", gtin))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("商品条码", "product", gtin))
 	}
@@ -204,7 +204,7 @@ func (db *DB) Lineage(ctx context.Context, ids []int64, up bool) ([]trace.Link, 
 // GetBatch returns a batch, or NotFound.
 func (db *DB) GetBatch(ctx context.Context, gtin, batch string) (*trace.Batch, error) {
 	const op = "sqlstore.GetBatch"
-	b, err := scanBatch(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+batchCols+" FROM trace_batches WHERE gtin = ? AND batch = ?"), gtin, batch))
+	b, err := scanBatch(db.readRow(ctx, "SELECT "+batchCols+" FROM trace_batches WHERE gtin = ? AND batch = ?", gtin, batch))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("批次", "batch", gtin+"/"+batch))
 	}
@@ -239,8 +239,8 @@ func (db *DB) UpdateProduct(ctx context.Context, p *trace.Product, a *audit.Entr
 func (db *DB) ProductBatches(ctx context.Context, gtin string, limit int) ([]*trace.Batch, int64, int64, error) {
 	const op = "sqlstore.ProductBatches"
 	var total, recalled int64
-	if err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0)
-		FROM trace_batches WHERE gtin = ?`), trace.BatchRecalled, gtin).Scan(&total, &recalled); err != nil {
+	if err := db.readRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0)
+		FROM trace_batches WHERE gtin = ?`, trace.BatchRecalled, gtin).Scan(&total, &recalled); err != nil {
 		return nil, 0, 0, mapErr(op, err)
 	}
 	out := []*trace.Batch{}
@@ -431,7 +431,7 @@ func qmarks(n int) string {
 }
 
 func (db *DB) eachTraceEvent(ctx context.Context, q string, args []any, fn func(*trace.Event)) error {
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(q), args...)
+	rows, err := db.readQuery(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -475,7 +475,7 @@ func (db *DB) BatchEvents(ctx context.Context, gtin, batch string, types []trace
 // CountBatchEvents counts a batch's events by type.
 func (db *DB) CountBatchEvents(ctx context.Context, gtin, batch string) (map[trace.EventType]int64, error) {
 	const op = "sqlstore.CountBatchEvents"
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT type, COUNT(*) FROM trace_events WHERE gtin = ? AND batch = ? GROUP BY type"), gtin, batch)
+	rows, err := db.readQuery(ctx, "SELECT type, COUNT(*) FROM trace_events WHERE gtin = ? AND batch = ? GROUP BY type", gtin, batch)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -545,7 +545,7 @@ func scanRecall(sc scanner) (*trace.Recall, error) {
 
 func (db *DB) GetRecall(ctx context.Context, gtin, batch string) (*trace.Recall, error) {
 	const op = "sqlstore.GetRecall"
-	rc, err := scanRecall(db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT `+recallCols+` FROM trace_recalls WHERE gtin = ? AND batch = ?`), gtin, batch))
+	rc, err := scanRecall(db.readRow(ctx, `SELECT `+recallCols+` FROM trace_recalls WHERE gtin = ? AND batch = ?`, gtin, batch))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("召回", "recall", gtin+"/"+batch))
 	}
@@ -601,10 +601,10 @@ func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, aft
 		where += " AND order_id <= ?"
 		args = append(args, upto)
 	}
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT o.platform_id, o.region, o.shop_id, o.seller_id, COUNT(*), SUM(x.q), SUM(x.n), MAX(x.order_id)
+	rows, err := db.readQuery(ctx, `SELECT o.platform_id, o.region, o.shop_id, o.seller_id, COUNT(*), SUM(x.q), SUM(x.n), MAX(x.order_id)
 		FROM (SELECT order_id, SUM(quantity) AS q, COUNT(*) AS n FROM order_items WHERE `+where+` GROUP BY order_id) x
 		JOIN orders o ON o.id = x.order_id
-		GROUP BY o.platform_id, o.region, o.shop_id, o.seller_id`), args...)
+		GROUP BY o.platform_id, o.region, o.shop_id, o.seller_id`, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -624,8 +624,8 @@ func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, aft
 // order items and their number, from the index alone.
 func (db *DB) BatchSpan(ctx context.Context, gtins []string, batch string) (lo, hi, lines int64, err error) {
 	where, args := gtinsIn(gtins, batch)
-	err = db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COALESCE(MIN(order_id), 0), COALESCE(MAX(order_id), 0), COUNT(*) FROM order_items WHERE "+
-		where), args...).Scan(&lo, &hi, &lines)
+	err = db.readRow(ctx, "SELECT COALESCE(MIN(order_id), 0), COALESCE(MAX(order_id), 0), COUNT(*) FROM order_items WHERE "+
+		where, args...).Scan(&lo, &hi, &lines)
 	return lo, hi, lines, mapErr("sqlstore.BatchSpan", err)
 }
 
@@ -635,7 +635,7 @@ func (db *DB) CountBatchLines(ctx context.Context, gtins []string, batch string,
 	const op = "sqlstore.CountBatchLines"
 	where, args := gtinsIn(gtins, batch, upto)
 	var n int64
-	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT COUNT(*) FROM order_items WHERE "+where+" AND order_id <= ?"), args...).Scan(&n)
+	err := db.readRow(ctx, "SELECT COUNT(*) FROM order_items WHERE "+where+" AND order_id <= ?", args...).Scan(&n)
 	return n, mapErr(op, err)
 }
 
@@ -724,7 +724,7 @@ func (db *DB) ShopNames(ctx context.Context, ids []int64) (map[int64]string, err
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := db.r.QueryContext(ctx, db.d.Rebind("SELECT id, name FROM shops WHERE id IN ("+qmarks(len(chunk))+")"), args...)
+		rows, err := db.readQuery(ctx, "SELECT id, name FROM shops WHERE id IN ("+qmarks(len(chunk))+")", args...)
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
@@ -750,8 +750,8 @@ func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
 	const op = "sqlstore.TraceOrder"
 	var o trace.Order
 	var paid, shipped, signed int64
-	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT id, platform_id, shop_id, seller_id, order_no, amount_fen, region, waybill, status,
-		paid_at, shipped_at, signed_at, carrier_id FROM orders WHERE id = ?`), id).Scan(&o.ID, &o.PlatformID, &o.ShopID, &o.SellerID, &o.OrderNo,
+	err := db.readRow(ctx, `SELECT id, platform_id, shop_id, seller_id, order_no, amount_fen, region, waybill, status,
+		paid_at, shipped_at, signed_at, carrier_id FROM orders WHERE id = ?`, id).Scan(&o.ID, &o.PlatformID, &o.ShopID, &o.SellerID, &o.OrderNo,
 		&o.AmountFen, &o.Region, &o.Waybill, &o.Status, &paid, &shipped, &signed, &o.CarrierID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("订单", "order", id))
@@ -760,8 +760,8 @@ func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
 		return nil, mapErr(op, err)
 	}
 	o.PaidAt, o.ShippedAt, o.SignedAt = fromMicros(paid), fromMicros(shipped), fromMicros(signed)
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT line, gtin, batch, name, category, quantity, price_fen FROM order_items
-		WHERE order_id = ? ORDER BY line`), id)
+	rows, err := db.readQuery(ctx, `SELECT line, gtin, batch, name, category, quantity, price_fen FROM order_items
+		WHERE order_id = ? ORDER BY line`, id)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -784,7 +784,7 @@ func (db *DB) OrderFacts(ctx context.Context, o *trace.Order, batches []trace.Ba
 	if o.Waybill != "" && o.CarrierID != 0 {
 		var p trace.ParcelFacts
 		var id int64
-		err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT id, firm_id, waybill, status FROM parcels WHERE firm_id = ? AND waybill = ?"),
+		err := db.readRow(ctx, "SELECT id, firm_id, waybill, status FROM parcels WHERE firm_id = ? AND waybill = ?",
 			o.CarrierID, o.Waybill).Scan(&id, &p.FirmID, &p.Waybill, &p.Status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -803,8 +803,8 @@ func (db *DB) OrderFacts(ctx context.Context, o *trace.Order, batches []trace.Ba
 	}
 	var r trace.ReviewFacts
 	var at, fAt, folded int64
-	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT rating, description, service, logistics, body, created_at, followup, followup_at,
-		folded_at, fold_reason, folded_by FROM reviews WHERE order_id = ?`), o.ID).Scan(&r.Rating, &r.Description, &r.Service, &r.Logistics,
+	err := db.readRow(ctx, `SELECT rating, description, service, logistics, body, created_at, followup, followup_at,
+		folded_at, fold_reason, folded_by FROM reviews WHERE order_id = ?`, o.ID).Scan(&r.Rating, &r.Description, &r.Service, &r.Logistics,
 		&r.Body, &at, &r.Followup, &fAt, &folded, &r.FoldReason, &r.FoldedBy)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -815,7 +815,7 @@ func (db *DB) OrderFacts(ctx context.Context, o *trace.Order, batches []trace.Ba
 		f.Review = &r
 	}
 	var br trace.RatingFacts
-	err = db.r.QueryRowContext(ctx, db.d.Rebind("SELECT rating, body, created_at FROM buyer_ratings WHERE order_id = ?"), o.ID).Scan(&br.Rating, &br.Body, &at)
+	err = db.readRow(ctx, "SELECT rating, body, created_at FROM buyer_ratings WHERE order_id = ?", o.ID).Scan(&br.Rating, &br.Body, &at)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -871,10 +871,10 @@ func (db *DB) SellerCategories(ctx context.Context, sellerID int64, recent int) 
 		args = append(args, shop, recent)
 	}
 	args = append(args, recent)
-	rows, err := db.r.QueryContext(ctx, db.d.Rebind(`SELECT DISTINCT COALESCE(NULLIF(i.category, ''), p.category, '')
+	rows, err := db.readQuery(ctx, `SELECT DISTINCT COALESCE(NULLIF(i.category, ''), p.category, '')
 		FROM (SELECT id FROM (`+strings.Join(latest, " UNION ALL ")+`) u ORDER BY id DESC LIMIT ?) r
 		JOIN order_items i ON i.order_id = r.id
-		LEFT JOIN trace_products p ON p.gtin = i.gtin`), args...)
+		LEFT JOIN trace_products p ON p.gtin = i.gtin`, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -897,7 +897,7 @@ func (db *DB) SellerCategories(ctx context.Context, sellerID int64, recent int) 
 func (db *DB) LoadReach(ctx context.Context, key string) (*trace.KeptReach, error) {
 	const op = "sqlstore.LoadReach"
 	var k trace.KeptReach
-	err := db.r.QueryRowContext(ctx, db.d.Rebind("SELECT upto, lines, sums FROM trace_reach WHERE batch_key = ?"), key).Scan(&k.Upto, &k.Lines, &k.Sums)
+	err := db.readRow(ctx, "SELECT upto, lines, sums FROM trace_reach WHERE batch_key = ?", key).Scan(&k.Upto, &k.Lines, &k.Sums)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -25,16 +25,10 @@ const inChunk = 500
 
 // eachRow runs query on q and calls fn for every row.
 func (db *DB) eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
-	var st *sql.Stmt
+	var rows *sql.Rows
 	var err error
 	if q == querier(db.r) { // the readers: a statement kept (cachedRead) when there is one
-		if st, err = db.cachedRead(ctx, query); err != nil {
-			return err
-		}
-	}
-	var rows *sql.Rows
-	if st != nil {
-		rows, err = st.QueryContext(ctx, args...)
+		rows, err = db.readQuery(ctx, query, args...)
 	} else {
 		rows, err = q.QueryContext(ctx, db.d.Rebind(query), args...)
 	}
@@ -606,7 +600,7 @@ func (db *DB) UpdateOrders(ctx context.Context, os []*trade.Order, ev *audit.Ent
 // GetOrder returns an order with its items, or NotFound.
 func (db *DB) GetOrder(ctx context.Context, id int64) (*trade.Order, error) {
 	const op = "sqlstore.GetOrder"
-	o, err := scanOrder(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+orderCols+" FROM orders WHERE id = ?"), id))
+	o, err := scanOrder(db.readRow(ctx, "SELECT "+orderCols+" FROM orders WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("订单", "order", id))
 	}
@@ -1064,8 +1058,8 @@ func (db *DB) BuyerRatingOfOrder(ctx context.Context, orderID int64) (*trade.Buy
 	var r trade.BuyerRating
 	var rating int
 	var at int64
-	err := db.r.QueryRowContext(ctx, db.d.Rebind(`SELECT id, order_id, platform_id, seller_id, buyer, rating, body, created_at
-		FROM buyer_ratings WHERE order_id = ?`), orderID).Scan(&r.ID, &r.OrderID, &r.PlatformID, &r.SellerID, &r.Buyer, &rating, &r.Text, &at)
+	err := db.readRow(ctx, `SELECT id, order_id, platform_id, seller_id, buyer, rating, body, created_at
+		FROM buyer_ratings WHERE order_id = ?`, orderID).Scan(&r.ID, &r.OrderID, &r.PlatformID, &r.SellerID, &r.Buyer, &rating, &r.Text, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("买家评价", "buyer rating", orderID))
 	}
@@ -1154,8 +1148,8 @@ func (db *DB) CreateEvaluation(ctx context.Context, e *trade.Evaluation, ev *aud
 // NotFound.
 func (db *DB) FindEvaluation(ctx context.Context, accountID int64, ref string) (*trade.Evaluation, error) {
 	const op = "sqlstore.FindEvaluation"
-	e, err := scanEvaluation(db.r.QueryRowContext(ctx, db.d.Rebind("SELECT "+evaluationCols+
-		" FROM credit_evaluations WHERE account_id = ? AND ref = ?"), accountID, ref))
+	e, err := scanEvaluation(db.readRow(ctx, "SELECT "+evaluationCols+
+		" FROM credit_evaluations WHERE account_id = ? AND ref = ?", accountID, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("评价报告", "evaluation", ref))
 	}
