@@ -300,19 +300,7 @@ func (db *DB) lookup(ctx context.Context, n int, query func(start, end int) (str
 	}
 	for start := 0; start < n; start += step {
 		q, args := query(start, min(start+step, n))
-		rows, err := db.readQuery(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
+		if err := db.eachRow(ctx, db.r, q, args, scan); err != nil {
 			return err
 		}
 	}
