@@ -398,6 +398,11 @@ func TestOpenSQLite(t *testing.T) {
 		if err := w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 			t.Fatalf("%s: foreign_keys = %d, %v", dsn, fk, err)
 		}
+		// 2 is FULL: a commit is on disk before it returns (see sqlitePragmas).
+		var sync int
+		if err := w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil || sync != 2 {
+			t.Fatalf("%s: synchronous = %d, %v; want 2 (FULL)", dsn, sync, err)
+		}
 		if err := db.ReaderDB().QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil || busy < 1000 {
 			t.Fatalf("%s: reader busy_timeout = %d, %v", dsn, busy, err)
 		}
