@@ -2,7 +2,9 @@ package main
 
 // The crash harness: the real binary is killed with SIGKILL at random
 // (seeded) points while a separate `ecredit import` process and API
-// clients write, then restarted, again and again; after every kill and at
+// clients write (records and subjects; a platform's orders and a
+// logistics firm's parcels and tracking events, crash_trade_test.go),
+// then restarted, again and again; after every kill and at
 // the end the store must hold every acknowledged write exactly once,
 // nothing that was rejected, a sound SQLite file, a ledger that verifies
 // and as many record ledger entries as record events. On PostgreSQL the
@@ -176,6 +178,9 @@ type tracker struct {
 	mu       sync.Mutex
 	records  map[string]outcome // by source ref (文书号)
 	subjects map[string]outcome // by credit code
+	orders   map[string]outcome // by order number (crash_trade_test.go)
+	parcels  map[string]outcome // by waybill
+	events   map[string]outcome // tracking events, by eventKey
 	statuses map[int]int        // HTTP statuses seen
 	errors   int                // requests without an answer
 	bad      []string           // answers that must never happen (5xx other than 503, …)
@@ -197,7 +202,8 @@ func (tr *tracker) errorLogs() string {
 }
 
 func newTracker() *tracker {
-	return &tracker{records: map[string]outcome{}, subjects: map[string]outcome{}, statuses: map[int]int{}}
+	return &tracker{records: map[string]outcome{}, subjects: map[string]outcome{}, orders: map[string]outcome{}, parcels: map[string]outcome{},
+		events: map[string]outcome{}, statuses: map[int]int{}}
 }
 
 // set records what became of key; an acknowledgement or a rejection is
@@ -211,6 +217,8 @@ func (tr *tracker) set(m map[string]outcome, key string, f fate, id int64) {
 		m[key] = outcome{f, id}
 	case f == fateAcked && old.fate == fateAcked && id != 0 && old.id == 0:
 		m[key] = outcome{f, id}
+	case f == fateAcked && old.fate == fateAcked && id != 0 && id != old.id: // a resend answered another id
+		tr.bad = append(tr.bad, fmt.Sprintf("%s: acknowledged as %d, then as %d", key, old.id, id))
 	case f != fateUnknown && old.fate != fateUnknown && f != old.fate:
 		tr.bad = append(tr.bad, fmt.Sprintf("%s: first %v, then %v", key, old.fate, f))
 	}
@@ -232,15 +240,25 @@ func (tr *tracker) badAnswer(format string, args ...any) {
 type checkStats struct {
 	records, subjects       int64 // stored (of the harness's)
 	ackedRecords, ackedSubj int64 // acknowledged, found once
+	orders, parcels, events int64 // stored (crash_trade_test.go)
+	ackedTrade              int64 // acknowledged orders, parcels and events, found once
 	rejected, unknownStored int64 // rejected and absent; unanswered but stored
 	ledger                  int64
 }
 
-// check compares the store with the history: every acknowledged record
-// and subject present exactly once (with its id), nothing rejected
-// present, nothing present that was never sent, every record with its
-// events, as many record ledger entries as record events, a ledger without
-// gaps, and on SQLite a sound file.
+// checkRow is what the check finds stored of one key: how many rows, and
+// the id of the (last) one.
+type checkRow struct {
+	n  int
+	id int64
+}
+
+// check compares the store with the history: every acknowledged record,
+// subject, order, parcel and tracking event present exactly once (with
+// its id), nothing rejected present, nothing present that was never sent,
+// every record with its events, every order with its items, every
+// parcel's count of events its track's, as many record ledger entries as
+// record events, a ledger without gaps, and on SQLite a sound file.
 func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -250,6 +268,7 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	// importer goes on writing.
 	tr.mu.Lock()
 	records, subjects := maps.Clone(tr.records), maps.Clone(tr.subjects)
+	orders, parcels, trackEvents := maps.Clone(tr.orders), maps.Clone(tr.parcels), maps.Clone(tr.events)
 	bad := tr.bad
 	tr.bad = nil
 	tr.mu.Unlock()
@@ -265,20 +284,16 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	}
 	defer tx.Rollback()
 	var st checkStats
-	type row struct {
-		n  int
-		id int64
-	}
-	collect := func(q string) map[string]row {
+	collect := func(q string) map[string]checkRow {
 		rows, err := tx.QueryContext(ctx, q)
 		if err != nil {
 			t.Fatalf("%s: %s: %v", when, q, err)
 		}
 		defer rows.Close()
-		out := map[string]row{}
+		out := map[string]checkRow{}
 		for rows.Next() {
 			var k string
-			var r row
+			var r checkRow
 			if err := rows.Scan(&k, &r.n, &r.id); err != nil {
 				t.Fatal(err)
 			}
@@ -293,7 +308,7 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	subs := collect("SELECT credit_code, COUNT(*), MIN(id) FROM subjects WHERE credit_code LIKE '%" + subjectMark + "%' GROUP BY credit_code")
 
 	var problems []string
-	compare := func(what string, want map[string]outcome, got map[string]row, acked *int64) {
+	compare := func(what string, want map[string]outcome, got map[string]checkRow, acked *int64) {
 		for k, o := range want {
 			g := got[k]
 			switch {
@@ -324,6 +339,15 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	compare("record", records, recs, &st.ackedRecords)
 	compare("subject", subjects, subs, &st.ackedSubj)
 	st.records, st.subjects = int64(len(recs)), int64(len(subs))
+	gotOrders, gotParcels, gotEvents, shape, err := tradeRows(ctx, tx, when)
+	if err != nil {
+		t.Fatalf("%s: %v", when, err)
+	}
+	problems = append(problems, shape...)
+	compare("order", orders, gotOrders, &st.ackedTrade)
+	compare("parcel", parcels, gotParcels, &st.ackedTrade)
+	compare("tracking event", trackEvents, gotEvents, &st.ackedTrade)
+	st.orders, st.parcels, st.events = int64(len(gotOrders)), int64(len(gotParcels)), int64(len(gotEvents))
 
 	var events, ledgerRecords, ledgerSize, ledgerMax, orphans int64
 	for _, q := range []struct {
@@ -402,6 +426,9 @@ type apiWriter struct {
 	seq    *atomic.Int64
 	rnd    *mrand.Rand
 	name   string
+	// trade, when set, makes the writer a platform's or a logistics
+	// firm's (crash_trade_test.go), with its state kept across kills.
+	trade *tradeFeed
 	// slow is the longest request seen, and hung counts requests that
 	// ended by the client's timeout.
 	slow     time.Duration
@@ -415,7 +442,14 @@ type apiWriter struct {
 
 func (w *apiWriter) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		w.once(ctx)
+		switch {
+		case w.trade == nil:
+			w.once(ctx)
+		case w.trade.orders:
+			w.onceOrders(ctx)
+		default:
+			w.onceParcels(ctx)
+		}
 	}
 }
 
@@ -577,13 +611,17 @@ type writers struct {
 	wg     sync.WaitGroup
 }
 
-func startWriters(t *testing.T, tr *tracker, key string, base func() string, seq *atomic.Int64, rnd *mrand.Rand, n int, timeout time.Duration) *writers {
+func startWriters(t *testing.T, tr *tracker, key string, base func() string, seq *atomic.Int64, rnd *mrand.Rand, n int, timeout time.Duration, feeds ...*tradeFeed) *writers {
 	ctx, cancel := context.WithCancel(context.Background())
 	ws := &writers{cancel: cancel}
 	client := &http.Client{Timeout: timeout}
-	for i := range n {
+	for i := range n + len(feeds) {
 		w := &apiWriter{t: t, tr: tr, key: key, base: base, client: client, seq: seq,
 			rnd: mrand.New(mrand.NewPCG(rnd.Uint64(), rnd.Uint64())), name: string(rune('A' + i))}
+		if i >= n {
+			w.trade = feeds[i-n]
+			w.key, w.name = w.trade.key, w.trade.name
+		}
 		ws.ws = append(ws.ws, w)
 		ws.wg.Add(1)
 		go func() { defer ws.wg.Done(); w.run(ctx) }()
@@ -813,6 +851,9 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	im := &importer{t: t, s: s, tr: tr, rows: rows}
 	var cur atomic.Value
 	base := func() string { return cur.Load().(string) }
+	setup := startServer(t, s.env, s.args...)
+	platform, firm := setupTrade(t, s, setup.url, key)
+	setup.stop(t)
 	for k := 1; k <= kills; k++ {
 		// The importer outlives some server kills (it writes to the store
 		// itself); a new one starts together with the server.
@@ -823,7 +864,7 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 		srv := startServer(t, s.env, s.args...)
 		tr.servers = append(tr.servers, srv)
 		cur.Store(srv.url)
-		ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second)
+		ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second, platform, firm)
 		if fresh { // kill points while it imports, past its start-up
 			select {
 			case <-im.active:
@@ -855,7 +896,7 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	// writes, then the server stops cleanly.
 	srv := startServer(t, s.env, s.args...)
 	cur.Store(srv.url)
-	ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second)
+	ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second, platform, firm)
 	im.finish()
 	time.Sleep(200 * time.Millisecond)
 	ws.stop()
@@ -872,9 +913,11 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	}
 	t.Logf("%s: %d server kills survived, %d import processes (%d killed), %d import files; "+
 		"%d records stored and checked (%d acknowledged, each present once), %d subjects (%d acknowledged), %d rejected writes absent, "+
+		"%d orders, %d parcels and %d tracking events stored (%d of them acknowledged, each present once); "+
 		"%d unanswered writes stored once; ledger %d entries; statuses %v, %d requests cut off; %v",
 		s.engine, kills, im.started, im.killed, len(im.files), final.records, final.ackedRecords, final.subjects, final.ackedSubj,
-		final.rejected, final.unknownStored, final.ledger, tr.statuses, tr.errors, time.Since(start).Round(time.Millisecond))
+		final.rejected, final.orders, final.parcels, final.events, final.ackedTrade,
+		final.unknownStored, final.ledger, tr.statuses, tr.errors, time.Since(start).Round(time.Millisecond))
 }
 
 // pgCluster is a throwaway PostgreSQL cluster of the test's own (Unix
