@@ -900,6 +900,12 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	im.finish()
 	time.Sleep(200 * time.Millisecond)
 	ws.stop()
+	settled := 0
+	for _, w := range ws.ws {
+		if w.trade != nil {
+			settled += w.settle(context.Background())
+		}
+	}
 	srv.stop(t)
 	final := tr.check(t, s, "at the end")
 	s.verifyLedger(t, "at the end")
@@ -913,10 +919,10 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	}
 	t.Logf("%s: %d server kills survived, %d import processes (%d killed), %d import files; "+
 		"%d records stored and checked (%d acknowledged, each present once), %d subjects (%d acknowledged), %d rejected writes absent, "+
-		"%d orders, %d parcels and %d tracking events stored (%d of them acknowledged, each present once); "+
+		"%d orders, %d parcels and %d tracking events stored (%d of them acknowledged, each present once; %d unanswered lines resent at the end, all acknowledged); "+
 		"%d unanswered writes stored once; ledger %d entries; statuses %v, %d requests cut off; %v",
 		s.engine, kills, im.started, im.killed, len(im.files), final.records, final.ackedRecords, final.subjects, final.ackedSubj,
-		final.rejected, final.orders, final.parcels, final.events, final.ackedTrade,
+		final.rejected, final.orders, final.parcels, final.events, final.ackedTrade, settled,
 		final.unknownStored, final.ledger, tr.statuses, tr.errors, time.Since(start).Round(time.Millisecond))
 }
 

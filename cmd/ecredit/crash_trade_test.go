@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,6 +48,8 @@ type tradeFeed struct {
 	name   string  // in its order numbers or waybills
 	shops  []int64 // a platform's
 	resend [][]sent
+	// sent is every valid line sent, by key, for settle.
+	sent map[string]sent
 	// parcels are those whose journey is not acknowledged to its end,
 	// oldest first.
 	parcels []*crashParcel
@@ -73,8 +76,8 @@ func setupTrade(t *testing.T, s *e2eStore, base, admin string) (platform, firm *
 		}
 		return key
 	}
-	platform = &tradeFeed{orders: true, name: "P", key: account("platform", subject("platform", "承德崩溃测试电子商务平台有限公司", "TP"))}
-	firm = &tradeFeed{name: "L", key: account("logistics", subject("logistics", "承德崩溃测试快递有限公司", "TL"))}
+	platform = &tradeFeed{orders: true, name: "P", key: account("platform", subject("platform", "承德崩溃测试电子商务平台有限公司", "TP")), sent: map[string]sent{}}
+	firm = &tradeFeed{name: "L", key: account("logistics", subject("logistics", "承德崩溃测试快递有限公司", "TL")), sent: map[string]sent{}}
 	owner := subject("merchant", "承德崩溃测试网店经营有限公司", "TM")
 	for i := range 3 {
 		c, resp, _ := request(t, "POST", base+"api/v1/shops", platform.key, map[string]any{"owner_credit_code": owner,
@@ -111,7 +114,7 @@ type batchLine struct {
 }
 
 // sendBatch posts the lines as one NDJSON batch and records each line's
-// fate: created, unchanged or updated is an acknowledgement (with the id
+// fate: created or unchanged is an acknowledgement (with the id
 // when the answer gives one), an error of code rejectCode on an invalid
 // line a rejection, unavailable or no answer unknown; any other answer
 // is a bad one.
@@ -148,7 +151,7 @@ func (w *apiWriter) sendBatch(ctx context.Context, path string, lines []sent, re
 		switch {
 		case r.Line != i+1:
 			w.tr.badAnswer("%s line %d answered as line %d", path, i+1, r.Line)
-		case l.valid && (r.Status == "created" || r.Status == "unchanged" || r.Status == "updated"):
+		case l.valid && (r.Status == "created" || r.Status == "unchanged"): // a line is never sent changed
 			w.tr.set(l.m, l.key, fateAcked, r.ID)
 		case r.Status == "error" && r.Error != nil && r.Error.Code == "unavailable" && l.valid:
 			w.tr.set(l.m, l.key, fateUnknown, 0)
@@ -192,8 +195,14 @@ func (w *apiWriter) onceOrders(ctx context.Context) {
 	w.keep(lines)
 }
 
-// keep remembers a batch for resending (the last 20).
+// keep remembers a batch for resending (the last 20), and its valid
+// lines for settle.
 func (w *apiWriter) keep(lines []sent) {
+	for _, l := range lines {
+		if l.valid {
+			w.trade.sent[l.key] = l
+		}
+	}
 	w.trade.resend = append(w.trade.resend, lines)
 	if len(w.trade.resend) > 20 {
 		w.trade.resend = w.trade.resend[1:]
@@ -232,6 +241,9 @@ func (w *apiWriter) onceParcels(ctx context.Context) {
 		w.trade.parcels = append(w.trade.parcels, &crashParcel{waybill: wb, start: start})
 	}
 	w.sendBatch(ctx, "api/v1/parcels/batch", lines, "")
+	for _, l := range lines {
+		w.trade.sent[l.key] = l
+	}
 
 	var evs []sent
 	w.tr.mu.Lock()
@@ -239,13 +251,16 @@ func (w *apiWriter) onceParcels(ctx context.Context) {
 		if len(evs) == 30 {
 			break
 		}
-		if o := w.tr.parcels[p.waybill]; o.fate != fateAcked || p.next == len(journey) {
+		if o := w.tr.parcels[p.waybill]; o.fate != fateAcked {
 			continue
 		}
-		if p.next > 0 { // the previous event must be acknowledged first
+		if p.next > 0 { // the last event sent is sent again until acknowledged
 			if o := w.tr.events[eventKey(p.waybill, journey[p.next-1], p.start.Add(time.Duration(p.next-1)*time.Hour))]; o.fate != fateAcked {
 				p.next--
 			}
+		}
+		if p.next == len(journey) {
+			continue
 		}
 		at := p.start.Add(time.Duration(p.next) * time.Hour)
 		ev := map[string]any{"waybill": p.waybill, "type": journey[p.next], "at": at.Format(time.RFC3339), "region": "130802"}
@@ -256,6 +271,13 @@ func (w *apiWriter) onceParcels(ctx context.Context) {
 		evs = append(evs, sent{m: w.tr.events, key: eventKey(p.waybill, journey[p.next], at), line: line, valid: true})
 		p.next++
 	}
+	// Drop finished parcels from the front, so the scan stays short.
+	for len(w.trade.parcels) > 0 && w.trade.parcels[0].next == len(journey) {
+		if o := w.tr.events[eventKey(w.trade.parcels[0].waybill, "signed", w.trade.parcels[0].start.Add(3*time.Hour))]; o.fate != fateAcked {
+			break
+		}
+		w.trade.parcels = w.trade.parcels[1:]
+	}
 	w.tr.mu.Unlock()
 	if w.rnd.IntN(10) == 0 {
 		at := start.Add(time.Hour)
@@ -265,17 +287,50 @@ func (w *apiWriter) onceParcels(ctx context.Context) {
 		w.tr.set(w.tr.events, key, fateRejected, 0)
 		evs = append(evs, sent{m: w.tr.events, key: key, line: line})
 	}
-	// Drop finished parcels from the front, so the scan stays short.
-	for len(w.trade.parcels) > 0 && w.trade.parcels[0].next == len(journey) {
-		if o := w.tr.events[eventKey(w.trade.parcels[0].waybill, "signed", w.trade.parcels[0].start.Add(3*time.Hour))]; o.fate != fateAcked {
-			break
-		}
-		w.trade.parcels = w.trade.parcels[1:]
-	}
 	if len(evs) > 0 {
 		w.sendBatch(ctx, "api/v1/parcels/events/batch", evs, "not_found")
 		w.keep(evs)
 	}
+}
+
+// settle sends again, on a server that stays up, every valid line of the
+// feed whose fate is still unknown (a firm's parcels before their events),
+// as a client that got no answer does, and fails t unless each is then
+// acknowledged: after a crash, resending settles every line. It returns
+// how many lines it sent.
+func (w *apiWriter) settle(ctx context.Context) (resent int) {
+	parts := []struct {
+		m    map[string]outcome
+		path string
+	}{{w.tr.orders, "api/v1/orders/batch"}}
+	if !w.trade.orders {
+		parts[0].m, parts[0].path = w.tr.parcels, "api/v1/parcels/batch"
+		parts = append(parts, parts[0])
+		parts[1].m, parts[1].path = w.tr.events, "api/v1/parcels/events/batch"
+	}
+	for _, p := range parts {
+		var lines []sent
+		w.tr.mu.Lock()
+		for k, l := range w.trade.sent {
+			if o, ok := p.m[k]; ok && o.fate == fateUnknown { // the keys of orders, parcels and events differ
+				lines = append(lines, l)
+			}
+		}
+		w.tr.mu.Unlock()
+		slices.SortFunc(lines, func(a, b sent) int { return strings.Compare(a.key, b.key) })
+		resent += len(lines)
+		for start := 0; start < len(lines); start += 200 {
+			w.sendBatch(ctx, p.path, lines[start:min(start+200, len(lines))], "")
+		}
+		w.tr.mu.Lock()
+		for _, l := range lines {
+			if o := p.m[l.key]; o.fate != fateAcked {
+				w.t.Errorf("%s resent after the crashes: still %v", l.key, o.fate)
+			}
+		}
+		w.tr.mu.Unlock()
+	}
+	return resent
 }
 
 // eventKey is how the tracker and the check name a tracking event.
