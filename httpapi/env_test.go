@@ -31,6 +31,7 @@ import (
 	"ecredit/record"
 	"ecredit/registry"
 	"ecredit/sqlstore"
+	"ecredit/trace"
 	"ecredit/trade"
 )
 
@@ -218,7 +219,8 @@ func newEnv(t testing.TB, db *sqlstore.DB, o envOpts) *env {
 		Records: e.recs, Ledger: e.ledger, LedgerKey: e.lkey, LedgerEntries: db,
 		Disclosure: &disclosure.Service{Store: db, Log: e.ledger, Clock: clk, Secret: keys.Index("report", "test"), Logistics: e.lgs, Trade: e.trade},
 		Logistics:  e.lgs,
-		Trade:      e.trade})
+		Trade:      e.trade,
+		Trace:      &trace.Service{Store: db, Subjects: db, Records: db, Recorder: e.recs, Clock: clk}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,10 +79,29 @@ var fuzzRoutes = []struct{ method, path, ctype string }{
 	{"POST", "/api/v1/records/{record}/repair", "application/json"},
 	{"POST", "/api/v1/records/{record}/repair/review", "application/json"},
 	{"POST", "/api/v1/records/{record}/repair/decision", "application/json"},
+	// Trade, logistics and traceability (issue 3); order and review 1
+	// may not exist, which is a 404 like any other refusal.
+	{"POST", "/api/v1/orders", "application/json"},
+	{"POST", "/api/v1/orders/batch", "application/x-ndjson"},
+	{"POST", "/api/v1/orders/1/reviews", "application/json"},
+	{"POST", "/api/v1/orders/1/buyer-rating", "application/json"},
+	{"POST", "/api/v1/reviews/batch", "application/x-ndjson"},
+	{"POST", "/api/v1/reviews/1/followup", "application/json"},
+	{"POST", "/api/v1/reviews/1/fold", "application/json"},
+	{"POST", "/api/v1/evaluations", "application/json"},
+	{"POST", "/api/v1/parcels/batch", "application/x-ndjson"},
+	{"POST", "/api/v1/parcels/events/batch", "application/x-ndjson"},
+	{"POST", "/api/v1/products", "application/json"},
+	{"POST", "/api/v1/batches", "application/json"},
+	{"POST", "/api/v1/batches/6901234567892/L1/recall", "application/json"},
+	{"POST", "/api/v1/batches/6901234567892/L1/inputs", "application/json"},
+	{"POST", "/api/v1/trace/events", "application/json"},
+	{"POST", "/api/v1/trace/events/batch", "application/x-ndjson"},
+	{"POST", "/api/v1/trace/epcis", "application/json"},
 }
 
 // FuzzRouteBodies throws arbitrary bodies at the main write routes as
-// the credit office and as a platform: no body may produce a 5xx, and
+// the credit office, a platform and a department: no body may produce a 5xx, and
 // every refusal carries a message.
 func FuzzRouteBodies(f *testing.F) {
 	seeds := []string{
@@ -92,6 +111,11 @@ func FuzzRouteBodies(f *testing.F) {
 		`{"name":"机构","role":"agency"}`, `{"label":"k"}`, `{"type":"penalty","fields":{"doc_no":"1","处罚决定日期":"2026-01-01"}}`,
 		`{"reason":"撤销","revoked_on":"2026-02-30"}`, `{"upheld":true,"answer":"是"}`, `{"note":"受理"}`, `{"approve":true,"note":"同意"}`,
 		`{"type":"other","fields":{"x":"y"}}` + "\n" + `{"kind":"seller","name":"张三","id_number":"` + idB + `"}`,
+		`{"order_no":"F1","shop_id":1,"buyer":"b","amount_fen":100,"paid_at":"2026-01-02T03:04:05Z","items":[{"gtin":"6901234567892","quantity":1,"price_fen":100}]}`,
+		`{"order_no":"F1","rating":"good","describe":5,"service":4,"logistics":3,"text":"好"}`,
+		`{"waybill":"W1","type":"signed","at":"2026-01-02T03:04:05Z","signed_by":"locker"}`,
+		`{"gtin":"6901234567892","batch":"L1","produced_on":"2026-01-01","quantity":10}`,
+		`{"type":"EPCISDocument","epcisBody":{"eventList":[{"type":"ObjectEvent","action":"OBSERVE","eventTime":"2026-01-02T03:04:05Z","quantityList":[{"epcClass":"https://id.gs1.org/01/06901234567892/10/L1"}]}]}}`,
 		`{`, `[]`, `null`, `{"a":` + strings.Repeat("[", 200) + `}`, "\ufeff{}", `{"name":"\ud800"}`, `{"valid_days":1e400}`,
 	}
 	for i, s := range seeds {
@@ -118,7 +142,7 @@ func FuzzRouteBodies(f *testing.F) {
 		"{account}", strconv.FormatInt(e.ids["agency"], 10), "{record}", strconv.FormatInt(res.ID, 10))
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
-		for _, who := range []string{"admin", "platA"} {
+		for _, who := range []string{"admin", "platA", "dept"} {
 			req := httptest.NewRequest(rt.method, ids.Replace(rt.path), strings.NewReader(body))
 			req.Header.Set("Content-Type", rt.ctype)
 			req.Header.Set("Authorization", "Bearer "+e.keys[who])
