@@ -181,6 +181,7 @@ type tracker struct {
 	orders   map[string]outcome // by order number (crash_trade_test.go)
 	parcels  map[string]outcome // by waybill
 	events   map[string]outcome // tracking events, by eventKey
+	reviews  map[string]outcome // buyers' reviews, by "review|" and the order number
 	statuses map[int]int        // HTTP statuses seen
 	errors   int                // requests without an answer
 	bad      []string           // answers that must never happen (5xx other than 503, …)
@@ -203,7 +204,7 @@ func (tr *tracker) errorLogs() string {
 
 func newTracker() *tracker {
 	return &tracker{records: map[string]outcome{}, subjects: map[string]outcome{}, orders: map[string]outcome{}, parcels: map[string]outcome{},
-		events: map[string]outcome{}, statuses: map[int]int{}}
+		events: map[string]outcome{}, reviews: map[string]outcome{}, statuses: map[int]int{}}
 }
 
 // set records what became of key; an acknowledgement or a rejection is
@@ -240,7 +241,8 @@ func (tr *tracker) badAnswer(format string, args ...any) {
 type checkStats struct {
 	records, subjects       int64 // stored (of the harness's)
 	ackedRecords, ackedSubj int64 // acknowledged, found once
-	orders, parcels, events int64 // stored (crash_trade_test.go)
+	orders, reviews         int64 // stored (crash_trade_test.go)
+	parcels, events         int64
 	ackedTrade              int64 // acknowledged orders, parcels and events, found once
 	rejected, unknownStored int64 // rejected and absent; unanswered but stored
 	ledger                  int64
@@ -268,7 +270,7 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	// importer goes on writing.
 	tr.mu.Lock()
 	records, subjects := maps.Clone(tr.records), maps.Clone(tr.subjects)
-	orders, parcels, trackEvents := maps.Clone(tr.orders), maps.Clone(tr.parcels), maps.Clone(tr.events)
+	orders, reviews, parcels, trackEvents := maps.Clone(tr.orders), maps.Clone(tr.reviews), maps.Clone(tr.parcels), maps.Clone(tr.events)
 	bad := tr.bad
 	tr.bad = nil
 	tr.mu.Unlock()
@@ -339,15 +341,16 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	compare("record", records, recs, &st.ackedRecords)
 	compare("subject", subjects, subs, &st.ackedSubj)
 	st.records, st.subjects = int64(len(recs)), int64(len(subs))
-	gotOrders, gotParcels, gotEvents, shape, err := tradeRows(ctx, tx, when)
+	gotOrders, gotReviews, gotParcels, gotEvents, shape, err := tradeRows(ctx, tx, when)
 	if err != nil {
 		t.Fatalf("%s: %v", when, err)
 	}
 	problems = append(problems, shape...)
 	compare("order", orders, gotOrders, &st.ackedTrade)
+	compare("review", reviews, gotReviews, &st.ackedTrade)
 	compare("parcel", parcels, gotParcels, &st.ackedTrade)
 	compare("tracking event", trackEvents, gotEvents, &st.ackedTrade)
-	st.orders, st.parcels, st.events = int64(len(gotOrders)), int64(len(gotParcels)), int64(len(gotEvents))
+	st.orders, st.reviews, st.parcels, st.events = int64(len(gotOrders)), int64(len(gotReviews)), int64(len(gotParcels)), int64(len(gotEvents))
 
 	var events, ledgerRecords, ledgerSize, ledgerMax, orphans int64
 	for _, q := range []struct {
@@ -643,19 +646,23 @@ type importFile struct {
 }
 
 // importer runs `ecredit import` over generated files, one process at a
-// time, recording each row a progress line acknowledges.
+// time, recording each row a progress line acknowledges, and every row of
+// a file whose import finishes. With platform set, the files are that
+// platform's orders files (crash_trade_test.go), whose import prints no
+// progress lines.
 type importer struct {
-	t       *testing.T
-	s       *e2eStore
-	tr      *tracker
-	rows    int
-	files   []*importFile
-	started int // processes started
-	killed  int // processes SIGKILLed
-	cmd     *exec.Cmd
-	done    chan error
-	active  chan struct{} // closed at the running process's first progress line or exit
-	stderr  *bytes.Buffer
+	t        *testing.T
+	s        *e2eStore
+	tr       *tracker
+	rows     int
+	platform string // credit code: orders files
+	files    []*importFile
+	started  int // processes started
+	killed   int // processes SIGKILLed
+	cmd      *exec.Cmd
+	done     chan error
+	active   chan struct{} // closed at the running process's first progress line or exit
+	stderr   *bytes.Buffer
 }
 
 var progressRE = regexp.MustCompile(`已处理 (\d+) 行，成功 (\d+)，失败 (\d+)`)
@@ -668,6 +675,9 @@ func (im *importer) next() *importFile {
 		}
 	}
 	n := len(im.files)
+	if im.platform != "" {
+		return im.nextOrders(n)
+	}
 	f := &importFile{path: filepath.Join(im.t.TempDir(), fmt.Sprintf("penalties-%03d.csv", n))}
 	var b bytes.Buffer
 	cw := csv.NewWriter(&b)
@@ -701,7 +711,12 @@ func (im *importer) next() *importFile {
 
 // start starts an import process on f.
 func (im *importer) start(f *importFile) {
-	im.cmd = exec.Command(binary, append(append([]string{"import", "--type", "penalty", "--source", "承德市市场监督管理局", "--progress", "100"}, im.s.args...), f.path)...)
+	args := []string{"import", "--type", "penalty", "--source", "承德市市场监督管理局", "--progress", "100"}
+	fates := im.tr.records
+	if im.platform != "" {
+		args, fates = []string{"import", "--type", "orders", "--platform", im.platform}, im.tr.orders
+	}
+	im.cmd = exec.Command(binary, append(append(args, im.s.args...), f.path)...)
 	im.cmd.Env = append(os.Environ(), im.s.env...)
 	im.cmd.Stdout = io.Discard
 	pipe, err := im.cmd.StderrPipe()
@@ -729,7 +744,7 @@ func (im *importer) start(f *importFile) {
 				n, _ := strconv.Atoi(m[1])
 				for i := 0; i < n && i < len(f.refs); i++ {
 					if f.valid[i] {
-						im.tr.set(im.tr.records, f.refs[i], fateAcked, 0)
+						im.tr.set(fates, f.refs[i], fateAcked, 0)
 					}
 				}
 				once.Do(func() { close(active) })
@@ -739,6 +754,11 @@ func (im *importer) start(f *importFile) {
 		if err == nil || exitCode(err) == 1 { // 1: the bad rows were reported
 			if !strings.Contains(stderr.String(), "导入完成") {
 				im.tr.badAnswer("import of %s exited %v without finishing:\n%s", f.path, err, stderr.String())
+			}
+			for i, ref := range f.refs { // a finished import has stored every good row
+				if f.valid[i] {
+					im.tr.set(fates, ref, fateAcked, 0)
+				}
 			}
 			f.done = true
 		}
@@ -854,7 +874,11 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	setup := startServer(t, s.env, s.args...)
 	platform, firm := setupTrade(t, s, setup.url, key)
 	setup.stop(t)
+	om := &importer{t: t, s: s, tr: tr, rows: rows, platform: platform.code} // the platform's orders files
 	for k := 1; k <= kills; k++ {
+		if !om.running() {
+			om.start(om.next())
+		}
 		// The importer outlives some server kills (it writes to the store
 		// itself); a new one starts together with the server.
 		fresh := !im.running()
@@ -881,6 +905,10 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 			time.Sleep(time.Until(up.Add(time.Duration(rnd.Int64N(int64(killAt) + 1)))))
 			im.kill()
 		}
+		if rnd.IntN(3) == 0 { // the orders import too, in a third of the rounds
+			time.Sleep(time.Until(up.Add(time.Duration(rnd.Int64N(int64(killAt) + 1)))))
+			om.kill()
+		}
 		time.Sleep(time.Until(up.Add(killAt)))
 		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -898,6 +926,7 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	cur.Store(srv.url)
 	ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second, platform, firm)
 	im.finish()
+	om.finish()
 	time.Sleep(200 * time.Millisecond)
 	ws.stop()
 	settled := 0
@@ -919,10 +948,11 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	}
 	t.Logf("%s: %d server kills survived, %d import processes (%d killed), %d import files; "+
 		"%d records stored and checked (%d acknowledged, each present once), %d subjects (%d acknowledged), %d rejected writes absent, "+
-		"%d orders, %d parcels and %d tracking events stored (%d of them acknowledged, each present once; %d unanswered lines resent at the end, all acknowledged); "+
+		"%d orders (%d orders files, %d import processes, %d killed), %d reviews, %d parcels and %d tracking events stored "+
+		"(%d of them acknowledged, each present once; %d unanswered lines resent at the end, all acknowledged); "+
 		"%d unanswered writes stored once; ledger %d entries; statuses %v, %d requests cut off; %v",
 		s.engine, kills, im.started, im.killed, len(im.files), final.records, final.ackedRecords, final.subjects, final.ackedSubj,
-		final.rejected, final.orders, final.parcels, final.events, final.ackedTrade, settled,
+		final.rejected, final.orders, len(om.files), om.started, om.killed, final.reviews, final.parcels, final.events, final.ackedTrade, settled,
 		final.unknownStored, final.ledger, tr.statuses, tr.errors, time.Since(start).Round(time.Millisecond))
 }
 

@@ -1,23 +1,28 @@
 package main
 
 // The crash harness's trade and logistics writers (issue 3): a platform
-// sends order batches and a logistics firm parcels and their tracking
-// events through the API while the server is SIGKILLed, each resending
-// now and then what it sent before (ingest is idempotent: a resent line
-// is answered "unchanged", with the id it was first given). The check
-// holds the orders, parcels and events to the same rule as the records:
-// every acknowledged one stored exactly once (with the id it was answered
-// with), nothing rejected stored, nothing stored that was never sent;
-// and every order with both its items, every parcel's event count equal
-// to the lines of its track.
+// sends order and review batches (and imports orders files) and a
+// logistics firm parcels and their tracking events through the API while
+// the server is SIGKILLed, each resending now and then what it sent
+// before (ingest is idempotent: a resent line is answered "unchanged",
+// with the id it was first given). The check holds the orders, reviews,
+// parcels and events to the same rule as the records: every acknowledged
+// one stored exactly once (with the id it was answered with), nothing
+// rejected stored, nothing stored that was never sent; and every order
+// with both its items, every parcel's event count equal to the lines of
+// its track, every shop's review tally and days equal to what its reviews
+// add up to, no buyer–seller month over the counting bounds.
 
 import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,11 +50,17 @@ const (
 type tradeFeed struct {
 	orders bool // a platform's orders; else a firm's parcels and events
 	key    string
+	code   string  // the credit code of the platform or firm
 	name   string  // in its order numbers or waybills
 	shops  []int64 // a platform's
-	resend [][]sent
+	resend []keptBatch
 	// sent is every valid line sent, by key, for settle.
 	sent map[string]sent
+	// A platform's orders in the order sent, with their buyers, and how
+	// many of them have been considered for a review.
+	orderNos []string
+	buyers   map[string]string
+	reviewed int
 	// parcels are those whose journey is not acknowledged to its end,
 	// oldest first.
 	parcels []*crashParcel
@@ -76,12 +87,14 @@ func setupTrade(t *testing.T, s *e2eStore, base, admin string) (platform, firm *
 		}
 		return key
 	}
-	platform = &tradeFeed{orders: true, name: "P", key: account("platform", subject("platform", "承德崩溃测试电子商务平台有限公司", "TP")), sent: map[string]sent{}}
-	firm = &tradeFeed{name: "L", key: account("logistics", subject("logistics", "承德崩溃测试快递有限公司", "TL")), sent: map[string]sent{}}
+	pc, fc := subject("platform", "承德崩溃测试电子商务平台有限公司", "TP"), subject("logistics", "承德崩溃测试快递有限公司", "TL")
+	platform = &tradeFeed{orders: true, name: "P", code: pc, key: account("platform", pc), sent: map[string]sent{}, buyers: map[string]string{}}
+	firm = &tradeFeed{name: "L", code: fc, key: account("logistics", fc), sent: map[string]sent{}}
 	owner := subject("merchant", "承德崩溃测试网店经营有限公司", "TM")
 	for i := range 3 {
 		c, resp, _ := request(t, "POST", base+"api/v1/shops", platform.key, map[string]any{"owner_credit_code": owner,
-			"name": fmt.Sprintf("崩溃测试第%d店", i+1), "url": fmt.Sprintf("https://crash%d.example.cn/", i+1), "category": "food"})
+			"name": fmt.Sprintf("崩溃测试第%d店", i+1), "url": fmt.Sprintf("https://crash%d.example.cn/", i+1), "category": "food",
+			"platform_shop_id": crashShopID(i)})
 		var sh struct {
 			ID int64 `json:"id"`
 		}
@@ -93,6 +106,46 @@ func setupTrade(t *testing.T, s *e2eStore, base, admin string) (platform, firm *
 	return platform, firm
 }
 
+// crashShopID is the platform's own id of its shop i, as orders files
+// name the shop.
+func crashShopID(i int) string { return fmt.Sprintf("CS%02d", i+1) }
+
+// nextOrders writes the platform's orders file n: 2×rows orders of two
+// items each (a row an item; the import stores trade.MaxBatch orders a
+// transaction, so a kill may fall between its transactions), one in
+// twenty with a bad GTIN on its second item (the order is refused whole),
+// and records them in the tracker.
+func (im *importer) nextOrders(n int) *importFile {
+	f := &importFile{path: filepath.Join(im.t.TempDir(), fmt.Sprintf("orders-%03d.csv", n))}
+	var b bytes.Buffer
+	cw := csv.NewWriter(&b)
+	cw.Write([]string{"订单号", "店铺编号", "买家", "订单金额（元）", "商品条码", "批次", "数量", "单价（元）", "付款时间"})
+	paid := time.Now().Add(-3 * time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05")
+	for i := range 2 * im.rows {
+		no := fmt.Sprintf("%sF%03d-%06d", orderMark, n, i)
+		valid := i%20 != 7
+		second := crashGTIN
+		if !valid {
+			second = badGTIN
+		}
+		shop, buyer := crashShopID(i%3), fmt.Sprintf("crash_f%d", i%11)
+		cw.Write([]string{no, shop, buyer, "39.80", crashGTIN, fmt.Sprintf("L%03d", i%50), "1", "19.90", paid})
+		cw.Write([]string{no, shop, buyer, "39.80", second, "L001", "1", "19.90", paid})
+		f.refs, f.valid = append(f.refs, no), append(f.valid, valid)
+		if valid {
+			im.tr.set(im.tr.orders, no, fateUnknown, 0)
+		} else {
+			im.tr.set(im.tr.orders, no, fateRejected, 0)
+		}
+	}
+	cw.Flush()
+	if err := os.WriteFile(f.path, b.Bytes(), 0o600); err != nil {
+		im.t.Fatal(err)
+	}
+	im.files = append(im.files, f)
+	return f
+}
+
 // sent is one NDJSON line a trade writer sent: the key the tracker knows
 // it by, its map there, and whether it is valid.
 type sent struct {
@@ -102,15 +155,30 @@ type sent struct {
 	valid bool
 }
 
+// keptBatch is a batch a trade writer may send again: where it went, the
+// error code its invalid lines are refused with, and its lines.
+type keptBatch struct {
+	path, reject string
+	lines        []sent
+}
+
 // batchLine is one line of a batch answer.
 type batchLine struct {
 	Line   int    `json:"line"`
 	Status string `json:"status"`
 	ID     int64  `json:"id"`
 	Error  *struct {
-		Code  string `json:"code"`
-		Field string `json:"field"`
+		Code    string `json:"code"`
+		Field   string `json:"field"`
+		Message string `json:"message"`
 	} `json:"error"`
+}
+
+func (l batchLine) String() string {
+	if l.Error == nil {
+		return fmt.Sprintf("%s (id %d)", l.Status, l.ID)
+	}
+	return fmt.Sprintf("%s %s on %q: %s", l.Status, l.Error.Code, l.Error.Field, l.Error.Message)
 }
 
 // sendBatch posts the lines as one NDJSON batch and records each line's
@@ -158,20 +226,25 @@ func (w *apiWriter) sendBatch(ctx context.Context, path string, lines []sent, re
 		case r.Status == "error" && !l.valid && r.Error != nil && r.Error.Code == rejectCode:
 			w.tr.set(l.m, l.key, fateRejected, 0)
 		default:
-			w.tr.badAnswer("%s line %d %s (valid %v): %+v", path, i+1, l.key, l.valid, r)
+			w.tr.badAnswer("%s line %d %s (valid %v): %v", path, i+1, l.key, l.valid, r)
 		}
 	}
 }
 
-// onceOrders sends a batch of 5–20 new orders of two items each, one in
-// ten with a bad GTIN, or (one round in six) resends an earlier batch.
+// onceOrders sends a batch of 5–20 new signed orders of two items each, one in
+// ten with a bad GTIN; or (one round in four) the buyers' reviews of up to
+// 20 acknowledged orders, one in ten with a detailed rating out of range;
+// or (one round in six) resends an earlier batch of either.
 func (w *apiWriter) onceOrders(ctx context.Context) {
-	if len(w.trade.resend) > 0 && w.rnd.IntN(6) == 0 {
-		w.sendBatch(ctx, "api/v1/orders/batch", w.trade.resend[w.rnd.IntN(len(w.trade.resend))], "invalid")
+	if w.resendOne(ctx) {
+		return
+	}
+	if w.rnd.IntN(4) == 0 && w.reviews(ctx) {
 		return
 	}
 	n := w.seq.Add(1)
-	paid := time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)
+	now := time.Now().UTC()
+	paid, shipped, signed := now.Add(-3*time.Hour).Format(time.RFC3339), now.Add(-2*time.Hour).Format(time.RFC3339), now.Add(-time.Hour).Format(time.RFC3339)
 	lines := make([]sent, 5+w.rnd.IntN(16))
 	for i := range lines {
 		no := fmt.Sprintf("%s%s-%07d-%02d", orderMark, w.name, n, i)
@@ -181,7 +254,7 @@ func (w *apiWriter) onceOrders(ctx context.Context) {
 			gtin = badGTIN
 		}
 		line, _ := json.Marshal(map[string]any{"order_no": no, "shop_id": w.trade.shops[(int(n)+i)%len(w.trade.shops)], "buyer": fmt.Sprintf("crash_%d", i%7),
-			"amount_fen": 3980, "region": "130802", "paid_at": paid, "waybill": fmt.Sprintf("CD%s%07d%02d", w.name, n, i),
+			"amount_fen": 3980, "region": "130802", "paid_at": paid, "shipped_at": shipped, "signed_at": signed, "waybill": fmt.Sprintf("CD%s%07d%02d", w.name, n, i),
 			"items": []map[string]any{
 				{"gtin": crashGTIN, "batch": fmt.Sprintf("L%03d", n%50), "name": "承德山楂干 500g", "category": "food", "quantity": 1, "price_fen": 1990},
 				{"gtin": gtin, "batch": "L001", "name": "承德杏仁露 240ml", "category": "food", "quantity": 1, "price_fen": 1990},
@@ -189,21 +262,72 @@ func (w *apiWriter) onceOrders(ctx context.Context) {
 		lines[i] = sent{m: w.tr.orders, key: no, line: line, valid: valid}
 		if !valid {
 			w.tr.set(w.tr.orders, no, fateRejected, 0)
+		} else {
+			w.trade.orderNos = append(w.trade.orderNos, no)
+			w.trade.buyers[no] = fmt.Sprintf("crash_%d", i%7)
 		}
 	}
-	w.sendBatch(ctx, "api/v1/orders/batch", lines, "invalid")
-	w.keep(lines)
+	w.send(ctx, keptBatch{"api/v1/orders/batch", "invalid", lines})
 }
 
-// keep remembers a batch for resending (the last 20), and its valid
-// lines for settle.
-func (w *apiWriter) keep(lines []sent) {
-	for _, l := range lines {
+// reviews sends the buyers' reviews of the next acknowledged orders not
+// yet considered (at most 20; those whose fate is unknown get none), and
+// reports whether there were any.
+func (w *apiWriter) reviews(ctx context.Context) bool {
+	var lines []sent
+	w.tr.mu.Lock()
+	for len(lines) < 20 && w.trade.reviewed < len(w.trade.orderNos) {
+		no := w.trade.orderNos[w.trade.reviewed]
+		if w.tr.orders[no].fate != fateAcked {
+			if w.tr.orders[no].fate == fateUnknown && len(w.trade.orderNos)-w.trade.reviewed > 200 {
+				w.trade.reviewed++ // unknown for long: no review
+				continue
+			}
+			break
+		}
+		w.trade.reviewed++
+		valid := w.rnd.IntN(10) > 0
+		desc := 1 + w.rnd.IntN(5)
+		if !valid {
+			desc = 9
+		}
+		line, _ := json.Marshal(map[string]any{"order_no": no, "buyer": w.trade.buyers[no], "rating": []int{1, 1, 1, 0, -1}[w.rnd.IntN(5)],
+			"description": desc, "service": 1 + w.rnd.IntN(5), "logistics": 1 + w.rnd.IntN(5), "text": "山楂干很新鲜"})
+		key := "review|" + no
+		lines = append(lines, sent{m: w.tr.reviews, key: key, line: line, valid: valid})
+		if !valid {
+			w.tr.reviews[key] = outcome{fate: fateRejected} // (the tracker is locked)
+		}
+	}
+	w.tr.mu.Unlock()
+	if len(lines) == 0 {
+		return false
+	}
+	w.send(ctx, keptBatch{"api/v1/reviews/batch", "invalid", lines})
+	return true
+}
+
+// resendOne sends an earlier batch again, one round in six, and reports
+// whether it did.
+func (w *apiWriter) resendOne(ctx context.Context) bool {
+	if len(w.trade.resend) == 0 || w.rnd.IntN(6) != 0 {
+		return false
+	}
+	b := w.trade.resend[w.rnd.IntN(len(w.trade.resend))]
+	w.sendBatch(ctx, b.path, b.lines, b.reject)
+	return true
+}
+
+// send sends a batch and keeps it: for resending (the last 20), and its
+// valid lines for settle.
+func (w *apiWriter) send(ctx context.Context, b keptBatch) {
+	w.sendBatch(ctx, b.path, b.lines, b.reject)
+	for _, l := range b.lines {
 		if l.valid {
 			w.trade.sent[l.key] = l
 		}
 	}
-	w.trade.resend = append(w.trade.resend, lines)
+	w.trade.resend = append(w.trade.resend, b)
 	if len(w.trade.resend) > 20 {
 		w.trade.resend = w.trade.resend[1:]
 	}
@@ -226,8 +350,7 @@ type crashParcel struct {
 // parcel's journey stays in order), with one event in ten for a waybill
 // never registered; or (one round in six) resends an earlier event batch.
 func (w *apiWriter) onceParcels(ctx context.Context) {
-	if len(w.trade.resend) > 0 && w.rnd.IntN(6) == 0 {
-		w.sendBatch(ctx, "api/v1/parcels/events/batch", w.trade.resend[w.rnd.IntN(len(w.trade.resend))], "not_found")
+	if w.resendOne(ctx) {
 		return
 	}
 	n := w.seq.Add(1)
@@ -288,13 +411,13 @@ func (w *apiWriter) onceParcels(ctx context.Context) {
 		evs = append(evs, sent{m: w.tr.events, key: key, line: line})
 	}
 	if len(evs) > 0 {
-		w.sendBatch(ctx, "api/v1/parcels/events/batch", evs, "not_found")
-		w.keep(evs)
+		w.send(ctx, keptBatch{"api/v1/parcels/events/batch", "not_found", evs})
 	}
 }
 
 // settle sends again, on a server that stays up, every valid line of the
-// feed whose fate is still unknown (a firm's parcels before their events),
+// feed whose fate is still unknown (orders before their reviews, a firm's
+// parcels before their events),
 // as a client that got no answer does, and fails t unless each is then
 // acknowledged: after a crash, resending settles every line. It returns
 // how many lines it sent.
@@ -302,17 +425,16 @@ func (w *apiWriter) settle(ctx context.Context) (resent int) {
 	parts := []struct {
 		m    map[string]outcome
 		path string
-	}{{w.tr.orders, "api/v1/orders/batch"}}
+	}{{w.tr.orders, "api/v1/orders/batch"}, {w.tr.reviews, "api/v1/reviews/batch"}}
 	if !w.trade.orders {
 		parts[0].m, parts[0].path = w.tr.parcels, "api/v1/parcels/batch"
-		parts = append(parts, parts[0])
 		parts[1].m, parts[1].path = w.tr.events, "api/v1/parcels/events/batch"
 	}
 	for _, p := range parts {
 		var lines []sent
 		w.tr.mu.Lock()
 		for k, l := range w.trade.sent {
-			if o, ok := p.m[k]; ok && o.fate == fateUnknown { // the keys of orders, parcels and events differ
+			if o, ok := p.m[k]; ok && o.fate == fateUnknown { // the keys of orders, reviews, parcels and events differ
 				lines = append(lines, l)
 			}
 		}
@@ -342,18 +464,41 @@ func eventKey(waybill, typ string, at time.Time) string {
 // and tracking events as stored (key → count and id), and the problems
 // of their shape: an order without both its items, a parcel whose event
 // count is not its track's line count, a track line that does not parse.
-func tradeRows(ctx context.Context, tx *sql.Tx, when string) (orders, parcels, events map[string]checkRow, problems []string, err error) {
-	orders, parcels, events = map[string]checkRow{}, map[string]checkRow{}, map[string]checkRow{}
-	rows, err := tx.QueryContext(ctx, "SELECT o.order_no, o.id, (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) FROM orders o WHERE o.order_no LIKE '"+orderMark+"%'")
+func tradeRows(ctx context.Context, tx *sql.Tx, when string) (orders, reviews, parcels, events map[string]checkRow, problems []string, err error) {
+	orders, reviews, parcels, events = map[string]checkRow{}, map[string]checkRow{}, map[string]checkRow{}, map[string]checkRow{}
+	if problems, err = reviewTallies(ctx, tx); err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT 'review|' || o.order_no, r.id FROM reviews r JOIN orders o ON o.id = r.order_id WHERE o.order_no LIKE '"+orderMark+"%'")
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
+	}
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			rows.Close()
+			return nil, nil, nil, nil, nil, err
+		}
+		r := reviews[k]
+		r.n++
+		r.id = id
+		reviews[k] = r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	rows, err = tx.QueryContext(ctx, "SELECT o.order_no, o.id, (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) FROM orders o WHERE o.order_no LIKE '"+orderMark+"%'")
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
 	}
 	for rows.Next() {
 		var no string
 		var id, items int64
 		if err := rows.Scan(&no, &id, &items); err != nil {
 			rows.Close()
-			return nil, nil, nil, nil, err
+			return nil, nil, nil, nil, nil, err
 		}
 		r := orders[no]
 		r.n++
@@ -365,18 +510,18 @@ func tradeRows(ctx context.Context, tx *sql.Tx, when string) (orders, parcels, e
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	rows, err = tx.QueryContext(ctx, "SELECT p.waybill, p.id, p.events, COALESCE(t.log, '') FROM parcels p LEFT JOIN parcel_tracks t ON t.parcel_id = p.id WHERE p.waybill LIKE '"+parcelMark+"%'")
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var wb, log string
 		var id, count int64
 		if err := rows.Scan(&wb, &id, &count, &log); err != nil {
-			return nil, nil, nil, nil, err
+			return nil, nil, nil, nil, nil, err
 		}
 		r := parcels[wb]
 		r.n++
@@ -405,5 +550,73 @@ func tradeRows(ctx context.Context, tx *sql.Tx, when string) (orders, parcels, e
 			problems = append(problems, fmt.Sprintf("parcel %s counts %d events, its track holds %d", wb, count, lines))
 		}
 	}
-	return orders, parcels, events, problems, rows.Err()
+	return orders, reviews, parcels, events, problems, rows.Err()
+}
+
+// reviewTallies checks what reviews keep beside themselves against the
+// reviews: each shop's tally (shop_scores) and its days (review_days, the
+// counted, unfolded reviews by day in Asia/Shanghai, 00012) equal to what
+// the reviews add up to, and no platform, seller, buyer and month with
+// more counted reviews than the default bounds (6 points, 3 detailed
+// ratings: trade.DefaultConfig).
+func reviewTallies(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	var problems []string
+	sums := func(q string) (map[string][7]int64, error) {
+		rows, err := tx.QueryContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[string][7]int64{}
+		for rows.Next() {
+			var k string
+			var v [7]int64
+			if err := rows.Scan(&k, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
+				return nil, err
+			}
+			out[k] = v
+		}
+		return out, rows.Err()
+	}
+	const unfolded = "counted = 1 AND folded_at = 0"
+	for _, c := range []struct{ what, kept, from string }{
+		{"shop tally", "SELECT CAST(shop_id AS TEXT), reviews, folded, positive, neutral, negative, dsr_count, description_sum + 10 * service_sum + 100 * logistics_sum FROM shop_scores",
+			"SELECT CAST(shop_id AS TEXT), COUNT(*), SUM(CASE WHEN folded_at <> 0 THEN 1 ELSE 0 END), " +
+				"SUM(CASE WHEN " + unfolded + " AND rating = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN " + unfolded + " AND rating = 0 THEN 1 ELSE 0 END), " +
+				"SUM(CASE WHEN " + unfolded + " AND rating = -1 THEN 1 ELSE 0 END), SUM(CASE WHEN folded_at = 0 THEN dsr_counted ELSE 0 END), " +
+				"SUM(CASE WHEN folded_at = 0 THEN dsr_counted * (description + 10 * service + 100 * logistics) ELSE 0 END) FROM reviews GROUP BY shop_id"},
+		{"shop day", "SELECT CAST(shop_id AS TEXT) || '/' || CAST(day AS TEXT), positive, neutral, negative, dsr_count, description_sum, service_sum, logistics_sum FROM review_days",
+			"SELECT CAST(shop_id AS TEXT) || '/' || CAST((created_at + 28800000000) / 86400000000 AS TEXT), " +
+				"SUM(CASE WHEN rating = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN rating = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN rating = -1 THEN 1 ELSE 0 END), " +
+				"SUM(dsr_counted), SUM(dsr_counted * description), SUM(dsr_counted * service), SUM(dsr_counted * logistics) FROM reviews WHERE " + unfolded +
+				" GROUP BY shop_id, (created_at + 28800000000) / 86400000000"},
+	} {
+		kept, err := sums(c.kept)
+		if err != nil {
+			return nil, err
+		}
+		want, err := sums(c.from)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range want {
+			if kept[k] != v {
+				problems = append(problems, fmt.Sprintf("%s %s keeps %v, its reviews add up to %v", c.what, k, kept[k], v))
+			}
+		}
+		for k, v := range kept {
+			if _, ok := want[k]; !ok && v != ([7]int64{}) {
+				problems = append(problems, fmt.Sprintf("%s %s keeps %v without a review", c.what, k, v))
+			}
+		}
+	}
+	var over int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT platform_id, seller_id, buyer, month FROM reviews WHERE folded_at = 0 "+
+		"GROUP BY platform_id, seller_id, buyer, month HAVING SUM(counted) > 6 OR SUM(dsr_counted) > 3) x").Scan(&over); err != nil {
+		return nil, err
+	}
+	if over > 0 {
+		problems = append(problems, fmt.Sprintf("%d buyer–seller months count more reviews than the bounds (6 points, 3 detailed ratings)", over))
+	}
+	return problems, nil
 }
