@@ -434,6 +434,7 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 		return &errs.Error{Code: errs.Invalid, Field: "addr", Message: fmt.Sprintf("无法监听 %s：%v (cannot listen)", addr, err), Err: err}
 	}
 	srv := a.Server(ctx)
+	a.warnNotDurable(ctx)
 	url := "http://" + ln.Addr().String() + "/"
 	a.Logger.Info("serving on "+url+" — 浏览器打开 "+url, "addr", ln.Addr().String(), "engine", a.Store.Engine())
 	if ready != nil {
@@ -498,6 +499,21 @@ func every(ctx context.Context, interval time.Duration, f func()) {
 		case <-tk.C:
 			f()
 		}
+	}
+}
+
+// warnNotDurable logs a warning when the database does not make each
+// commit durable (sqlstore.DB.DurabilityGaps: a PostgreSQL server run
+// with fsync, synchronous_commit or full_page_writes off): what the API
+// answers as stored could then be lost in a power cut.
+func (a *App) warnNotDurable(ctx context.Context) {
+	gaps, err := a.Store.DurabilityGaps(ctx)
+	switch {
+	case err != nil:
+		a.Logger.Warn("无法检查数据库的持久化设置 (cannot check the database's durability settings)", "err", err.Error())
+	case len(gaps) > 0:
+		a.Logger.Warn("数据库未将每次提交写入磁盘：断电或操作系统崩溃时，已确认的写入可能丢失，生产环境请开启 (commits are not durable: acknowledged writes may be lost in a power cut)",
+			"engine", a.Store.Engine(), "settings", strings.Join(gaps, " "))
 	}
 }
 

@@ -247,6 +247,32 @@ func endToEnd(t *testing.T, env, store []string) {
 	if !strings.Contains(logText, "浏览器打开 "+srv.url) || !strings.Contains(logText, "300/300") {
 		t.Errorf("log lacks the browser hint or demo progress:\n%s", logText)
 	}
+	// The server warns when its database does not sync each commit: never
+	// on SQLite (synchronous=FULL); on PostgreSQL when the server says so,
+	// as the test script's throwaway cluster (fsync=off) does.
+	warned := strings.Contains(logText, "已确认的写入可能丢失")
+	if pg := store[len(store)-2] == "--db"; pg {
+		db, err := sql.Open("pgx", store[len(store)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var off []string
+		for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+			var v string
+			if err := db.QueryRow("SHOW " + name).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			if v == "off" {
+				off = append(off, name+"=off")
+			}
+		}
+		db.Close()
+		if warned != (len(off) > 0) || !strings.Contains(logText, strings.Join(off, " ")) {
+			t.Errorf("PostgreSQL with %v off: durability warning %v in the log:\n%s", off, warned, logText)
+		}
+	} else if warned {
+		t.Errorf("SQLite: durability warning in the log:\n%s", logText)
+	}
 	data := store[1]
 	creds, err := os.ReadFile(filepath.Join(data, credentialsFile))
 	if err != nil {
