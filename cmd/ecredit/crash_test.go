@@ -341,16 +341,16 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	compare("record", records, recs, &st.ackedRecords)
 	compare("subject", subjects, subs, &st.ackedSubj)
 	st.records, st.subjects = int64(len(recs)), int64(len(subs))
-	gotOrders, gotReviews, gotParcels, gotEvents, shape, err := tradeRows(ctx, tx, when)
+	trade, err := tradeRows(ctx, tx)
 	if err != nil {
 		t.Fatalf("%s: %v", when, err)
 	}
-	problems = append(problems, shape...)
-	compare("order", orders, gotOrders, &st.ackedTrade)
-	compare("review", reviews, gotReviews, &st.ackedTrade)
-	compare("parcel", parcels, gotParcels, &st.ackedTrade)
-	compare("tracking event", trackEvents, gotEvents, &st.ackedTrade)
-	st.orders, st.reviews, st.parcels, st.events = int64(len(gotOrders)), int64(len(gotReviews)), int64(len(gotParcels)), int64(len(gotEvents))
+	problems = append(problems, trade.problems...)
+	compare("order", orders, trade.orders, &st.ackedTrade)
+	compare("review", reviews, trade.reviews, &st.ackedTrade)
+	compare("parcel", parcels, trade.parcels, &st.ackedTrade)
+	compare("tracking event", trackEvents, trade.events, &st.ackedTrade)
+	st.orders, st.reviews, st.parcels, st.events = int64(len(trade.orders)), int64(len(trade.reviews)), int64(len(trade.parcels)), int64(len(trade.events))
 
 	var events, ledgerRecords, ledgerSize, ledgerMax, orphans int64
 	for _, q := range []struct {
@@ -678,27 +678,38 @@ func (im *importer) next() *importFile {
 	if im.platform != "" {
 		return im.nextOrders(n)
 	}
-	f := &importFile{path: filepath.Join(im.t.TempDir(), fmt.Sprintf("penalties-%03d.csv", n))}
-	var b bytes.Buffer
-	cw := csv.NewWriter(&b)
-	cw.Write([]string{"行政相对人名称", "行政相对人类别", "统一社会信用代码", "法定代表人", "行政处罚决定书文号", "违法行为类型", "违法事实", "处罚依据",
-		"处罚类别", "处罚内容", "罚款金额（万元）", "处罚决定日期", "处罚机关", "处罚机关统一社会信用代码", "数据来源单位"})
+	header := []string{"行政相对人名称", "行政相对人类别", "统一社会信用代码", "法定代表人", "行政处罚决定书文号", "违法行为类型", "违法事实", "处罚依据",
+		"处罚类别", "处罚内容", "罚款金额（万元）", "处罚决定日期", "处罚机关", "处罚机关统一社会信用代码", "数据来源单位"}
 	date := time.Now().AddDate(0, 0, -30).Format("2006-01-02")
-	for i := range im.rows {
+	return im.addFile(fmt.Sprintf("penalties-%03d.csv", n), header, im.tr.records, im.rows, func(i int) (string, bool, [][]string) {
 		ref := fmt.Sprintf("CRASH-IMP-%03d-%06d", n, i)
 		valid := i%20 != 7 // 5 % of the rows are bad and must never be stored
 		d := date
 		if !valid {
 			d = "2025-13-01"
 		}
-		cw.Write([]string{fmt.Sprintf("承德市崩溃导入第%d号商贸有限公司", i%211), "法人及非法人组织", credit(im.t, "CM", int64(i%211)), "张三", ref,
+		return ref, valid, [][]string{{fmt.Sprintf("承德市崩溃导入第%d号商贸有限公司", i%211), "法人及非法人组织", credit(im.t, "CM", int64(i%211)), "张三", ref,
 			"销售过期食品", "网店销售超过保质期的食品", "《中华人民共和国食品安全法》第一百二十四条", "罚款", "罚款人民币5000元", "0.5", d,
-			"承德市双桥区市场监督管理局", "11130800000001257M", "承德市市场监督管理局"})
+			"承德市双桥区市场监督管理局", "11130800000001257M", "承德市市场监督管理局"}}
+	})
+}
+
+// addFile writes a CSV file of the header and the rows of n units (a
+// record, an order of several rows), each known to the tracker's fates by
+// its ref: unknown until an import stores it, or rejected when invalid.
+func (im *importer) addFile(name string, header []string, fates map[string]outcome, n int, unit func(i int) (ref string, valid bool, rows [][]string)) *importFile {
+	f := &importFile{path: filepath.Join(im.t.TempDir(), name)}
+	var b bytes.Buffer
+	cw := csv.NewWriter(&b)
+	cw.Write(header)
+	for i := range n {
+		ref, valid, rows := unit(i)
+		cw.WriteAll(rows)
 		f.refs, f.valid = append(f.refs, ref), append(f.valid, valid)
 		if valid {
-			im.tr.set(im.tr.records, ref, fateUnknown, 0)
+			im.tr.set(fates, ref, fateUnknown, 0)
 		} else {
-			im.tr.set(im.tr.records, ref, fateRejected, 0)
+			im.tr.set(fates, ref, fateRejected, 0)
 		}
 	}
 	cw.Flush()

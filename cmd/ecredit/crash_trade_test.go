@@ -17,12 +17,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,12 +113,9 @@ func crashShopID(i int) string { return fmt.Sprintf("CS%02d", i+1) }
 // twenty with a bad GTIN on its second item (the order is refused whole),
 // and records them in the tracker.
 func (im *importer) nextOrders(n int) *importFile {
-	f := &importFile{path: filepath.Join(im.t.TempDir(), fmt.Sprintf("orders-%03d.csv", n))}
-	var b bytes.Buffer
-	cw := csv.NewWriter(&b)
-	cw.Write([]string{"订单号", "店铺编号", "买家", "订单金额（元）", "商品条码", "批次", "数量", "单价（元）", "付款时间"})
 	paid := time.Now().Add(-3 * time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05")
-	for i := range 2 * im.rows {
+	header := []string{"订单号", "店铺编号", "买家", "订单金额（元）", "商品条码", "批次", "数量", "单价（元）", "付款时间"}
+	return im.addFile(fmt.Sprintf("orders-%03d.csv", n), header, im.tr.orders, 2*im.rows, func(i int) (string, bool, [][]string) {
 		no := fmt.Sprintf("%sF%03d-%06d", orderMark, n, i)
 		valid := i%20 != 7
 		second := crashGTIN
@@ -129,21 +123,9 @@ func (im *importer) nextOrders(n int) *importFile {
 			second = badGTIN
 		}
 		shop, buyer := crashShopID(i%3), fmt.Sprintf("crash_f%d", i%11)
-		cw.Write([]string{no, shop, buyer, "39.80", crashGTIN, fmt.Sprintf("L%03d", i%50), "1", "19.90", paid})
-		cw.Write([]string{no, shop, buyer, "39.80", second, "L001", "1", "19.90", paid})
-		f.refs, f.valid = append(f.refs, no), append(f.valid, valid)
-		if valid {
-			im.tr.set(im.tr.orders, no, fateUnknown, 0)
-		} else {
-			im.tr.set(im.tr.orders, no, fateRejected, 0)
-		}
-	}
-	cw.Flush()
-	if err := os.WriteFile(f.path, b.Bytes(), 0o600); err != nil {
-		im.t.Fatal(err)
-	}
-	im.files = append(im.files, f)
-	return f
+		return no, valid, [][]string{{no, shop, buyer, "39.80", crashGTIN, fmt.Sprintf("L%03d", i%50), "1", "19.90", paid},
+			{no, shop, buyer, "39.80", second, "L001", "1", "19.90", paid}}
+	})
 }
 
 // sent is one NDJSON line a trade writer sent: the key the tracker knows
@@ -460,73 +442,78 @@ func eventKey(waybill, typ string, at time.Time) string {
 	return waybill + "|" + typ + "|" + strconv.FormatInt(at.UnixMicro(), 10)
 }
 
-// tradeRows reads, in the check's snapshot, the harness's orders, parcels
-// and tracking events as stored (key → count and id), and the problems
-// of their shape: an order without both its items, a parcel whose event
-// count is not its track's line count, a track line that does not parse.
-func tradeRows(ctx context.Context, tx *sql.Tx, when string) (orders, reviews, parcels, events map[string]checkRow, problems []string, err error) {
-	orders, reviews, parcels, events = map[string]checkRow{}, map[string]checkRow{}, map[string]checkRow{}, map[string]checkRow{}
-	if problems, err = reviewTallies(ctx, tx); err != nil {
-		return nil, nil, nil, nil, nil, err
+// tradeStored is what the check finds stored of the trade writers'
+// orders, reviews, parcels and tracking events (key → count and id), and
+// the problems of their shape.
+type tradeStored struct {
+	orders, reviews, parcels, events map[string]checkRow
+	problems                         []string
+}
+
+// add counts one stored row of key in m.
+func (tradeStored) add(m map[string]checkRow, key string, id int64) {
+	r := m[key]
+	r.n++
+	r.id = id
+	m[key] = r
+}
+
+// tradeRows reads, in the check's snapshot, the harness's orders, reviews,
+// parcels and tracking events as stored, and the problems of their shape:
+// an order without both its items, a parcel whose event count is not its
+// track's line count, a track line that does not parse, and the review
+// tallies' (reviewTallies).
+func tradeRows(ctx context.Context, tx *sql.Tx) (*tradeStored, error) {
+	st := &tradeStored{orders: map[string]checkRow{}, reviews: map[string]checkRow{}, parcels: map[string]checkRow{}, events: map[string]checkRow{}}
+	var err error
+	if st.problems, err = reviewTallies(ctx, tx); err != nil {
+		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT 'review|' || o.order_no, r.id FROM reviews r JOIN orders o ON o.id = r.order_id WHERE o.order_no LIKE '"+orderMark+"%'")
-	if err != nil {
-		return nil, nil, nil, nil, nil, err
+	each := func(q string, scan func(*sql.Rows) error) error {
+		rows, err := tx.QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
 	}
-	for rows.Next() {
+	if err := each("SELECT 'review|' || o.order_no, r.id FROM reviews r JOIN orders o ON o.id = r.order_id WHERE o.order_no LIKE '"+orderMark+"%'", func(rows *sql.Rows) error {
 		var k string
 		var id int64
 		if err := rows.Scan(&k, &id); err != nil {
-			rows.Close()
-			return nil, nil, nil, nil, nil, err
+			return err
 		}
-		r := reviews[k]
-		r.n++
-		r.id = id
-		reviews[k] = r
+		st.add(st.reviews, k, id)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, nil, nil, nil, err
-	}
-	rows, err = tx.QueryContext(ctx, "SELECT o.order_no, o.id, (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) FROM orders o WHERE o.order_no LIKE '"+orderMark+"%'")
-	if err != nil {
-		return nil, nil, nil, nil, nil, err
-	}
-	for rows.Next() {
+	if err := each("SELECT o.order_no, o.id, (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) FROM orders o WHERE o.order_no LIKE '"+orderMark+"%'", func(rows *sql.Rows) error {
 		var no string
 		var id, items int64
 		if err := rows.Scan(&no, &id, &items); err != nil {
-			rows.Close()
-			return nil, nil, nil, nil, nil, err
+			return err
 		}
-		r := orders[no]
-		r.n++
-		r.id = id
-		orders[no] = r
+		st.add(st.orders, no, id)
 		if items != 2 {
-			problems = append(problems, fmt.Sprintf("order %s stored with %d items, sent with 2", no, items))
+			st.problems = append(st.problems, fmt.Sprintf("order %s stored with %d items, sent with 2", no, items))
 		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, nil, nil, nil, err
-	}
-	rows, err = tx.QueryContext(ctx, "SELECT p.waybill, p.id, p.events, COALESCE(t.log, '') FROM parcels p LEFT JOIN parcel_tracks t ON t.parcel_id = p.id WHERE p.waybill LIKE '"+parcelMark+"%'")
-	if err != nil {
-		return nil, nil, nil, nil, nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err = each("SELECT p.waybill, p.id, p.events, COALESCE(t.log, '') FROM parcels p LEFT JOIN parcel_tracks t ON t.parcel_id = p.id WHERE p.waybill LIKE '"+parcelMark+"%'", func(rows *sql.Rows) error {
 		var wb, log string
 		var id, count int64
 		if err := rows.Scan(&wb, &id, &count, &log); err != nil {
-			return nil, nil, nil, nil, nil, err
+			return err
 		}
-		r := parcels[wb]
-		r.n++
-		r.id = id
-		parcels[wb] = r
+		st.add(st.parcels, wb, id)
 		lines := 0
 		for _, l := range strings.Split(log, "\n") {
 			if strings.TrimSpace(l) == "" {
@@ -535,22 +522,19 @@ func tradeRows(ctx context.Context, tx *sql.Tx, when string) (orders, reviews, p
 			lines++
 			var v []any
 			if err := json.Unmarshal([]byte(l), &v); err != nil || len(v) < 2 {
-				problems = append(problems, fmt.Sprintf("parcel %s: track line %q: %v", wb, l, err))
+				st.problems = append(st.problems, fmt.Sprintf("parcel %s: track line %q: %v", wb, l, err))
 				continue
 			}
 			at, _ := v[0].(float64)
 			typ, _ := v[1].(string)
-			k := wb + "|" + typ + "|" + strconv.FormatInt(int64(at), 10)
-			e := events[k]
-			e.n++
-			e.id = id
-			events[k] = e
+			st.add(st.events, wb+"|"+typ+"|"+strconv.FormatInt(int64(at), 10), id)
 		}
 		if int64(lines) != count {
-			problems = append(problems, fmt.Sprintf("parcel %s counts %d events, its track holds %d", wb, count, lines))
+			st.problems = append(st.problems, fmt.Sprintf("parcel %s counts %d events, its track holds %d", wb, count, lines))
 		}
-	}
-	return orders, reviews, parcels, events, problems, rows.Err()
+		return nil
+	})
+	return st, err
 }
 
 // reviewTallies checks what reviews keep beside themselves against the
