@@ -6,6 +6,9 @@ import (
 	"strings"
 )
 
+// pgDurability are the PostgreSQL settings a durable commit needs on.
+var pgDurability = []string{"fsync", "synchronous_commit", "full_page_writes"}
+
 // DurabilityGaps names the settings under which a commit the store
 // acknowledges may be lost or the database damaged by an OS crash or a
 // power cut: on PostgreSQL fsync, synchronous_commit (off; local and the
@@ -16,7 +19,7 @@ func (db *DB) DurabilityGaps(ctx context.Context) ([]string, error) {
 	const op = "sqlstore.DurabilityGaps"
 	settings := map[string]string{}
 	if db.d.name == EnginePostgres {
-		for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		for _, name := range pgDurability {
 			var v string
 			if err := db.r.QueryRowContext(ctx, "SELECT current_setting($1)", name).Scan(&v); err != nil {
 				return nil, mapErr(op, err)
@@ -39,7 +42,7 @@ func (db *DB) DurabilityGaps(ctx context.Context) ([]string, error) {
 func durabilityGaps(engine string, settings map[string]string) []string {
 	var gaps []string
 	if engine == EnginePostgres {
-		for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		for _, name := range pgDurability {
 			if v := strings.ToLower(strings.TrimSpace(settings[name])); v == "off" || v == "false" || v == "0" {
 				gaps = append(gaps, name+"="+v)
 			}
