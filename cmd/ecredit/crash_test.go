@@ -182,6 +182,7 @@ type tracker struct {
 	parcels  map[string]outcome // by waybill
 	events   map[string]outcome // tracking events, by eventKey
 	reviews  map[string]outcome // buyers' reviews, by "review|" and the order number
+	trace    map[string]outcome // trace events, by "trace|" and the event id
 	statuses map[int]int        // HTTP statuses seen
 	errors   int                // requests without an answer
 	bad      []string           // answers that must never happen (5xx other than 503, …)
@@ -204,7 +205,7 @@ func (tr *tracker) errorLogs() string {
 
 func newTracker() *tracker {
 	return &tracker{records: map[string]outcome{}, subjects: map[string]outcome{}, orders: map[string]outcome{}, parcels: map[string]outcome{},
-		events: map[string]outcome{}, reviews: map[string]outcome{}, statuses: map[int]int{}}
+		events: map[string]outcome{}, reviews: map[string]outcome{}, trace: map[string]outcome{}, statuses: map[int]int{}}
 }
 
 // set records what became of key; an acknowledgement or a rejection is
@@ -242,7 +243,7 @@ type checkStats struct {
 	records, subjects       int64 // stored (of the harness's)
 	ackedRecords, ackedSubj int64 // acknowledged, found once
 	orders, reviews         int64 // stored (crash_trade_test.go)
-	parcels, events         int64
+	parcels, events, trace  int64
 	ackedTrade              int64 // acknowledged orders, parcels and events, found once
 	rejected, unknownStored int64 // rejected and absent; unanswered but stored
 	ledger                  int64
@@ -270,7 +271,7 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	// importer goes on writing.
 	tr.mu.Lock()
 	records, subjects := maps.Clone(tr.records), maps.Clone(tr.subjects)
-	orders, reviews, parcels, trackEvents := maps.Clone(tr.orders), maps.Clone(tr.reviews), maps.Clone(tr.parcels), maps.Clone(tr.events)
+	orders, reviews, parcels, trackEvents, traceEvents := maps.Clone(tr.orders), maps.Clone(tr.reviews), maps.Clone(tr.parcels), maps.Clone(tr.events), maps.Clone(tr.trace)
 	bad := tr.bad
 	tr.bad = nil
 	tr.mu.Unlock()
@@ -350,7 +351,8 @@ func (tr *tracker) check(t *testing.T, s *e2eStore, when string) checkStats {
 	compare("review", reviews, trade.reviews, &st.ackedTrade)
 	compare("parcel", parcels, trade.parcels, &st.ackedTrade)
 	compare("tracking event", trackEvents, trade.events, &st.ackedTrade)
-	st.orders, st.reviews, st.parcels, st.events = int64(len(trade.orders)), int64(len(trade.reviews)), int64(len(trade.parcels)), int64(len(trade.events))
+	compare("trace event", traceEvents, trade.trace, &st.ackedTrade)
+	st.orders, st.reviews, st.parcels, st.events, st.trace = int64(len(trade.orders)), int64(len(trade.reviews)), int64(len(trade.parcels)), int64(len(trade.events)), int64(len(trade.trace))
 
 	var events, ledgerRecords, ledgerSize, ledgerMax, orphans int64
 	for _, q := range []struct {
@@ -448,10 +450,12 @@ func (w *apiWriter) run(ctx context.Context) {
 		switch {
 		case w.trade == nil:
 			w.once(ctx)
-		case w.trade.orders:
+		case w.trade.kind == feedOrders:
 			w.onceOrders(ctx)
-		default:
+		case w.trade.kind == feedParcels:
 			w.onceParcels(ctx)
+		default:
+			w.onceTrace(ctx)
 		}
 	}
 }
@@ -883,7 +887,7 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	var cur atomic.Value
 	base := func() string { return cur.Load().(string) }
 	setup := startServer(t, s.env, s.args...)
-	platform, firm := setupTrade(t, s, setup.url, key)
+	platform, firm, tracer := setupTrade(t, s, setup.url, key)
 	setup.stop(t)
 	om := &importer{t: t, s: s, tr: tr, rows: rows, platform: platform.code} // the platform's orders files
 	for k := 1; k <= kills; k++ {
@@ -899,7 +903,7 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 		srv := startServer(t, s.env, s.args...)
 		tr.servers = append(tr.servers, srv)
 		cur.Store(srv.url)
-		ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second, platform, firm)
+		ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second, platform, firm, tracer)
 		if fresh { // kill points while it imports, past its start-up
 			select {
 			case <-im.active:
@@ -935,7 +939,7 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	// writes, then the server stops cleanly.
 	srv := startServer(t, s.env, s.args...)
 	cur.Store(srv.url)
-	ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second, platform, firm)
+	ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second, platform, firm, tracer)
 	im.finish()
 	om.finish()
 	time.Sleep(200 * time.Millisecond)
@@ -959,11 +963,11 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	}
 	t.Logf("%s: %d server kills survived, %d import processes (%d killed), %d import files; "+
 		"%d records stored and checked (%d acknowledged, each present once), %d subjects (%d acknowledged), %d rejected writes absent, "+
-		"%d orders (%d orders files, %d import processes, %d killed), %d reviews, %d parcels and %d tracking events stored "+
+		"%d orders (%d orders files, %d import processes, %d killed), %d reviews, %d parcels, %d tracking events and %d trace events stored "+
 		"(%d of them acknowledged, each present once; %d unanswered lines resent at the end, all acknowledged); "+
 		"%d unanswered writes stored once; ledger %d entries; statuses %v, %d requests cut off; %v",
 		s.engine, kills, im.started, im.killed, len(im.files), final.records, final.ackedRecords, final.subjects, final.ackedSubj,
-		final.rejected, final.orders, len(om.files), om.started, om.killed, final.reviews, final.parcels, final.events, final.ackedTrade, settled,
+		final.rejected, final.orders, len(om.files), om.started, om.killed, final.reviews, final.parcels, final.events, final.trace, final.ackedTrade, settled,
 		final.unknownStored, final.ledger, tr.statuses, tr.errors, time.Since(start).Round(time.Millisecond))
 }
 

@@ -1,12 +1,13 @@
 package main
 
-// The crash harness's trade and logistics writers (issue 3): a platform
-// sends order and review batches (and imports orders files) and a
-// logistics firm parcels and their tracking events through the API while
+// The crash harness's trade, logistics and traceability writers (issue
+// 3): a platform sends order and review batches (and imports orders
+// files), a logistics firm parcels and their tracking events, and a
+// department trace events of the orders' batches, through the API while
 // the server is SIGKILLed, each resending now and then what it sent
 // before (ingest is idempotent: a resent line is answered "unchanged",
 // with the id it was first given). The check holds the orders, reviews,
-// parcels and events to the same rule as the records: every acknowledged
+// parcels, tracking and trace events to the same rule as the records: every acknowledged
 // one stored exactly once (with the id it was answered with), nothing
 // rejected stored, nothing stored that was never sent; and every order
 // with both its items, every parcel's event count equal to the lines of
@@ -41,11 +42,20 @@ const (
 	badGTIN   = "6901234567893"
 )
 
-// tradeFeed is what a platform's or a logistics firm's writer keeps
-// across the server's kills: its key, the batches it may send again, and
-// (a firm's) the parcels on their way.
+// feedKind is what a trade writer sends.
+type feedKind int
+
+const (
+	feedOrders  feedKind = iota // a platform's orders and its buyers' reviews
+	feedParcels                 // a logistics firm's parcels and tracking events
+	feedTrace                   // a department's trace events of registered batches (M10)
+)
+
+// tradeFeed is what a platform's, a logistics firm's or a department's
+// writer keeps across the server's kills: its key, the batches it may send
+// again, and (a firm's) the parcels on their way.
 type tradeFeed struct {
-	orders bool // a platform's orders; else a firm's parcels and events
+	kind   feedKind
 	key    string
 	code   string  // the credit code of the platform or firm
 	name   string  // in its order numbers or waybills
@@ -65,8 +75,10 @@ type tradeFeed struct {
 
 // setupTrade registers, through the running server and the binary, a
 // platform with three shops and a logistics firm, each with an API key,
-// and returns their feeds.
-func setupTrade(t *testing.T, s *e2eStore, base, admin string) (platform, firm *tradeFeed) {
+// and the product the orders sell with 50 of its batches, and returns
+// the feeds of the platform, the firm and (with the admin key) trace
+// events.
+func setupTrade(t *testing.T, s *e2eStore, base, admin string) (platform, firm, tracer *tradeFeed) {
 	t.Helper()
 	subject := func(kind, name, body string) string {
 		cc := credit(t, body, 1)
@@ -85,8 +97,8 @@ func setupTrade(t *testing.T, s *e2eStore, base, admin string) (platform, firm *
 		return key
 	}
 	pc, fc := subject("platform", "承德崩溃测试电子商务平台有限公司", "TP"), subject("logistics", "承德崩溃测试快递有限公司", "TL")
-	platform = &tradeFeed{orders: true, name: "P", code: pc, key: account("platform", pc), sent: map[string]sent{}, buyers: map[string]string{}}
-	firm = &tradeFeed{name: "L", code: fc, key: account("logistics", fc), sent: map[string]sent{}}
+	platform = &tradeFeed{kind: feedOrders, name: "P", code: pc, key: account("platform", pc), sent: map[string]sent{}, buyers: map[string]string{}}
+	firm = &tradeFeed{kind: feedParcels, name: "L", code: fc, key: account("logistics", fc), sent: map[string]sent{}}
 	owner := subject("merchant", "承德崩溃测试网店经营有限公司", "TM")
 	for i := range 3 {
 		c, resp, _ := request(t, "POST", base+"api/v1/shops", platform.key, map[string]any{"owner_credit_code": owner,
@@ -100,7 +112,56 @@ func setupTrade(t *testing.T, s *e2eStore, base, admin string) (platform, firm *
 		}
 		platform.shops = append(platform.shops, sh.ID)
 	}
-	return platform, firm
+	post := func(path string, body map[string]any) {
+		if c, resp, _ := request(t, "POST", base+path, admin, body); c != http.StatusCreated {
+			t.Fatalf("POST %s %v = %d %s", path, body, c, resp)
+		}
+	}
+	post("api/v1/products", map[string]any{"gtin": crashGTIN, "name": "承德山楂干 500g", "category": "food", "producer_code": owner})
+	for b := range crashBatches {
+		post("api/v1/batches", map[string]any{"gtin": crashGTIN, "batch": crashBatch(b), "produced_on": time.Now().AddDate(0, 0, -10).Format("2006-01-02"), "quantity": 100000})
+	}
+	tracer = &tradeFeed{kind: feedTrace, name: "T", key: admin, shops: platform.shops, sent: map[string]sent{}}
+	return platform, firm, tracer
+}
+
+// crashBatches is how many batches of crashGTIN the orders sell and the
+// trace events name, crashBatch(0) … crashBatch(crashBatches-1).
+const crashBatches = 50
+
+func crashBatch(i int) string { return fmt.Sprintf("L%03d", i%crashBatches) }
+
+// onceTrace sends 5–20 trace events (inspections and listings) of the
+// product's batches, one in ten dated in the future; or (one round in
+// six) resends an earlier batch.
+func (w *apiWriter) onceTrace(ctx context.Context) {
+	if w.resendOne(ctx) {
+		return
+	}
+	n := w.seq.Add(1)
+	at := time.Now().Add(-30 * time.Minute).UTC().Truncate(time.Second)
+	lines := make([]sent, 5+w.rnd.IntN(16))
+	for i := range lines {
+		id := fmt.Sprintf("CRT-%s-%07d-%02d", w.name, n, i)
+		valid := w.rnd.IntN(10) > 0
+		when := at
+		if !valid {
+			when = at.Add(72 * time.Hour)
+		}
+		ev := map[string]any{"event_id": id, "type": "listed", "gtin": crashGTIN, "batch": crashBatch(w.rnd.IntN(crashBatches)),
+			"time": when.Format(time.RFC3339), "shop_id": w.trade.shops[i%len(w.trade.shops)]}
+		if i%2 == 0 {
+			ev = map[string]any{"event_id": id, "type": "inspected", "gtin": crashGTIN, "batch": crashBatch(w.rnd.IntN(crashBatches)),
+				"time": when.Format(time.RFC3339), "disposition": "conformant", "ref": "CDJC" + id[4:], "region": "130802"}
+		}
+		line, _ := json.Marshal(ev)
+		key := "trace|" + id
+		lines[i] = sent{m: w.tr.trace, key: key, line: line, valid: valid}
+		if !valid {
+			w.tr.set(w.tr.trace, key, fateRejected, 0)
+		}
+	}
+	w.send(ctx, keptBatch{"api/v1/trace/events/batch", "invalid", lines})
 }
 
 // crashShopID is the platform's own id of its shop i, as orders files
@@ -123,8 +184,8 @@ func (im *importer) nextOrders(n int) *importFile {
 			second = badGTIN
 		}
 		shop, buyer := crashShopID(i%3), fmt.Sprintf("crash_f%d", i%11)
-		return no, valid, [][]string{{no, shop, buyer, "39.80", crashGTIN, fmt.Sprintf("L%03d", i%50), "1", "19.90", paid},
-			{no, shop, buyer, "39.80", second, "L001", "1", "19.90", paid}}
+		return no, valid, [][]string{{no, shop, buyer, "39.80", crashGTIN, crashBatch(i), "1", "19.90", paid},
+			{no, shop, buyer, "39.80", second, crashBatch(1), "1", "19.90", paid}}
 	})
 }
 
@@ -238,8 +299,8 @@ func (w *apiWriter) onceOrders(ctx context.Context) {
 		line, _ := json.Marshal(map[string]any{"order_no": no, "shop_id": w.trade.shops[(int(n)+i)%len(w.trade.shops)], "buyer": fmt.Sprintf("crash_%d", i%7),
 			"amount_fen": 3980, "region": "130802", "paid_at": paid, "shipped_at": shipped, "signed_at": signed, "waybill": fmt.Sprintf("CD%s%07d%02d", w.name, n, i),
 			"items": []map[string]any{
-				{"gtin": crashGTIN, "batch": fmt.Sprintf("L%03d", n%50), "name": "承德山楂干 500g", "category": "food", "quantity": 1, "price_fen": 1990},
-				{"gtin": gtin, "batch": "L001", "name": "承德杏仁露 240ml", "category": "food", "quantity": 1, "price_fen": 1990},
+				{"gtin": crashGTIN, "batch": crashBatch(int(n)), "name": "承德山楂干 500g", "category": "food", "quantity": 1, "price_fen": 1990},
+				{"gtin": gtin, "batch": crashBatch(1), "name": "承德杏仁露 240ml", "category": "food", "quantity": 1, "price_fen": 1990},
 			}})
 		lines[i] = sent{m: w.tr.orders, key: no, line: line, valid: valid}
 		if !valid {
@@ -399,24 +460,24 @@ func (w *apiWriter) onceParcels(ctx context.Context) {
 
 // settle sends again, on a server that stays up, every valid line of the
 // feed whose fate is still unknown (orders before their reviews, a firm's
-// parcels before their events),
-// as a client that got no answer does, and fails t unless each is then
-// acknowledged: after a crash, resending settles every line. It returns
-// how many lines it sent.
+// parcels before their events), as a client that got no answer does, and
+// fails t unless each is then acknowledged: after a crash, resending
+// settles every line. It returns how many lines it sent.
 func (w *apiWriter) settle(ctx context.Context) (resent int) {
-	parts := []struct {
+	type part struct {
 		m    map[string]outcome
 		path string
-	}{{w.tr.orders, "api/v1/orders/batch"}, {w.tr.reviews, "api/v1/reviews/batch"}}
-	if !w.trade.orders {
-		parts[0].m, parts[0].path = w.tr.parcels, "api/v1/parcels/batch"
-		parts[1].m, parts[1].path = w.tr.events, "api/v1/parcels/events/batch"
 	}
+	parts := map[feedKind][]part{
+		feedOrders:  {{w.tr.orders, "api/v1/orders/batch"}, {w.tr.reviews, "api/v1/reviews/batch"}},
+		feedParcels: {{w.tr.parcels, "api/v1/parcels/batch"}, {w.tr.events, "api/v1/parcels/events/batch"}},
+		feedTrace:   {{w.tr.trace, "api/v1/trace/events/batch"}},
+	}[w.trade.kind]
 	for _, p := range parts {
 		var lines []sent
 		w.tr.mu.Lock()
 		for k, l := range w.trade.sent {
-			if o, ok := p.m[k]; ok && o.fate == fateUnknown { // the keys of orders, reviews, parcels and events differ
+			if o, ok := p.m[k]; ok && o.fate == fateUnknown { // the keys of orders, reviews, parcels and events differ (and a feed sends no other)
 				lines = append(lines, l)
 			}
 		}
@@ -446,8 +507,8 @@ func eventKey(waybill, typ string, at time.Time) string {
 // orders, reviews, parcels and tracking events (key → count and id), and
 // the problems of their shape.
 type tradeStored struct {
-	orders, reviews, parcels, events map[string]checkRow
-	problems                         []string
+	orders, reviews, parcels, events, trace map[string]checkRow
+	problems                                []string
 }
 
 // add counts one stored row of key in m.
@@ -464,7 +525,8 @@ func (tradeStored) add(m map[string]checkRow, key string, id int64) {
 // track's line count, a track line that does not parse, and the review
 // tallies' (reviewTallies).
 func tradeRows(ctx context.Context, tx *sql.Tx) (*tradeStored, error) {
-	st := &tradeStored{orders: map[string]checkRow{}, reviews: map[string]checkRow{}, parcels: map[string]checkRow{}, events: map[string]checkRow{}}
+	st := &tradeStored{orders: map[string]checkRow{}, reviews: map[string]checkRow{}, parcels: map[string]checkRow{}, events: map[string]checkRow{},
+		trace: map[string]checkRow{}}
 	var err error
 	if st.problems, err = reviewTallies(ctx, tx); err != nil {
 		return nil, err
@@ -482,16 +544,24 @@ func tradeRows(ctx context.Context, tx *sql.Tx) (*tradeStored, error) {
 		}
 		return rows.Err()
 	}
-	if err := each("SELECT 'review|' || o.order_no, r.id FROM reviews r JOIN orders o ON o.id = r.order_id WHERE o.order_no LIKE '"+orderMark+"%'", func(rows *sql.Rows) error {
-		var k string
-		var id int64
-		if err := rows.Scan(&k, &id); err != nil {
-			return err
+	for _, c := range []struct {
+		q string
+		m map[string]checkRow
+	}{
+		{"SELECT 'review|' || o.order_no, r.id FROM reviews r JOIN orders o ON o.id = r.order_id WHERE o.order_no LIKE '" + orderMark + "%'", st.reviews},
+		{"SELECT 'trace|' || event_id, id FROM trace_events WHERE event_id LIKE 'CRT-%'", st.trace},
+	} {
+		if err := each(c.q, func(rows *sql.Rows) error {
+			var k string
+			var id int64
+			if err := rows.Scan(&k, &id); err != nil {
+				return err
+			}
+			st.add(c.m, k, id)
+			return nil
+		}); err != nil {
+			return nil, err
 		}
-		st.add(st.reviews, k, id)
-		return nil
-	}); err != nil {
-		return nil, err
 	}
 	if err := each("SELECT o.order_no, o.id, (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) FROM orders o WHERE o.order_no LIKE '"+orderMark+"%'", func(rows *sql.Rows) error {
 		var no string
