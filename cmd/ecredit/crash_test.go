@@ -651,22 +651,24 @@ type importFile struct {
 
 // importer runs `ecredit import` over generated files, one process at a
 // time, recording each row a progress line acknowledges, and every row of
-// a file whose import finishes. With platform set, the files are that
-// platform's orders files (crash_trade_test.go), whose import prints no
-// progress lines.
+// a file whose import finishes: 双公示 penalty files (newImporter), or a
+// platform's orders files and a logistics firm's parcels files, whose
+// imports print no progress lines (crash_trade_test.go).
 type importer struct {
-	t        *testing.T
-	s        *e2eStore
-	tr       *tracker
-	rows     int
-	platform string // credit code: orders files
-	files    []*importFile
-	started  int // processes started
-	killed   int // processes SIGKILLed
-	cmd      *exec.Cmd
-	done     chan error
-	active   chan struct{} // closed at the running process's first progress line or exit
-	stderr   *bytes.Buffer
+	t       *testing.T
+	s       *e2eStore
+	tr      *tracker
+	rows    int
+	args    []string           // the import's flags before the store's
+	fates   map[string]outcome // the tracker's map of the files' refs
+	write   func(n int) *importFile
+	files   []*importFile
+	started int // processes started
+	killed  int // processes SIGKILLed
+	cmd     *exec.Cmd
+	done    chan error
+	active  chan struct{} // closed at the running process's first progress line or exit
+	stderr  *bytes.Buffer
 }
 
 var progressRE = regexp.MustCompile(`已处理 (\d+) 行，成功 (\d+)，失败 (\d+)`)
@@ -678,10 +680,19 @@ func (im *importer) next() *importFile {
 			return f
 		}
 	}
-	n := len(im.files)
-	if im.platform != "" {
-		return im.nextOrders(n)
-	}
+	return im.write(len(im.files))
+}
+
+// newImporter imports penalty files of rows rows.
+func newImporter(t *testing.T, s *e2eStore, tr *tracker, rows int) *importer {
+	im := &importer{t: t, s: s, tr: tr, rows: rows, fates: tr.records,
+		args: []string{"import", "--type", "penalty", "--source", "承德市市场监督管理局", "--progress", "100"}}
+	im.write = im.penalties
+	return im
+}
+
+// penalties writes penalty file n, one row in twenty bad.
+func (im *importer) penalties(n int) *importFile {
 	header := []string{"行政相对人名称", "行政相对人类别", "统一社会信用代码", "法定代表人", "行政处罚决定书文号", "违法行为类型", "违法事实", "处罚依据",
 		"处罚类别", "处罚内容", "罚款金额（万元）", "处罚决定日期", "处罚机关", "处罚机关统一社会信用代码", "数据来源单位"}
 	date := time.Now().AddDate(0, 0, -30).Format("2006-01-02")
@@ -726,12 +737,8 @@ func (im *importer) addFile(name string, header []string, fates map[string]outco
 
 // start starts an import process on f.
 func (im *importer) start(f *importFile) {
-	args := []string{"import", "--type", "penalty", "--source", "承德市市场监督管理局", "--progress", "100"}
-	fates := im.tr.records
-	if im.platform != "" {
-		args, fates = []string{"import", "--type", "orders", "--platform", im.platform}, im.tr.orders
-	}
-	im.cmd = exec.Command(binary, append(append(args, im.s.args...), f.path)...)
+	fates := im.fates
+	im.cmd = exec.Command(binary, append(append(append([]string{}, im.args...), im.s.args...), f.path)...)
 	im.cmd.Env = append(os.Environ(), im.s.env...)
 	im.cmd.Stdout = io.Discard
 	pipe, err := im.cmd.StderrPipe()
@@ -883,16 +890,18 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	rnd := mrand.New(mrand.NewPCG(uint64(seed), 1))
 	tr := newTracker()
 	var seq atomic.Int64
-	im := &importer{t: t, s: s, tr: tr, rows: rows}
+	im := newImporter(t, s, tr, rows)
 	var cur atomic.Value
 	base := func() string { return cur.Load().(string) }
 	setup := startServer(t, s.env, s.args...)
 	platform, firm, tracer := setupTrade(t, s, setup.url, key)
 	setup.stop(t)
-	om := &importer{t: t, s: s, tr: tr, rows: rows, platform: platform.code} // the platform's orders files
+	files := tradeImporters(t, s, tr, rows, platform, firm) // the platform's orders files, the firm's parcels files
 	for k := 1; k <= kills; k++ {
-		if !om.running() {
-			om.start(om.next())
+		for _, fi := range files {
+			if !fi.running() {
+				fi.start(fi.next())
+			}
 		}
 		// The importer outlives some server kills (it writes to the store
 		// itself); a new one starts together with the server.
@@ -920,9 +929,11 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 			time.Sleep(time.Until(up.Add(time.Duration(rnd.Int64N(int64(killAt) + 1)))))
 			im.kill()
 		}
-		if rnd.IntN(3) == 0 { // the orders import too, in a third of the rounds
-			time.Sleep(time.Until(up.Add(time.Duration(rnd.Int64N(int64(killAt) + 1)))))
-			om.kill()
+		for _, fi := range files { // each trade import too, in a third of the rounds
+			if rnd.IntN(3) == 0 {
+				time.Sleep(time.Until(up.Add(time.Duration(rnd.Int64N(int64(killAt) + 1)))))
+				fi.kill()
+			}
 		}
 		time.Sleep(time.Until(up.Add(killAt)))
 		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -941,7 +952,9 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	cur.Store(srv.url)
 	ws := startWriters(t, tr, key, base, &seq, rnd, 3, 30*time.Second, platform, firm, tracer)
 	im.finish()
-	om.finish()
+	for _, fi := range files {
+		fi.finish()
+	}
 	time.Sleep(200 * time.Millisecond)
 	ws.stop()
 	settled := 0
@@ -963,11 +976,13 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 	}
 	t.Logf("%s: %d server kills survived, %d import processes (%d killed), %d import files; "+
 		"%d records stored and checked (%d acknowledged, each present once), %d subjects (%d acknowledged), %d rejected writes absent, "+
-		"%d orders (%d orders files, %d import processes, %d killed), %d reviews, %d parcels, %d tracking events and %d trace events stored "+
+		"%d orders, %d reviews, %d parcels, %d tracking events and %d trace events stored "+
+		"(orders and parcels files: %d, %d import processes, %d killed) "+
 		"(%d of them acknowledged, each present once; %d unanswered lines resent at the end, all acknowledged); "+
 		"%d unanswered writes stored once; ledger %d entries; statuses %v, %d requests cut off; %v",
 		s.engine, kills, im.started, im.killed, len(im.files), final.records, final.ackedRecords, final.subjects, final.ackedSubj,
-		final.rejected, final.orders, len(om.files), om.started, om.killed, final.reviews, final.parcels, final.events, final.trace, final.ackedTrade, settled,
+		final.rejected, final.orders, final.reviews, final.parcels, final.events, final.trace,
+		len(files[0].files)+len(files[1].files), files[0].started+files[1].started, files[0].killed+files[1].killed, final.ackedTrade, settled,
 		final.unknownStored, final.ledger, tr.statuses, tr.errors, time.Since(start).Round(time.Millisecond))
 }
 

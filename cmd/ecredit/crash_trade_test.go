@@ -168,12 +168,38 @@ func (w *apiWriter) onceTrace(ctx context.Context) {
 // name the shop.
 func crashShopID(i int) string { return fmt.Sprintf("CS%02d", i+1) }
 
-// nextOrders writes the platform's orders file n: 2×rows orders of two
+// tradeImporters import the platform's orders files and the firm's
+// parcels files.
+func tradeImporters(t *testing.T, s *e2eStore, tr *tracker, rows int, platform, firm *tradeFeed) []*importer {
+	om := &importer{t: t, s: s, tr: tr, rows: rows, fates: tr.orders, args: []string{"import", "--type", "orders", "--platform", platform.code}}
+	om.write = om.ordersFile
+	pm := &importer{t: t, s: s, tr: tr, rows: rows, fates: tr.parcels, args: []string{"import", "--type", "parcels", "--firm", firm.code}}
+	pm.write = pm.parcelsFile
+	return []*importer{om, pm}
+}
+
+// parcelsFile writes the firm's parcels file n: 2×rows parcels (the
+// import stores them in transactions of a thousand), one in twenty with a
+// weight that is no number (refused), and records them in the tracker.
+func (im *importer) parcelsFile(n int) *importFile {
+	promised := time.Now().Add(48 * time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
+	header := []string{"运单号", "重量（克）", "始发地", "目的地", "快递员编号", "承诺送达时间"}
+	return im.addFile(fmt.Sprintf("parcels-%03d.csv", n), header, im.tr.parcels, 2*im.rows, func(i int) (string, bool, [][]string) {
+		wb := fmt.Sprintf("%sF%03d%06d", parcelMark, n, i)
+		valid, weight := i%20 != 7, "800"
+		if !valid {
+			weight = "八百"
+		}
+		return wb, valid, [][]string{{wb, weight, "130802", "110105", fmt.Sprintf("C%02d", i%9), promised}}
+	})
+}
+
+// ordersFile writes the platform's orders file n: 2×rows orders of two
 // items each (a row an item; the import stores trade.MaxBatch orders a
 // transaction, so a kill may fall between its transactions), one in
 // twenty with a bad GTIN on its second item (the order is refused whole),
 // and records them in the tracker.
-func (im *importer) nextOrders(n int) *importFile {
+func (im *importer) ordersFile(n int) *importFile {
 	paid := time.Now().Add(-3 * time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05")
 	header := []string{"订单号", "店铺编号", "买家", "订单金额（元）", "商品条码", "批次", "数量", "单价（元）", "付款时间"}
 	return im.addFile(fmt.Sprintf("orders-%03d.csv", n), header, im.tr.orders, 2*im.rows, func(i int) (string, bool, [][]string) {
