@@ -696,7 +696,7 @@ func (im *importer) penalties(n int) *importFile {
 	header := []string{"行政相对人名称", "行政相对人类别", "统一社会信用代码", "法定代表人", "行政处罚决定书文号", "违法行为类型", "违法事实", "处罚依据",
 		"处罚类别", "处罚内容", "罚款金额（万元）", "处罚决定日期", "处罚机关", "处罚机关统一社会信用代码", "数据来源单位"}
 	date := time.Now().AddDate(0, 0, -30).Format("2006-01-02")
-	return im.addFile(fmt.Sprintf("penalties-%03d.csv", n), header, im.tr.records, im.rows, func(i int) (string, bool, [][]string) {
+	return im.addFile(fmt.Sprintf("penalties-%03d.csv", n), header, im.rows, func(i int) (string, bool, [][]string) {
 		ref := fmt.Sprintf("CRASH-IMP-%03d-%06d", n, i)
 		valid := i%20 != 7 // 5 % of the rows are bad and must never be stored
 		d := date
@@ -710,9 +710,9 @@ func (im *importer) penalties(n int) *importFile {
 }
 
 // addFile writes a CSV file of the header and the rows of n units (a
-// record, an order of several rows), each known to the tracker's fates by
+// record, an order of several rows), each known to the importer's fates by
 // its ref: unknown until an import stores it, or rejected when invalid.
-func (im *importer) addFile(name string, header []string, fates map[string]outcome, n int, unit func(i int) (ref string, valid bool, rows [][]string)) *importFile {
+func (im *importer) addFile(name string, header []string, n int, unit func(i int) (ref string, valid bool, rows [][]string)) *importFile {
 	f := &importFile{path: filepath.Join(im.t.TempDir(), name)}
 	var b bytes.Buffer
 	cw := csv.NewWriter(&b)
@@ -722,9 +722,9 @@ func (im *importer) addFile(name string, header []string, fates map[string]outco
 		cw.WriteAll(rows)
 		f.refs, f.valid = append(f.refs, ref), append(f.valid, valid)
 		if valid {
-			im.tr.set(fates, ref, fateUnknown, 0)
+			im.tr.set(im.fates, ref, fateUnknown, 0)
 		} else {
-			im.tr.set(fates, ref, fateRejected, 0)
+			im.tr.set(im.fates, ref, fateRejected, 0)
 		}
 	}
 	cw.Flush()

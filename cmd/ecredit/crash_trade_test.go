@@ -184,7 +184,7 @@ func tradeImporters(t *testing.T, s *e2eStore, tr *tracker, rows int, platform, 
 func (im *importer) parcelsFile(n int) *importFile {
 	promised := time.Now().Add(48 * time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
 	header := []string{"运单号", "重量（克）", "始发地", "目的地", "快递员编号", "承诺送达时间"}
-	return im.addFile(fmt.Sprintf("parcels-%03d.csv", n), header, im.tr.parcels, 2*im.rows, func(i int) (string, bool, [][]string) {
+	return im.addFile(fmt.Sprintf("parcels-%03d.csv", n), header, 2*im.rows, func(i int) (string, bool, [][]string) {
 		wb := fmt.Sprintf("%sF%03d%06d", parcelMark, n, i)
 		valid, weight := i%20 != 7, "800"
 		if !valid {
@@ -202,7 +202,7 @@ func (im *importer) parcelsFile(n int) *importFile {
 func (im *importer) ordersFile(n int) *importFile {
 	paid := time.Now().Add(-3 * time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05")
 	header := []string{"订单号", "店铺编号", "买家", "订单金额（元）", "商品条码", "批次", "数量", "单价（元）", "付款时间"}
-	return im.addFile(fmt.Sprintf("orders-%03d.csv", n), header, im.tr.orders, 2*im.rows, func(i int) (string, bool, [][]string) {
+	return im.addFile(fmt.Sprintf("orders-%03d.csv", n), header, 2*im.rows, func(i int) (string, bool, [][]string) {
 		no := fmt.Sprintf("%sF%03d-%06d", orderMark, n, i)
 		valid := i%20 != 7
 		second := crashGTIN
