@@ -211,25 +211,22 @@ func (db *DB) ShopsByIDs(ctx context.Context, ids []int64) (map[int64]*registry.
 	return out, nil
 }
 
-func uniqueIDs(ids []int64) []int64 {
-	seen := make(map[int64]bool, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
-		if id > 0 && !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
+// uniqueIDs returns the positive ids, each once, in first-seen order.
+func uniqueIDs(ids []int64) []int64 { return distinct(ids, func(id int64) bool { return id > 0 }) }
 
-func uniqueStrings(ss []string) []string {
-	seen := make(map[string]bool, len(ss))
-	out := ss[:0:0]
-	for _, s := range ss {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+// uniqueStrings returns the non-empty strings, each once, in first-seen
+// order.
+func uniqueStrings(ss []string) []string { return distinct(ss, func(s string) bool { return s != "" }) }
+
+// distinct returns the values keep accepts, each once, in first-seen order
+// (a new slice: xs is left as it is).
+func distinct[T comparable](xs []T, keep func(T) bool) []T {
+	seen := make(map[T]bool, len(xs))
+	out := xs[:0:0]
+	for _, x := range xs {
+		if keep(x) && !seen[x] {
+			seen[x] = true
+			out = append(out, x)
 		}
 	}
 	return out
