@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -537,6 +539,10 @@ func recallReason(category string) string {
 	return "监督抽检不合格（" + finding + "），责令召回"
 }
 
+// demoListingOrders is how many of a batch's orders writeShopListings
+// reads to find the shops that sold it most.
+const demoListingOrders = 10_000
+
 // listing is a batch its shops list.
 type listing struct {
 	gtin, batch string
@@ -555,28 +561,42 @@ func writeShopListings(ctx context.Context, store *sqlstore.DB, svc *trace.Servi
 	}
 	byPlatform := map[int64][]trace.EventInput{}
 	var platforms []int64
-	q := store.Dialect().Rebind(`SELECT o.shop_id, o.platform_id, MIN(o.paid_at) FROM order_items i JOIN orders o ON o.id = i.order_id
-		WHERE i.gtin = ? AND i.batch = ? GROUP BY o.shop_id, o.platform_id ORDER BY COUNT(*) DESC, o.shop_id LIMIT 3`)
 	for _, l := range ls {
-		rows, err := store.ReaderDB().QueryContext(ctx, q, l.gtin, l.batch)
-		if err != nil {
-			return 0, err
-		}
-		var sales []shopSale
-		for rows.Next() {
-			var s shopSale
-			var paid int64
-			if err := rows.Scan(&s.shop, &s.platform, &paid); err != nil {
-				rows.Close()
+		// The shops of the batch's first orders (its forward trace, at
+		// most demoListingOrders), the most sold first.
+		byShop := map[int64]*shopSale{}
+		count := map[int64]int64{}
+		var after int64
+		for read := 0; read < demoListingOrders; {
+			page, err := store.ReachOrders(ctx, []string{l.gtin}, l.batch, 0, after, trace.MaxPage)
+			if err != nil {
 				return 0, err
 			}
-			s.first = time.UnixMicro(paid).UTC()
-			sales = append(sales, s)
+			for _, o := range page {
+				s := byShop[o.ShopID]
+				if s == nil {
+					s = &shopSale{shop: o.ShopID, platform: o.PlatformID, first: o.PaidAt}
+					byShop[o.ShopID] = s
+				}
+				if o.PaidAt.Before(s.first) {
+					s.first = o.PaidAt
+				}
+				count[o.ShopID] += o.Quantity
+			}
+			read += len(page)
+			if len(page) < trace.MaxPage {
+				break
+			}
+			after = page[len(page)-1].OrderID
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, err
+		var sales []shopSale
+		for _, s := range byShop {
+			sales = append(sales, *s)
 		}
+		slices.SortFunc(sales, func(a, b shopSale) int {
+			return cmp.Or(cmp.Compare(count[b.shop], count[a.shop]), cmp.Compare(a.shop, b.shop))
+		})
+		sales = sales[:min(len(sales), 3)]
 		for _, s := range sales {
 			at := s.first.Add(-time.Duration(1+rng.IntN(72)) * time.Hour)
 			if !at.After(l.made) {

@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
@@ -64,6 +65,10 @@ type DB struct {
 	clock clock.Clock
 
 	stmts stmtCache // statements prepared once per store (cachedStmt)
+
+	// The forward-trace index (postings.go): order items stored since
+	// the last indexing step, and how many call for the next one.
+	pendingCount, indexEvery atomic.Int64
 }
 
 // stmtCache holds statements prepared once on one of the store's pools
@@ -204,6 +209,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "db", Message: "未指定数据库 (no database given)"}
 	}
 	db := &DB{clock: clock.System{}}
+	db.indexEvery.Store(defaultIndexEvery)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		p, err := sql.Open("pgx", dsn)
 		if err != nil {

@@ -1,8 +1,12 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
+
 	"ecredit/logistics"
 	"ecredit/registry"
+	"ecredit/trade"
 )
 
 // SubjectArgs exposes the subject insert values to the benchmarks, so that
@@ -26,4 +30,12 @@ const ReviewInsertCols = reviewInsertCols
 // ByKeysQuery is the statement byKeys runs, rebound for the engine.
 func (db *DB) ByKeysQuery(cols, table, where, key string, n int) string {
 	return db.d.Rebind(db.byKeysQuery(cols, table, where, key, n))
+}
+
+// WritePending writes the trace_pending row of orders (their ids set) as
+// CreateOrders would, without the orders themselves.
+func (db *DB) WritePending(ctx context.Context, os []*trade.Order) error {
+	return db.write(ctx, "sqlstore.WritePending", func(tx *sql.Tx) error {
+		return db.addPending(ctx, tx, os, func(o *trade.Order) int64 { return o.ID })
+	})
 }

@@ -317,8 +317,8 @@ func idList(ids []int64) (string, []any) {
 	return inList(len(ids)), args
 }
 
-// columnArrays turns rows of int, int64 or string values into one slice
-// per column, []int64 or []string, the arguments of unnest on PostgreSQL.
+// columnArrays turns rows of int, int64, string or []byte values into one
+// slice per column, []int64, []string or [][]byte, the arguments of unnest on PostgreSQL.
 func columnArrays(rows [][]any) []any {
 	if len(rows) == 0 {
 		return nil
@@ -330,6 +330,12 @@ func columnArrays(rows [][]any) []any {
 			a := make([]string, len(rows))
 			for r, row := range rows {
 				a[r] = row[c].(string)
+			}
+			out[c] = a
+		case []byte:
+			a := make([][]byte, len(rows))
+			for r, row := range rows {
+				a[r] = row[c].([]byte)
 			}
 			out[c] = a
 		default:

@@ -573,11 +573,11 @@ func (db *DB) RecentRecalls(ctx context.Context, before int64, limit int) ([]*tr
 	return out, mapErr(op, err)
 }
 
-// The forward trace reads order_items through order_items_batch_idx
-// (gtin, batch, order_id, quantity, migration 00010) alone and each order
-// by its primary key: the cost grows with the orders of the batch (for
-// the reach) or with the page (for the order list), never with the size
-// of the orders table.
+// The forward trace reads a batch's order items from its postings and
+// the pending orders (postings.go, batchItems) and each order by its
+// primary key: the cost grows with the orders of the batch (for the
+// reach) or with the page (for the order list) and the pending tail,
+// never with the size of the orders table.
 
 // gtinsIn is "gtin IN (?, …)" for the forms of a GTIN, with their args.
 func gtinsIn(gtins []string, batch string, more ...any) (string, []any) {
@@ -589,54 +589,61 @@ func gtinsIn(gtins []string, batch string, more ...any) (string, []any) {
 	return "gtin IN (" + qmarks(len(gtins)) + ") AND batch = ?", append(args, more...)
 }
 
-// ReachGroups sums the orders holding the batch with an id above after by
-// platform, region, shop and seller. The inner query sums each order's
-// items of the batch from the index (an order may hold the batch in two
-// lines or under two GTIN forms); the outer one reads each order once.
+// ReachGroups sums the orders holding the batch with an id above after
+// (and at most upto, unless 0) by platform, region, shop and seller: the
+// batch's items summed by order (an order may hold the batch in two lines
+// or under two GTIN forms), then each order read once.
 func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, after, upto int64) ([]trace.ReachGroup, error) {
 	const op = "sqlstore.ReachGroups"
-	where, args := gtinsIn(gtins, batch, after)
-	where += " AND order_id > ?"
-	if upto != 0 {
-		where += " AND order_id <= ?"
-		args = append(args, upto)
-	}
-	rows, err := db.readQuery(ctx, `SELECT o.platform_id, o.region, o.shop_id, o.seller_id, COUNT(*), SUM(x.q), SUM(x.n), MAX(x.order_id)
-		FROM (SELECT order_id, SUM(quantity) AS q, COUNT(*) AS n FROM order_items WHERE `+where+` GROUP BY order_id) x
-		JOIN orders o ON o.id = x.order_id
-		GROUP BY o.platform_id, o.region, o.shop_id, o.seller_id`, args...)
+	items, err := db.batchItems(ctx, gtins, batch, after, upto, 0)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
-	defer rows.Close()
-	out := []trace.ReachGroup{}
-	for rows.Next() {
-		var g trace.ReachGroup
-		if err := rows.Scan(&g.PlatformID, &g.Region, &g.ShopID, &g.SellerID, &g.Orders, &g.Quantity, &g.Lines, &g.MaxOrderID); err != nil {
-			return nil, mapErr(op, err)
-		}
-		out = append(out, g)
+	ids, qty, lines := orderSums(items)
+	type gkey struct {
+		platform, shop, seller int64
+		region                 string
 	}
-	return out, mapErr(op, rows.Err())
+	groups := map[gkey]*trace.ReachGroup{}
+	var order []gkey
+	err = db.ordersByID(ctx, ids, func(o orderRef) error {
+		k := gkey{o.platform, o.shop, o.seller, o.region}
+		g := groups[k]
+		if g == nil {
+			g = &trace.ReachGroup{PlatformID: o.platform, Region: o.region, ShopID: o.shop, SellerID: o.seller}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.Orders++
+		g.Quantity += qty[o.id]
+		g.Lines += lines[o.id]
+		g.MaxOrderID = max(g.MaxOrderID, o.id)
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	out := make([]trace.ReachGroup, len(order))
+	for i, k := range order {
+		out[i] = *groups[k]
+	}
+	return out, nil
 }
 
 // BatchSpan returns the smallest and largest order id of the batch's
-// order items and their number, from the index alone.
+// order items and their number.
 func (db *DB) BatchSpan(ctx context.Context, gtins []string, batch string) (lo, hi, lines int64, err error) {
-	where, args := gtinsIn(gtins, batch)
-	err = db.readRow(ctx, "SELECT COALESCE(MIN(order_id), 0), COALESCE(MAX(order_id), 0), COUNT(*) FROM order_items WHERE "+
-		where, args...).Scan(&lo, &hi, &lines)
-	return lo, hi, lines, mapErr("sqlstore.BatchSpan", err)
+	items, err := db.batchItems(ctx, gtins, batch, 0, 0, 0)
+	if err != nil || len(items) == 0 {
+		return 0, 0, 0, mapErr("sqlstore.BatchSpan", err)
+	}
+	return items[0].order, items[len(items)-1].order, int64(len(items)), nil
 }
 
-// CountBatchLines counts the batch's order items up to an order id, from
-// the index alone.
+// CountBatchLines counts the batch's order items up to an order id.
 func (db *DB) CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error) {
-	const op = "sqlstore.CountBatchLines"
-	where, args := gtinsIn(gtins, batch, upto)
-	var n int64
-	err := db.readRow(ctx, "SELECT COUNT(*) FROM order_items WHERE "+where+" AND order_id <= ?", args...).Scan(&n)
-	return n, mapErr(op, err)
+	items, err := db.batchItems(ctx, gtins, batch, 0, upto, 0)
+	return int64(len(items)), mapErr("sqlstore.CountBatchLines", err)
 }
 
 // BatchLinesSince counts the order items of the orders after..upto by
@@ -661,55 +668,48 @@ func (db *DB) LastOrderID(ctx context.Context) (int64, error) {
 	return id, mapErr("sqlstore.LastOrderID", err)
 }
 
-// ReachOrders pages through the orders holding the batch by order id. Each
-// GTIN form is read on its own, in the index's order-id order, so the
-// query stops after the page; the forms' pages are merged here (an order
-// holding the batch under two forms adds up).
+// ReachOrders pages through the orders holding the batch (any GTIN form;
+// an order holding it in two lines or forms adds up) by order id: it
+// reads the batch's items only as far as the page needs (batchItems'
+// want), then the page's orders by id, and reads on while a platform
+// filter leaves the page short.
 func (db *DB) ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]trace.OrderLine, error) {
 	const op = "sqlstore.ReachOrders"
 	limit = clampLimit(limit, 100, trace.MaxPage)
-	// Grouped by i.order_id alone (the order's columns are one row's:
-	// MIN picks it), so that the rows come grouped in index order and
-	// the query stops after the page instead of sorting the batch.
-	q := `SELECT i.order_id, MIN(o.order_no), MIN(o.platform_id), MIN(o.shop_id), MIN(o.seller_id), MIN(o.region), MIN(o.status),
-		MIN(o.paid_at), SUM(i.quantity) FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.gtin = ? AND i.batch = ? AND i.order_id > ?`
-	if platformID != 0 {
-		q += " AND o.platform_id = ?"
-	}
-	q = db.d.Rebind(q + ` GROUP BY i.order_id ORDER BY i.order_id LIMIT ?`)
 	out := []trace.OrderLine{}
-	at := map[int64]int{}
-	for _, g := range gtins {
-		args := []any{g, batch, after}
+	for len(out) < limit {
+		want := limit - len(out)
 		if platformID != 0 {
-			args = append(args, platformID)
+			want = max(want, 4*limit)
 		}
-		rows, err := db.r.QueryContext(ctx, q, append(args, limit)...)
+		items, err := db.batchItems(ctx, gtins, batch, after, 0, want)
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
-		for rows.Next() {
-			var o trace.OrderLine
-			var paid int64
-			if err := rows.Scan(&o.OrderID, &o.OrderNo, &o.PlatformID, &o.ShopID, &o.SellerID, &o.Region, &o.Status, &paid, &o.Quantity); err != nil {
-				rows.Close()
-				return nil, mapErr(op, err)
-			}
-			o.PaidAt = fromMicros(paid)
-			if k, ok := at[o.OrderID]; ok {
-				out[k].Quantity += o.Quantity
-				continue
-			}
-			at[o.OrderID] = len(out)
-			out = append(out, o)
+		ids, qty, _ := orderSums(items)
+		if len(ids) > want {
+			ids = ids[:want] // a later order's items may be read only in part
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if len(ids) == 0 {
+			break
+		}
+		err = db.ordersByID(ctx, ids, func(o orderRef) error {
+			if (platformID != 0 && o.platform != platformID) || len(out) == limit {
+				return nil
+			}
+			out = append(out, trace.OrderLine{OrderID: o.id, OrderNo: o.no, PlatformID: o.platform, ShopID: o.shop, SellerID: o.seller,
+				Region: o.region, Status: o.status, PaidAt: fromMicros(o.paid), Quantity: qty[o.id]})
+			return nil
+		})
+		if err != nil {
 			return nil, mapErr(op, err)
 		}
+		if len(ids) < want {
+			break // the batch has no more orders
+		}
+		after = ids[len(ids)-1]
 	}
-	slices.SortFunc(out, func(a, b trace.OrderLine) int { return cmp.Compare(a.OrderID, b.OrderID) })
-	return out[:min(len(out), limit)], nil
+	return out, nil
 }
 
 // ShopNames returns the names of the shops among ids, by id.

@@ -148,6 +148,9 @@ func seedTraceCity(b *testing.B, db *sqlstore.DB, orders int) int64 {
 		}
 		return o
 	})
+	if _, err := db.IndexOrders(ctx); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := db.WriterDB().ExecContext(ctx, "ANALYZE"); err != nil {
 		b.Fatal(err)
 	}

@@ -32,6 +32,12 @@ func (db *DB) eachRow(ctx context.Context, q querier, query string, args []any, 
 	} else {
 		rows, err = q.QueryContext(ctx, db.d.Rebind(query), args...)
 	}
+	return eachOf(rows, err, fn)
+}
+
+// eachOf calls fn for every row of a query's result (rows, err) and
+// closes it.
+func eachOf(rows *sql.Rows, err error, fn func(*sql.Rows) error) error {
 	if err != nil {
 		return err
 	}
@@ -461,6 +467,9 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 		if err := db.multiInsert(ctx, tx, "order_items", itemCols, itemTypes, items, itemsPerInsert, "", nil); err != nil {
 			return err
 		}
+		if err := db.addPending(ctx, tx, created, func(o *trade.Order) int64 { return ids[o] }); err != nil {
+			return err
+		}
 		if len(created) == 0 || entry == nil {
 			return nil
 		}
@@ -499,9 +508,12 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 	if err != nil {
 		return nil, err
 	}
+	items := 0
 	for _, o := range created {
 		o.ID = ids[o]
+		items += len(o.Items)
 	}
+	db.afterOrders(ctx, items)
 	for _, o := range taken {
 		o.ID, o.Version = 0, 0
 	}
@@ -541,6 +553,13 @@ func (db *DB) copyOrders(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, os []
 		return false, err
 	}
 	if _, err := copyIn("order_items", ItemColumns, irows); err != nil {
+		return false, err
+	}
+	byOrder := make(map[*trade.Order]int64, len(os))
+	for i, o := range os {
+		byOrder[o] = drawn[i]
+	}
+	if err := db.addPending(ctx, tx, os, func(o *trade.Order) int64 { return byOrder[o] }); err != nil {
 		return false, err
 	}
 	for i, o := range os {

@@ -427,6 +427,10 @@ type Store interface {
 	BatchLinesSince(ctx context.Context, after, upto int64) ([]BatchLines, error)
 	// LastOrderID returns the largest order id (0: no order).
 	LastOrderID(ctx context.Context) (int64, error)
+	// IndexOrders puts the orders stored since it last ran into the
+	// store's batch order (the others are read one by one by the calls
+	// above) and returns how many order ids it covered.
+	IndexOrders(ctx context.Context) (int64, error)
 	// ReachOrders pages through those orders by ascending order id,
 	// reading no more of the batch than the page needs.
 	ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]OrderLine, error)

@@ -29,8 +29,13 @@ const WarmStep = 100_000
 // WarmStep order ids) and brings the kept reach of each registered batch
 // among them that holds at least cacheMinLines items up to date. It
 // returns the last order id read (the next step's after; after itself
-// when there are no new orders) and how many batches it warmed.
+// when there are no new orders) and how many batches it warmed. First it
+// has the store index the orders not yet in batch order (Store.IndexOrders),
+// so that traces read few of them one by one.
 func (s *Service) WarmReach(ctx context.Context, after int64) (upto int64, warmed int, err error) {
+	if _, err := s.Store.IndexOrders(ctx); err != nil {
+		return after, 0, err
+	}
 	last, err := s.Store.LastOrderID(ctx)
 	if err != nil || last <= after {
 		return after, 0, err
