@@ -26,6 +26,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ecredit/sqlstore"
 )
 
 // Prefixes of the order numbers and waybills the trade writers send, so
@@ -548,8 +550,8 @@ func (tradeStored) add(m map[string]checkRow, key string, id int64) {
 // tradeRows reads, in the check's snapshot, the harness's orders, reviews,
 // parcels and tracking events as stored, and the problems of their shape:
 // an order without both its items, a parcel whose event count is not its
-// track's line count, a track line that does not parse, and the review
-// tallies' (reviewTallies).
+// track's line count, a track line that does not parse, the review
+// tallies' (reviewTallies) and the forward trace's (tracedAsStored).
 func tradeRows(ctx context.Context, tx *sql.Tx) (*tradeStored, error) {
 	st := &tradeStored{orders: map[string]checkRow{}, reviews: map[string]checkRow{}, parcels: map[string]checkRow{}, events: map[string]checkRow{},
 		trace: map[string]checkRow{}}
@@ -557,6 +559,11 @@ func tradeRows(ctx context.Context, tx *sql.Tx) (*tradeStored, error) {
 	if st.problems, err = reviewTallies(ctx, tx); err != nil {
 		return nil, err
 	}
+	traced, err := tracedAsStored(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	st.problems = append(st.problems, traced...)
 	each := func(q string, scan func(*sql.Rows) error) error {
 		rows, err := tx.QueryContext(ctx, q)
 		if err != nil {
@@ -631,6 +638,46 @@ func tradeRows(ctx context.Context, tx *sql.Tx) (*tradeStored, error) {
 		return nil
 	})
 	return st, err
+}
+
+// tracedAsStored checks that the forward trace sees every order item
+// exactly once, indexed or pending (sqlstore.TracedLines, migration
+// 00022): per batch, as many items as order_items holds.
+func tracedAsStored(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	traced, err := sqlstore.TracedLines(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	stored := map[[2]string]int64{}
+	rows, err := tx.QueryContext(ctx, "SELECT gtin, batch, COUNT(*) FROM order_items GROUP BY gtin, batch")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, b string
+		var n int64
+		if err := rows.Scan(&g, &b, &n); err != nil {
+			return nil, err
+		}
+		stored[[2]string{g, b}] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var problems []string
+	for k, n := range stored {
+		if traced[k] != n {
+			problems = append(problems, fmt.Sprintf("batch %s %s: %d order items stored, the trace sees %d", k[0], k[1], n, traced[k]))
+		}
+	}
+	for k, n := range traced {
+		if _, ok := stored[k]; !ok {
+			problems = append(problems, fmt.Sprintf("batch %s %s: no order item stored, the trace sees %d", k[0], k[1], n))
+		}
+	}
+	slices.Sort(problems)
+	return problems, nil
 }
 
 // reviewTallies checks what reviews keep beside themselves against the
