@@ -36,6 +36,10 @@ func (db *DB) ByKeysQuery(cols, table, where, key string, n int) string {
 // CreateOrders would, without the orders themselves.
 func (db *DB) WritePending(ctx context.Context, os []*trade.Order) error {
 	return db.write(ctx, "sqlstore.WritePending", func(tx *sql.Tx) error {
-		return db.addPending(ctx, tx, os, func(o *trade.Order) int64 { return o.ID })
+		ids := make([]int64, len(os))
+		for i, o := range os {
+			ids[i] = o.ID
+		}
+		return db.addPending(ctx, tx, os, ids)
 	})
 }

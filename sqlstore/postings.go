@@ -61,41 +61,52 @@ type batchKey struct{ gtin, batch string }
 // batchItem is an order item of a batch: its order and quantity.
 type batchItem struct{ order, qty int64 }
 
-// pendingItems packs the items of orders (id gives each one's id) as a
+// pendingItems packs the items of orders (ids[i] the id of os[i]) as a
 // trace_pending row's items: the format byte, the number of distinct
 // batches and each (uvarint length and bytes of the GTIN, then of the
 // batch), then per item in ascending order id the uvarints of its
 // batch's number, its order id less the previous item's (lo for the
 // first) and its quantity. It returns lo and hi, the smallest and largest
 // order id.
-func pendingItems(os []*trade.Order, id func(*trade.Order) int64) (lo, hi int64, packed []byte) {
-	sorted := slices.Clone(os)
-	slices.SortFunc(sorted, func(a, b *trade.Order) int { return cmp.Compare(id(a), id(b)) })
-	lo, hi = id(sorted[0]), id(sorted[len(sorted)-1])
+func pendingItems(os []*trade.Order, ids []int64) (lo, hi int64, packed []byte) {
+	at := make([]int, len(os)) // os by ascending id: usually as given
+	for i := range at {
+		at[i] = i
+	}
+	if !slices.IsSorted(ids) {
+		slices.SortFunc(at, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
+	}
+	lo, hi = ids[at[0]], ids[at[len(at)-1]]
 	keys := map[batchKey]uint64{}
-	var dict, items []byte
+	var dict []byte
+	items := make([]byte, 0, 8*len(os))
 	prev := lo
-	for _, o := range sorted {
-		for _, it := range o.Items {
+	last, lastN := batchKey{}, uint64(0)
+	for _, i := range at {
+		for _, it := range os[i].Items {
 			k := batchKey{it.GTIN, it.Batch}
-			n, ok := keys[k]
+			n, ok := lastN, len(keys) > 0 && k == last
 			if !ok {
-				n = uint64(len(keys))
-				keys[k] = n
-				dict = binary.AppendUvarint(dict, uint64(len(k.gtin)))
-				dict = append(dict, k.gtin...)
-				dict = binary.AppendUvarint(dict, uint64(len(k.batch)))
-				dict = append(dict, k.batch...)
+				if n, ok = keys[k]; !ok {
+					n = uint64(len(keys))
+					keys[k] = n
+					dict = binary.AppendUvarint(dict, uint64(len(k.gtin)))
+					dict = append(dict, k.gtin...)
+					dict = binary.AppendUvarint(dict, uint64(len(k.batch)))
+					dict = append(dict, k.batch...)
+				}
+				last, lastN = k, n
 			}
 			items = binary.AppendUvarint(items, n)
-			items = binary.AppendUvarint(items, uint64(id(o)-prev))
+			items = binary.AppendUvarint(items, uint64(ids[i]-prev))
 			items = binary.AppendUvarint(items, uint64(it.Quantity))
-			prev = id(o)
+			prev = ids[i]
 		}
 	}
-	packed = append([]byte{pendingFormat}, binary.AppendUvarint(nil, uint64(len(keys)))...)
-	packed = append(append(packed, dict...), items...)
-	return lo, hi, packed
+	packed = make([]byte, 0, 1+binary.MaxVarintLen64+len(dict)+len(items))
+	packed = append(packed, pendingFormat)
+	packed = binary.AppendUvarint(packed, uint64(len(keys)))
+	return lo, hi, append(append(packed, dict...), items...)
 }
 
 // eachPending decodes a trace_pending row's items (pendingItems) and calls
@@ -151,12 +162,12 @@ func eachPending(lo int64, b []byte, fn func(k batchKey, order, qty int64)) erro
 }
 
 // addPending writes the trace_pending row of orders just created in tx
-// (id gives each one's id).
-func (db *DB) addPending(ctx context.Context, tx *sql.Tx, os []*trade.Order, id func(*trade.Order) int64) error {
+// (ids[i] the id of os[i]).
+func (db *DB) addPending(ctx context.Context, tx *sql.Tx, os []*trade.Order, ids []int64) error {
 	if len(os) == 0 {
 		return nil
 	}
-	lo, hi, packed := pendingItems(os, id)
+	lo, hi, packed := pendingItems(os, ids)
 	_, err := tx.ExecContext(ctx, db.d.Rebind("INSERT INTO trace_pending (lo, hi, items) VALUES (?, ?, ?)"), lo, hi, packed)
 	return err
 }

@@ -453,6 +453,7 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 		}
 		created, taken = created[:0], taken[:0]
 		var items [][]any
+		var createdIDs []int64
 		for _, o := range os {
 			id, ok := ids[o]
 			if !ok {
@@ -460,6 +461,7 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 				continue
 			}
 			created = append(created, o)
+			createdIDs = append(createdIDs, id)
 			for _, it := range o.Items {
 				items = append(items, ItemArgs(id, it))
 			}
@@ -467,7 +469,7 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 		if err := db.multiInsert(ctx, tx, "order_items", itemCols, itemTypes, items, itemsPerInsert, "", nil); err != nil {
 			return err
 		}
-		if err := db.addPending(ctx, tx, created, func(o *trade.Order) int64 { return ids[o] }); err != nil {
+		if err := db.addPending(ctx, tx, created, createdIDs); err != nil {
 			return err
 		}
 		if len(created) == 0 || entry == nil {
@@ -555,11 +557,7 @@ func (db *DB) copyOrders(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, os []
 	if _, err := copyIn("order_items", ItemColumns, irows); err != nil {
 		return false, err
 	}
-	byOrder := make(map[*trade.Order]int64, len(os))
-	for i, o := range os {
-		byOrder[o] = drawn[i]
-	}
-	if err := db.addPending(ctx, tx, os, func(o *trade.Order) int64 { return byOrder[o] }); err != nil {
+	if err := db.addPending(ctx, tx, os, drawn); err != nil {
 		return false, err
 	}
 	for i, o := range os {

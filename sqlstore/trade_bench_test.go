@@ -28,7 +28,7 @@ import (
 // RETURNING their ids), on PostgreSQL COPY with ids drawn beforehand — with the
 // indexes and reference checks of 00005 and 00013, one audit entry and the
 // batch's trace_pending row (00022); and, every sqlstore IndexEvery
-// (8,000) order items, the indexing step that writes their batches'
+// (40,000) order items, the indexing step that writes their batches'
 // postings: the forward-trace index's whole cost, in the timing.
 // BenchmarkOrderRawInsertCeiling writes the same column values into
 // scratch tables without index, foreign key or audit row, one transaction

@@ -42,6 +42,9 @@ CREATE TABLE trace_pending (
     items BYTEA,
     CHECK (hi >= lo)
 );
+-- A pending row's items are varints, written once and read whole: kept
+-- out of line without compressing them (PostgreSQL only).
+ALTER TABLE trace_pending ALTER COLUMN items SET STORAGE EXTERNAL;
 INSERT INTO trace_pending (lo, hi) SELECT MIN(id), MAX(id) FROM orders HAVING COUNT(*) > 0;
 DROP INDEX order_items_batch_idx;
 
