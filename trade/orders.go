@@ -98,16 +98,43 @@ type Result struct {
 
 // checkText validates a free text field.
 func checkText(l *errs.List, field, v string, max int, required bool) {
+	if plainText(v, max) && (!required || strings.TrimSpace(v) != "") {
+		return
+	}
+	// One pass over the runes for the three checks of the text itself.
+	runes, invalid, control := 0, false, false
+	for i := 0; i < len(v); {
+		r, n := utf8.DecodeRuneInString(v[i:])
+		invalid = invalid || (r == utf8.RuneError && n == 1)
+		control = control || (unicode.IsControl(r) && r != '\n')
+		runes++
+		i += n
+	}
 	switch {
 	case required && strings.TrimSpace(v) == "":
 		l.Add(field, "不能为空 (required)")
-	case !utf8.ValidString(v):
+	case invalid:
 		l.Add(field, "不是有效的 UTF-8 文本 (invalid UTF-8)")
-	case utf8.RuneCountInString(v) > max:
+	case runes > max:
 		l.Add(field, "不能超过 %d 个字符 (too long)", max)
-	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }):
+	case control:
 		l.Add(field, "不能包含控制字符 (control characters)")
 	}
+}
+
+// plainText reports whether v is printable ASCII (spaces and newlines
+// allowed) of at most max bytes: then none of checkText's refusals but
+// "required" can apply, and the rune-by-rune checks are skipped.
+func plainText(v string, max int) bool {
+	if len(v) > max {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\n') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckPseudonym refuses a buyer pseudonym that is empty, too long, or
@@ -185,6 +212,23 @@ type pending struct {
 	carrier string // normalised credit code, "" when none
 }
 
+// itemFields are the field prefixes of the first items ("items.1." …),
+// made once instead of for every item of every order.
+var itemFields = func() []string {
+	out := make([]string, MaxItems)
+	for i := range out {
+		out[i] = "items." + strconv.Itoa(i+1) + "."
+	}
+	return out
+}()
+
+func itemField(i int) string {
+	if i < len(itemFields) {
+		return itemFields[i]
+	}
+	return "items." + strconv.Itoa(i+1) + "."
+}
+
 // normalize validates every field of in that needs no lookup.
 func (s *Service) normalize(in *OrderInput, now time.Time) (*pending, error) {
 	c := s.cfg()
@@ -211,11 +255,12 @@ func (s *Service) normalize(in *OrderInput, now time.Time) (*pending, error) {
 	case len(in.Items) > MaxItems:
 		l.Add("items", "一笔订单最多 %d 件商品 (at most %d items)", MaxItems, MaxItems)
 	}
+	o.Items = make([]Item, 0, min(len(in.Items), MaxItems))
 	for i, it := range in.Items {
 		if i >= MaxItems {
 			break
 		}
-		f := "items." + strconv.Itoa(i+1) + "."
+		f := itemField(i)
 		item := Item{Line: i + 1, Batch: strings.TrimSpace(it.Batch), Name: strings.TrimSpace(it.Name), Category: it.Category,
 			Quantity: it.Quantity, PriceFen: it.PriceFen}
 		if code.ValidGTIN(it.GTIN) {
@@ -225,8 +270,12 @@ func (s *Service) normalize(in *OrderInput, now time.Time) (*pending, error) {
 		} else {
 			item.GTIN = r.Normalized
 		}
-		checkText(&l, f+"batch", item.Batch, maxBatchNo, false)
-		checkText(&l, f+"name", item.Name, maxItemName, false)
+		if !plainText(item.Batch, maxBatchNo) { // the field's name made only for a refusal
+			checkText(&l, f+"batch", item.Batch, maxBatchNo, false)
+		}
+		if !plainText(item.Name, maxItemName) {
+			checkText(&l, f+"name", item.Name, maxItemName, false)
+		}
 		if _, ok := registry.Categories[item.Category]; item.Category != "" && !ok {
 			l.Add(f+"category", "商品类目「%s」未知，可用：%s (unknown category)", clip(item.Category, 20), categoryList())
 		}
