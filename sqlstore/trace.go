@@ -592,7 +592,9 @@ func gtinsIn(gtins []string, batch string, more ...any) (string, []any) {
 // ReachGroups sums the orders holding the batch with an id above after
 // (and at most upto, unless 0) by platform, region, shop and seller: the
 // batch's items summed by order (an order may hold the batch in two lines
-// or under two GTIN forms), then each order read once.
+// or under two GTIN forms), then the orders joined and grouped in SQL,
+// reachGroupsPerQuery orders a statement, so that only the groups come
+// back, not a row an order.
 func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, after, upto int64) ([]trace.ReachGroup, error) {
 	const op = "sqlstore.ReachGroups"
 	items, err := db.batchItems(ctx, gtins, batch, after, upto, 0)
@@ -606,28 +608,77 @@ func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, aft
 	}
 	groups := map[gkey]*trace.ReachGroup{}
 	var order []gkey
-	err = db.ordersByID(ctx, ids, func(o orderRef) error {
-		k := gkey{o.platform, o.shop, o.seller, o.region}
-		g := groups[k]
-		if g == nil {
-			g = &trace.ReachGroup{PlatformID: o.platform, Region: o.region, ShopID: o.shop, SellerID: o.seller}
-			groups[k] = g
-			order = append(order, k)
+	const cols = "SELECT o.platform_id, o.region, o.shop_id, o.seller_id, COUNT(*), SUM(x.q), SUM(x.n), MAX(o.id) FROM "
+	const tail = " JOIN orders o ON o.id = x.id GROUP BY o.platform_id, o.region, o.shop_id, o.seller_id"
+	for start := 0; start < len(ids); start += reachGroupsPerQuery {
+		chunk := ids[start:min(start+reachGroupsPerQuery, len(ids))]
+		var q string
+		var args []any
+		if db.d.Name() == EnginePostgres {
+			qs, ns := make([]int64, len(chunk)), make([]int64, len(chunk))
+			for i, id := range chunk {
+				qs[i], ns[i] = qty[id], lines[id]
+			}
+			q, args = cols+"unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS x(id, q, n)"+tail, []any{chunk, qs, ns}
+		} else {
+			// Padded with (0, 0, 0) rows, which join no order, to a
+			// power of two: a few statements serve every call.
+			k := 64
+			for k < len(chunk) {
+				k *= 2
+			}
+			q = cols + "(" + tripleValues(k) + ") AS x" + tail
+			args = make([]any, 0, 3*k)
+			for _, id := range chunk {
+				args = append(args, id, qty[id], lines[id])
+			}
+			for range k - len(chunk) {
+				args = append(args, 0, 0, 0)
+			}
 		}
-		g.Orders++
-		g.Quantity += qty[o.id]
-		g.Lines += lines[o.id]
-		g.MaxOrderID = max(g.MaxOrderID, o.id)
-		return nil
-	})
-	if err != nil {
-		return nil, mapErr(op, err)
+		err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
+			var g trace.ReachGroup
+			if err := r.Scan(&g.PlatformID, &g.Region, &g.ShopID, &g.SellerID, &g.Orders, &g.Quantity, &g.Lines, &g.MaxOrderID); err != nil {
+				return err
+			}
+			k := gkey{g.PlatformID, g.ShopID, g.SellerID, g.Region}
+			if had := groups[k]; had != nil {
+				had.Orders += g.Orders
+				had.Quantity += g.Quantity
+				had.Lines += g.Lines
+				had.MaxOrderID = max(had.MaxOrderID, g.MaxOrderID)
+				return nil
+			}
+			groups[k] = &g
+			order = append(order, k)
+			return nil
+		})
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
 	}
 	out := make([]trace.ReachGroup, len(order))
 	for i, k := range order {
 		out[i] = *groups[k]
 	}
 	return out, nil
+}
+
+// reachGroupsPerQuery is how many orders one ReachGroups statement joins
+// (on SQLite three parameters each, within its 32,766).
+const reachGroupsPerQuery = 8_192
+
+// tripleValues is "SELECT ? AS id, ? AS q, ? AS n UNION ALL VALUES (?, ?, ?), …",
+// n rows in all: a table of parameters for SQLite to join.
+func tripleValues(n int) string {
+	var b strings.Builder
+	b.Grow(n * 11)
+	b.WriteString("SELECT ? AS id, ? AS q, ? AS n")
+	if n > 1 {
+		b.WriteString(" UNION ALL VALUES (?, ?, ?)")
+		b.WriteString(strings.Repeat(", (?, ?, ?)", n-2))
+	}
+	return b.String()
 }
 
 // BatchSpan returns the smallest and largest order id of the batch's
