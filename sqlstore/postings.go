@@ -329,15 +329,13 @@ func eachEntry(first int64, buf []byte, fn func(order, qty int64)) error {
 	return nil
 }
 
-// batchItems returns the batch's order items (gtin any of gtins) whose
-// order id is above after and, unless upto is 0, at most upto, sorted by
-// order id, in one statement (one snapshot: an item indexed meanwhile is
-// read once): the items of pending ranges without items from order_items,
-// the other pending rows' items, then the postings by first order id.
-// With want > 0 it stops reading postings once it holds the items of
-// want orders below the next posting's first order id: the items of the
-// smallest want orders are then all there (and maybe some more).
-func (db *DB) batchItems(ctx context.Context, gtins []string, batch string, after, upto int64, want int) ([]batchItem, error) {
+// tailQuery is the statement that reads the pending orders' items of the
+// batch (gtin any of gtins) with an order id above after and, unless upto
+// is 0, at most upto: rows (0, order id, quantity, NULL) from pending
+// ranges without items (their items in order_items), and rows (1, lo, hi,
+// items) of the other pending rows, whose items the caller filters
+// (eachTailItem).
+func (db *DB) tailQuery(gtins []string, batch string, after, upto int64) (string, []any) {
 	where, args := gtinsIn(gtins, batch, after)
 	q := "SELECT 0, i.order_id, i.quantity, " + db.nullBlob() + " FROM trace_pending p JOIN order_items i ON i.order_id BETWEEN p.lo AND p.hi WHERE p.items IS NULL AND i." +
 		strings.Replace(where, "batch = ?", "i.batch = ?", 1) + " AND i.order_id > ?"
@@ -351,71 +349,153 @@ func (db *DB) batchItems(ctx context.Context, gtins []string, batch string, afte
 		q += " AND lo <= ?"
 		args = append(args, upto)
 	}
-	_, more := gtinsIn(gtins, batch, after)
+	return q, args
+}
+
+// eachTailItem calls fn for the items of a tailQuery row (src, id, n,
+// packed) that are the batch's and in (after, upto].
+func eachTailItem(gtins []string, batch string, after, upto, src, id, n int64, packed []byte, fn func(order, qty int64)) error {
+	if src == 0 {
+		fn(id, n)
+		return nil
+	}
+	return eachPending(id, packed, func(k batchKey, order, qty int64) {
+		if k.batch == batch && slices.Contains(gtins, k.gtin) && order > after && (upto == 0 || order <= upto) {
+			fn(order, qty)
+		}
+	})
+}
+
+// sortItems sorts items by order id, keeping each order's in their order.
+func sortItems(items []batchItem) {
+	slices.SortStableFunc(items, func(a, b batchItem) int { return cmp.Compare(a.order, b.order) })
+}
+
+// batchItems returns the batch's order items (gtin any of gtins) whose
+// order id is above after and, unless upto is 0, at most upto, sorted by
+// order id, in one statement (one snapshot: an item indexed meanwhile is
+// read once): the pending orders' items (tailQuery), then the postings.
+func (db *DB) batchItems(ctx context.Context, gtins []string, batch string, after, upto int64) ([]batchItem, error) {
+	q, args := db.tailQuery(gtins, batch, after, upto)
+	where, more := gtinsIn(gtins, batch, after)
 	q += " UNION ALL SELECT 2, first_id, lines, entries FROM batch_postings WHERE " + where + " AND last_id > ?"
 	args = append(args, more...)
 	if upto != 0 {
 		q += " AND first_id <= ?"
 		args = append(args, upto)
 	}
-	in := func(order int64) bool { return order > after && (upto == 0 || order <= upto) }
 	var out []batchItem
-	stop := errors.New("enough")
-	sorted := true
-	below := func(bound int64) int { // orders read below bound
-		if !sorted {
-			slices.SortStableFunc(out, func(a, b batchItem) int { return cmp.Compare(a.order, b.order) })
-			sorted = true
-		}
-		n := 0
-		for i, it := range out {
-			if it.order >= bound {
-				break
-			}
-			if i == 0 || out[i-1].order != it.order {
-				n++
-			}
-		}
-		return n
-	}
-	if want > 0 {
-		q += " ORDER BY 1, 2" // the pending items first, then the postings in first-id order
-	}
+	add := func(order, qty int64) { out = append(out, batchItem{order, qty}) }
 	err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
 		var src, id, n int64
 		var packed []byte
 		if err := r.Scan(&src, &id, &n, &packed); err != nil {
 			return err
 		}
-		switch src {
-		case 0:
-			out, sorted = append(out, batchItem{id, n}), false
-			return nil
-		case 1:
-			return eachPending(id, packed, func(k batchKey, order, qty int64) {
-				if k.batch == batch && slices.Contains(gtins, k.gtin) && in(order) {
-					out, sorted = append(out, batchItem{order, qty}), false
-				}
-			})
-		}
-		if want > 0 && below(id) >= want {
-			return stop
+		if src < 2 {
+			return eachTailItem(gtins, batch, after, upto, src, id, n, packed, add)
 		}
 		return eachEntry(id, packed, func(order, qty int64) {
-			if in(order) {
-				out, sorted = append(out, batchItem{order, qty}), false
+			if order > after && (upto == 0 || order <= upto) {
+				add(order, qty)
 			}
 		})
 	})
-	if errors.Is(err, stop) {
-		err = nil
-	}
 	if err != nil {
 		return nil, err
 	}
-	if !sorted {
-		slices.SortStableFunc(out, func(a, b batchItem) int { return cmp.Compare(a.order, b.order) })
+	sortItems(out)
+	return out, nil
+}
+
+// postingsWindow is how many postings firstItems reads a statement.
+const postingsWindow = 16
+
+// firstItems returns the items of the batch's first want orders above
+// after (and maybe of some later ones), sorted by order id: all when the
+// batch has fewer. It reads the pending orders' items, then the postings
+// in first-id order postingsWindow at a time, and stops once it holds
+// want orders below the next unread posting's first id (every item of
+// those is then read). The statements are not one snapshot: an order
+// indexed between the first and a later one is read twice, and its
+// pending copy dropped (an order's items move from pending to one
+// posting per GTIN form in one transaction, and postings are never
+// removed).
+func (db *DB) firstItems(ctx context.Context, gtins []string, batch string, after int64, want int) ([]batchItem, error) {
+	var tail, out []batchItem
+	q, args := db.tailQuery(gtins, batch, after, 0)
+	err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
+		var src, id, n int64
+		var packed []byte
+		if err := r.Scan(&src, &id, &n, &packed); err != nil {
+			return err
+		}
+		return eachTailItem(gtins, batch, after, 0, src, id, n, packed, func(order, qty int64) { tail = append(tail, batchItem{order, qty}) })
+	})
+	if err != nil {
+		return nil, err
 	}
+	indexed := map[int64]bool{} // orders read in a posting
+	type key struct {
+		gtin  string
+		first int64
+	}
+	read := map[key]bool{}
+	where, wargs := gtinsIn(gtins, batch, after)
+	from := int64(math.MinInt64)
+	for {
+		n, last := 0, int64(0)
+		err := db.eachRow(ctx, db.r, "SELECT gtin, first_id, entries FROM batch_postings WHERE "+where+" AND last_id > ? AND first_id >= ? ORDER BY first_id LIMIT ?",
+			append(slices.Clone(wargs), from, postingsWindow), func(r *sql.Rows) error {
+				var k key
+				var packed []byte
+				if err := r.Scan(&k.gtin, &k.first, &packed); err != nil {
+					return err
+				}
+				n++
+				last = k.first
+				if read[k] {
+					return nil // read by the previous window (a tie at its end)
+				}
+				read[k] = true
+				return eachEntry(k.first, packed, func(order, qty int64) {
+					if order > after {
+						out = append(out, batchItem{order, qty})
+						indexed[order] = true
+					}
+				})
+			})
+		if err != nil {
+			return nil, err
+		}
+		if n < postingsWindow {
+			break // no more postings
+		}
+		// The postings not read yet start at last or later (a tie: the
+		// same orders under another GTIN form): the orders below last
+		// are whole.
+		below := map[int64]bool{}
+		for _, it := range out {
+			if it.order < last {
+				below[it.order] = true
+			}
+		}
+		for _, it := range tail {
+			if it.order < last {
+				below[it.order] = true
+			}
+		}
+		if len(below) >= want {
+			break
+		}
+		from = last
+	}
+	for _, it := range tail {
+		if !indexed[it.order] {
+			out = append(out, it)
+		}
+	}
+	sortItems(out)
 	return out, nil
 }
 

@@ -110,8 +110,11 @@ func (c *forwardCase) check(t *testing.T, db *sqlstore.DB, stage string, forms [
 					}
 				}
 			}
-			// ReachOrders, page by page, with and without a platform.
-			for _, platform := range append([]int64{0}, platforms...) {
+			// ReachOrders, page by page, with and without a platform,
+			// in small pages and in pages that need several windows of
+			// postings.
+			for _, pc := range [][2]int64{{0, 7}, {platforms[0], 7}, {platforms[1], 7}, {0, 60}, {platforms[0], 60}} {
+				platform, size := pc[0], int(pc[1])
 				var wantIDs []int64
 				for _, id := range ids {
 					if platform == 0 || byID[id].PlatformID == platform {
@@ -121,7 +124,7 @@ func (c *forwardCase) check(t *testing.T, db *sqlstore.DB, stage string, forms [
 				var got []int64
 				var after int64
 				for page := 0; ; page++ {
-					ls, err := db.ReachOrders(ctx, gtins, batch, platform, after, 7)
+					ls, err := db.ReachOrders(ctx, gtins, batch, platform, after, size)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -132,7 +135,7 @@ func (c *forwardCase) check(t *testing.T, db *sqlstore.DB, stage string, forms [
 						}
 						got = append(got, l.OrderID)
 					}
-					if len(ls) < 7 {
+					if len(ls) < size {
 						break
 					}
 					after = ls[len(ls)-1].OrderID
@@ -234,6 +237,41 @@ func TestForwardIndex(t *testing.T) {
 			t.Fatalf("after two batches of more than 50 items: %d pending (%v), want 0", pending, err)
 		}
 		c.check(t, db, "indexed by ingest", forms, batches, platforms)
+		// Many small steps: dozens of postings a batch, so that a page
+		// of orders reads them window by window (firstItems), with
+		// postings of two GTIN forms starting at the same order.
+		db.SetIndexEvery(0)
+		for step := range 40 {
+			create(3)
+			// Orders holding batch TIE under three GTINs: every step
+			// writes three TIE postings starting at the same order, so
+			// windows of 16 postings end inside such a tie.
+			var ties []*trade.Order
+			for k := range 2 {
+				seq++
+				o := &trade.Order{PlatformID: w.platA.ID, ShopID: w.shopA1.ID, SellerID: w.seller1.ID, OrderNo: fmt.Sprintf("FWD-%d", seq), Buyer: "b",
+					AmountFen: 100, Region: "130802", Status: trade.StatusPaid, PaidAt: t0}
+				for line, g := range []string{g1, g14, g2} {
+					o.Items = append(o.Items, trade.Item{Line: line + 1, GTIN: g, Batch: "TIE", Quantity: 1 + (step+k+line)%3, PriceFen: 10})
+				}
+				ties = append(ties, o)
+			}
+			if _, err := db.CreateOrders(ctx, ties, nil); err != nil {
+				t.Fatal(err)
+			}
+			c.orders = append(c.orders, ties...)
+			if _, err := db.IndexOrders(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		forms = append(forms, []string{g1, g14, g2})
+		batches = append(batches, "TIE")
+		create(5) // and a pending tail
+		var most int
+		if err := db.ReaderDB().QueryRowContext(ctx, "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM batch_postings GROUP BY gtin, batch) x").Scan(&most); err != nil || most < 40 {
+			t.Fatalf("at most %d postings a batch (%v), want 40 or more", most, err)
+		}
+		c.check(t, db, "many postings", forms, batches, platforms)
 	})
 }
 

@@ -597,7 +597,7 @@ func gtinsIn(gtins []string, batch string, more ...any) (string, []any) {
 // back, not a row an order.
 func (db *DB) ReachGroups(ctx context.Context, gtins []string, batch string, after, upto int64) ([]trace.ReachGroup, error) {
 	const op = "sqlstore.ReachGroups"
-	items, err := db.batchItems(ctx, gtins, batch, after, upto, 0)
+	items, err := db.batchItems(ctx, gtins, batch, after, upto)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -684,7 +684,7 @@ func tripleValues(n int) string {
 // BatchSpan returns the smallest and largest order id of the batch's
 // order items and their number.
 func (db *DB) BatchSpan(ctx context.Context, gtins []string, batch string) (lo, hi, lines int64, err error) {
-	items, err := db.batchItems(ctx, gtins, batch, 0, 0, 0)
+	items, err := db.batchItems(ctx, gtins, batch, 0, 0)
 	if err != nil || len(items) == 0 {
 		return 0, 0, 0, mapErr("sqlstore.BatchSpan", err)
 	}
@@ -693,7 +693,7 @@ func (db *DB) BatchSpan(ctx context.Context, gtins []string, batch string) (lo, 
 
 // CountBatchLines counts the batch's order items up to an order id.
 func (db *DB) CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error) {
-	items, err := db.batchItems(ctx, gtins, batch, 0, upto, 0)
+	items, err := db.batchItems(ctx, gtins, batch, 0, upto)
 	return int64(len(items)), mapErr("sqlstore.CountBatchLines", err)
 }
 
@@ -721,7 +721,7 @@ func (db *DB) LastOrderID(ctx context.Context) (int64, error) {
 
 // ReachOrders pages through the orders holding the batch (any GTIN form;
 // an order holding it in two lines or forms adds up) by order id: it
-// reads the batch's items only as far as the page needs (batchItems'
+// reads the batch's items only as far as the page needs (firstItems'
 // want), then the page's orders by id, and reads on while a platform
 // filter leaves the page short.
 func (db *DB) ReachOrders(ctx context.Context, gtins []string, batch string, platformID, after int64, limit int) ([]trace.OrderLine, error) {
@@ -733,7 +733,7 @@ func (db *DB) ReachOrders(ctx context.Context, gtins []string, batch string, pla
 		if platformID != 0 {
 			want = max(want, 4*limit)
 		}
-		items, err := db.batchItems(ctx, gtins, batch, after, 0, want)
+		items, err := db.firstItems(ctx, gtins, batch, after, want)
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
