@@ -331,19 +331,20 @@ func eachEntry(first int64, buf []byte, fn func(order, qty int64)) error {
 
 // tailQuery is the statement that reads the pending orders' items of the
 // batch (gtin any of gtins) with an order id above after and, unless upto
-// is 0, at most upto: rows (0, order id, quantity, NULL) from pending
+// is 0, at most upto: rows (0, order id, quantity, 0, NULL) from pending
 // ranges without items (their items in order_items), and rows (1, lo, hi,
-// items) of the other pending rows, whose items the caller filters
-// (eachTailItem).
+// 0, items) of the other pending rows, whose items the caller filters
+// (eachTailItem). Postings rows go after it as (2, first id, last id,
+// lines, entries).
 func (db *DB) tailQuery(gtins []string, batch string, after, upto int64) (string, []any) {
 	where, args := gtinsIn(gtins, batch, after)
-	q := "SELECT 0, i.order_id, i.quantity, " + db.nullBlob() + " FROM trace_pending p JOIN order_items i ON i.order_id BETWEEN p.lo AND p.hi WHERE p.items IS NULL AND i." +
+	q := "SELECT 0, i.order_id, i.quantity, 0, " + db.nullBlob() + " FROM trace_pending p JOIN order_items i ON i.order_id BETWEEN p.lo AND p.hi WHERE p.items IS NULL AND i." +
 		strings.Replace(where, "batch = ?", "i.batch = ?", 1) + " AND i.order_id > ?"
 	if upto != 0 {
 		q += " AND i.order_id <= ?"
 		args = append(args, upto)
 	}
-	q += " UNION ALL SELECT 1, lo, hi, items FROM trace_pending WHERE items IS NOT NULL AND hi > ?"
+	q += " UNION ALL SELECT 1, lo, hi, 0, items FROM trace_pending WHERE items IS NOT NULL AND hi > ?"
 	args = append(args, after)
 	if upto != 0 {
 		q += " AND lo <= ?"
@@ -376,21 +377,14 @@ func sortItems(items []batchItem) {
 // order id, in one statement (one snapshot: an item indexed meanwhile is
 // read once): the pending orders' items (tailQuery), then the postings.
 func (db *DB) batchItems(ctx context.Context, gtins []string, batch string, after, upto int64) ([]batchItem, error) {
-	q, args := db.tailQuery(gtins, batch, after, upto)
-	where, more := gtinsIn(gtins, batch, after)
-	q += " UNION ALL SELECT 2, first_id, lines, entries FROM batch_postings WHERE " + where + " AND last_id > ?"
-	args = append(args, more...)
-	if upto != 0 {
-		q += " AND first_id <= ?"
-		args = append(args, upto)
-	}
 	var out []batchItem
-	add := func(order, qty int64) { out = append(out, batchItem{order, qty}) }
-	err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
-		var src, id, n int64
-		var packed []byte
-		if err := r.Scan(&src, &id, &n, &packed); err != nil {
-			return err
+	sorted := true
+	err := db.eachBatchRow(ctx, gtins, batch, after, upto, false, func(src, id, n, _ int64, packed []byte) error {
+		add := func(order, qty int64) {
+			if k := len(out); k > 0 && out[k-1].order > order {
+				sorted = false
+			}
+			out = append(out, batchItem{order, qty})
 		}
 		if src < 2 {
 			return eachTailItem(gtins, batch, after, upto, src, id, n, packed, add)
@@ -404,17 +398,82 @@ func (db *DB) batchItems(ctx context.Context, gtins []string, batch string, afte
 	if err != nil {
 		return nil, err
 	}
-	sortItems(out)
+	if !sorted {
+		sortItems(out)
+	}
 	return out, nil
 }
 
-// postingsWindow is how many postings firstItems reads a statement.
+// eachBatchRow runs tailQuery with the batch's postings after it (those
+// with an order above after and, unless upto is 0, one at most upto) as
+// one statement, and calls fn with each row (src, id, n, lines, packed).
+// With whole, a posting wholly within the bounds comes without its
+// entries (nil packed): its count is in lines.
+func (db *DB) eachBatchRow(ctx context.Context, gtins []string, batch string, after, upto int64, whole bool, fn func(src, id, n, lines int64, packed []byte) error) error {
+	q, args := db.tailQuery(gtins, batch, after, upto)
+	entries := "entries"
+	var wargs []any
+	if whole {
+		entries = "CASE WHEN first_id > ? AND last_id <= ? THEN NULL ELSE entries END"
+		hi := upto
+		if hi == 0 {
+			hi = math.MaxInt64
+		}
+		wargs = []any{after, hi}
+	}
+	where, more := gtinsIn(gtins, batch, after)
+	q += " UNION ALL SELECT 2, first_id, last_id, lines, " + entries + " FROM batch_postings WHERE " + where + " AND last_id > ?"
+	args = append(append(args, wargs...), more...)
+	if upto != 0 {
+		q += " AND first_id <= ?"
+		args = append(args, upto)
+	}
+	return db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
+		var src, id, n, lines int64
+		var packed []byte
+		if err := r.Scan(&src, &id, &n, &lines, &packed); err != nil {
+			return err
+		}
+		return fn(src, id, n, lines, packed)
+	})
+}
+
+// batchCount returns the smallest and largest order id of the batch's
+// items up to upto (0: all) and their number, in one statement, decoding
+// only the pending rows and the postings upto cuts.
+func (db *DB) batchCount(ctx context.Context, gtins []string, batch string, upto int64) (lo, hi, n int64, err error) {
+	see := func(first, last, k int64) {
+		if n == 0 || first < lo {
+			lo = first
+		}
+		hi = max(hi, last)
+		n += k
+	}
+	err = db.eachBatchRow(ctx, gtins, batch, 0, upto, true, func(src, id, v, lines int64, packed []byte) error {
+		switch {
+		case src < 2:
+			return eachTailItem(gtins, batch, 0, upto, src, id, v, packed, func(order, _ int64) { see(order, order, 1) })
+		case packed == nil:
+			see(id, v, lines)
+			return nil
+		}
+		return eachEntry(id, packed, func(order, _ int64) {
+			if upto == 0 || order <= upto {
+				see(order, order, 1)
+			}
+		})
+	})
+	return lo, hi, n, err
+}
+
+// postingsWindow is the most postings firstItems reads a statement (it
+// starts with 2 and doubles).
 const postingsWindow = 16
 
 // firstItems returns the items of the batch's first want orders above
 // after (and maybe of some later ones), sorted by order id: all when the
 // batch has fewer. It reads the pending orders' items, then the postings
-// in first-id order postingsWindow at a time, and stops once it holds
+// in first-id order, 2, 4, 8 and then postingsWindow a statement, and stops once it holds
 // want orders below the next unread posting's first id (every item of
 // those is then read). The statements are not one snapshot: an order
 // indexed between the first and a later one is read twice, and its
@@ -425,9 +484,9 @@ func (db *DB) firstItems(ctx context.Context, gtins []string, batch string, afte
 	var tail, out []batchItem
 	q, args := db.tailQuery(gtins, batch, after, 0)
 	err := db.eachRow(ctx, db.r, q, args, func(r *sql.Rows) error {
-		var src, id, n int64
+		var src, id, n, zero int64
 		var packed []byte
-		if err := r.Scan(&src, &id, &n, &packed); err != nil {
+		if err := r.Scan(&src, &id, &n, &zero, &packed); err != nil {
 			return err
 		}
 		return eachTailItem(gtins, batch, after, 0, src, id, n, packed, func(order, qty int64) { tail = append(tail, batchItem{order, qty}) })
@@ -443,10 +502,10 @@ func (db *DB) firstItems(ctx context.Context, gtins []string, batch string, afte
 	read := map[key]bool{}
 	where, wargs := gtinsIn(gtins, batch, after)
 	from := int64(math.MinInt64)
-	for {
+	for window := 2; ; window = min(2*window, postingsWindow) {
 		n, last := 0, int64(0)
 		err := db.eachRow(ctx, db.r, "SELECT gtin, first_id, entries FROM batch_postings WHERE "+where+" AND last_id > ? AND first_id >= ? ORDER BY first_id LIMIT ?",
-			append(slices.Clone(wargs), from, postingsWindow), func(r *sql.Rows) error {
+			append(slices.Clone(wargs), from, window), func(r *sql.Rows) error {
 				var k key
 				var packed []byte
 				if err := r.Scan(&k.gtin, &k.first, &packed); err != nil {
@@ -468,7 +527,7 @@ func (db *DB) firstItems(ctx context.Context, gtins []string, batch string, afte
 		if err != nil {
 			return nil, err
 		}
-		if n < postingsWindow {
+		if n < window {
 			break // no more postings
 		}
 		// The postings not read yet start at last or later (a tie: the

@@ -682,19 +682,18 @@ func tripleValues(n int) string {
 }
 
 // BatchSpan returns the smallest and largest order id of the batch's
-// order items and their number.
+// order items and their number (batchCount: the postings' bounds and
+// counts, no entry decoded).
 func (db *DB) BatchSpan(ctx context.Context, gtins []string, batch string) (lo, hi, lines int64, err error) {
-	items, err := db.batchItems(ctx, gtins, batch, 0, 0)
-	if err != nil || len(items) == 0 {
-		return 0, 0, 0, mapErr("sqlstore.BatchSpan", err)
-	}
-	return items[0].order, items[len(items)-1].order, int64(len(items)), nil
+	lo, hi, lines, err = db.batchCount(ctx, gtins, batch, 0)
+	return lo, hi, lines, mapErr("sqlstore.BatchSpan", err)
 }
 
-// CountBatchLines counts the batch's order items up to an order id.
+// CountBatchLines counts the batch's order items up to an order id
+// (batchCount: only the posting upto cuts is decoded).
 func (db *DB) CountBatchLines(ctx context.Context, gtins []string, batch string, upto int64) (int64, error) {
-	items, err := db.batchItems(ctx, gtins, batch, 0, upto)
-	return int64(len(items)), mapErr("sqlstore.CountBatchLines", err)
+	_, _, n, err := db.batchCount(ctx, gtins, batch, upto)
+	return n, mapErr("sqlstore.CountBatchLines", err)
 }
 
 // BatchLinesSince counts the order items of the orders after..upto by
@@ -737,10 +736,17 @@ func (db *DB) ReachOrders(ctx context.Context, gtins []string, batch string, pla
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
-		ids, qty, _ := orderSums(items)
-		if len(ids) > want {
-			ids = ids[:want] // a later order's items may be read only in part
+		// The first want orders (a later order's items may be read
+		// only in part).
+		for i, n := 0, 0; i < len(items); i++ {
+			if i == 0 || items[i-1].order != items[i].order {
+				if n++; n > want {
+					items = items[:i]
+					break
+				}
+			}
 		}
+		ids, qty, _ := orderSums(items)
 		if len(ids) == 0 {
 			break
 		}
