@@ -105,3 +105,30 @@ func drawIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, err
 	slices.Sort(ids)
 	return ids, nil
 }
+
+// pipeline sends the statements of b to PostgreSQL in one round trip and
+// runs them as one implicit transaction (the extended protocol's messages
+// up to one Sync): all commit together, or the first error rolls all of
+// them back and is returned (each queued statement's result callback runs
+// in order; set_config(…, true) lasts until the end of the pipeline). For
+// writes whose statements need nothing back from each other before the
+// commit: a statement that must not commit unless another changed so many
+// rows checks that itself (ecredit_check, migration 00023). Only for
+// PostgreSQL.
+func (db *DB) pipeline(ctx context.Context, op string, b *pgx.Batch) error {
+	if db.d.Name() != EnginePostgres {
+		return fmt.Errorf("%s: a pipeline is PostgreSQL only", op)
+	}
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	defer conn.Close()
+	return mapErr(op, conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("%s: a pipeline needs a pgx connection, not %T", op, dc)
+		}
+		return c.Conn().SendBatch(ctx, b).Close()
+	}))
+}

@@ -333,6 +333,26 @@ func TestLogisticsEventsConcurrentAndIdempotent(t *testing.T) {
 		if evs, err := db.ParcelEvents(ctx, p.ID); err != nil || len(evs) != 1 || find().Version != 2 {
 			t.Fatalf("after refusals: %d events, %v", len(evs), err)
 		}
+		// A parcel whose count says it has a log that is not there: an
+		// internal error, checked after the state is written (on
+		// PostgreSQL by the statement itself), and the state and the audit
+		// entry roll back with it.
+		if _, err := w.svc.IngestParcels(firmCtx, "", []logistics.ParcelInput{{Waybill: "ZT10", Origin: "130802", Dest: "110105"}}); err != nil {
+			t.Fatal(err)
+		}
+		lone := findWB("ZT10")
+		lonePick := &logistics.Event{ParcelID: lone.ID, Type: logistics.EventPickedUp, At: at(-30), RecordedAt: t0}
+		if err := logistics.Apply(lone, lonePick); err != nil {
+			t.Fatal(err)
+		}
+		lone.Events++ // one more than it has: its lines would be appended to a log
+		audits := auditCount(t, db)
+		if err := db.AppendEvents(ctx, []*logistics.Event{lonePick}, []*logistics.Parcel{lone}, entry); !errs.Is(err, errs.Internal) {
+			t.Fatalf("missing track: %v", err)
+		}
+		if got := findWB("ZT10"); got.Version != 1 || got.Events != 0 || got.Status != logistics.StatusCreated || auditCount(t, db) != audits {
+			t.Fatalf("after a missing track: %+v, audit %d → %d", got, audits, auditCount(t, db))
+		}
 		// A parcel's start moves only with its pickup: on SQLite a state
 		// without a pickup among its events is written by a statement that
 		// leaves started_at alone and requires it unchanged, and when it

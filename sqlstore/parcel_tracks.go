@@ -4,11 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"ecredit/audit"
 	"ecredit/errs"
@@ -247,12 +251,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 		return errs.Wrap(op, err)
 	}
 	if db.d.name == EnginePostgres {
-		err = db.write(ctx, op, func(tx *sql.Tx) error {
-			if err := writeEventsPG(ctx, tx, db.d, ps, tws); err != nil {
-				return err
-			}
-			return db.appendAudit(ctx, tx, a, "", 0)
-		})
+		err = db.writeEventsPG(ctx, op, ps, tws, a)
 	} else {
 		var st *sqliteTrackStmts
 		if st, err = db.sqliteTrackStatements(ctx); err != nil {
@@ -350,13 +349,14 @@ func writeTracksSQLite(ctx context.Context, tx *sql.Tx, st *sqliteTrackStmts, tw
 	return nil
 }
 
-// writeEventsPG writes the parcels' state (version-checked) and their
-// logs — first lines inserted, later ones appended — in one statement of
-// three data-modifying parts, and checks the rows each part changed.
-func writeEventsPG(ctx context.Context, tx *sql.Tx, d Dialect, ps []*logistics.Parcel, tws []trackWrite) error {
-	if len(ps) == 0 {
-		return nil
-	}
+// writeEventsPG writes the parcels' state (version-checked), their logs —
+// first lines inserted, later ones appended — and the audit entry a in
+// one pipeline (DB.pipeline: one round trip, one implicit transaction):
+// the session's planner settings, then one statement of three
+// data-modifying parts that checks the rows each part changed itself
+// (ecredit_check: a stale parcel is EC409, a log missing EC500, and
+// either rolls everything back), then the audit entry.
+func (db *DB) writeEventsPG(ctx context.Context, op string, ps []*logistics.Parcel, tws []trackWrite, a *audit.Entry) error {
 	rows := make([][]any, len(ps))
 	set := make([]string, 0, len(parcelStateCols)+1)
 	for _, c := range parcelStateCols {
@@ -380,23 +380,36 @@ func writeEventsPG(ctx context.Context, tx *sql.Tx, d Dialect, ps []*logistics.P
 		"first AS (INSERT INTO parcel_tracks (parcel_id, log) SELECT * FROM unnest(?::bigint[], ?::text[]) RETURNING 1), " +
 		"later AS (UPDATE parcel_tracks AS t SET log = t.log || l.log FROM unnest(?::bigint[], ?::text[]) AS l (parcel_id, log) " +
 		"WHERE t.parcel_id = l.parcel_id RETURNING 1) " +
-		"SELECT (SELECT count(*) FROM state), (SELECT count(*) FROM first), (SELECT count(*) FROM later)"
-	// Index probes, whatever the statistics say (see lookup), for this
-	// transaction only (SET LOCAL).
-	if _, err := tx.ExecContext(ctx, "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), "+
-		"set_config('enable_mergejoin', 'off', true)"); err != nil {
-		return err
+		"SELECT ecredit_check((SELECT count(*) FROM state) = ?, 'EC409', 'stale parcel'), " +
+		"ecredit_check((SELECT count(*) FROM first) = ? AND (SELECT count(*) FROM later) = ?, 'EC500', 'parcel track missing')"
+	b := &pgx.Batch{}
+	if len(ps) > 0 {
+		// Index probes, whatever the statistics say (see lookup), for this
+		// pipeline only (its implicit transaction).
+		b.Queue(setIndexProbes)
+		b.Queue(db.d.Rebind(q), append(columnArrays(rows), newIDs, newLines, oldIDs, oldLines, len(ps), len(newIDs), len(oldIDs))...)
 	}
-	args := append(columnArrays(rows), newIDs, newLines, oldIDs, oldLines)
-	var state, first, later int
-	if err := tx.QueryRowContext(ctx, d.Rebind(q), args...).Scan(&state, &first, &later); err != nil {
-		return err
+	if a != nil {
+		b.Queue(db.d.Rebind(insertAudit), db.auditArgs(a, "", 0)...).QueryRow(func(r pgx.Row) error { return r.Scan(&a.ID) })
 	}
-	switch {
-	case state != len(ps):
-		return errStaleParcel
-	case first != len(newIDs) || later != len(oldIDs):
-		return errTrackMissing
+	if b.Len() == 0 {
+		return nil
 	}
-	return nil
+	err := db.pipeline(ctx, op, b)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "EC409":
+			return errs.Wrap(op, errStaleParcel)
+		case "EC500":
+			return errs.Wrap(op, errTrackMissing)
+		}
+	}
+	return err
 }
+
+// setIndexProbes makes the planner probe indexes a key at a time for the
+// rest of the transaction (SET LOCAL), whatever a table's statistics say:
+// on a fresh table, without any, it may hash a scan of the whole table.
+const setIndexProbes = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), " +
+	"set_config('enable_mergejoin', 'off', true)"

@@ -104,6 +104,12 @@ func (db *DB) appendAuditWith(ctx context.Context, query func(args ...any) *sql.
 	if ev == nil {
 		return nil
 	}
+	return query(db.auditArgs(ev, kind, id)...).Scan(&ev.ID)
+}
+
+// auditArgs completes ev (its object's id, its time) as appendAudit
+// does and returns the arguments of insertAudit.
+func (db *DB) auditArgs(ev *audit.Entry, kind string, id int64) []any {
 	if id != 0 {
 		switch {
 		case ev.Object == "":
@@ -116,7 +122,7 @@ func (db *DB) appendAuditWith(ctx context.Context, query func(args ...any) *sql.
 		ev.At = db.now()
 	}
 	norm(&ev.At)
-	return query(micros(ev.At), ev.ActorID, ev.ActorName, ev.Role, ev.Action, ev.Object, ev.Detail, ev.Remote, ev.RequestID, ev.Via).Scan(&ev.ID)
+	return []any{micros(ev.At), ev.ActorID, ev.ActorName, ev.Role, ev.Action, ev.Object, ev.Detail, ev.Remote, ev.RequestID, ev.Via}
 }
 
 // CreateSubject inserts s and its audit entry in one transaction; it sets
