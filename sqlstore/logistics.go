@@ -180,18 +180,34 @@ func (db *DB) findParcelsSQLite(ctx context.Context, firmID int64, waybills []st
 }
 
 // jsonRows reads the JSON array of rows that SQLite's json_group_array of
-// json_array(…) makes, of integers and strings only; as a scanner it scans
-// the next row's values into *int64, *int and *string.
+// json_array(…) makes (and PostgreSQL's json_agg, with its spaces), of
+// integers and strings only; as a scanner it scans the next row's values
+// into *int64, *int and *string.
 type jsonRows struct {
 	s string
 	i int
+}
+
+// end requires nothing but white space after the value read.
+func (r *jsonRows) end() error {
+	for r.i < len(r.s) && (r.s[r.i] == ' ' || r.s[r.i] == '\n' || r.s[r.i] == '\t' || r.s[r.i] == '\r') {
+		r.i++
+	}
+	if r.i != len(r.s) {
+		return r.bad()
+	}
+	return nil
 }
 
 func (r *jsonRows) bad() error {
 	return fmt.Errorf("sqlstore: unexpected JSON at %d: %.20q", r.i, r.s[min(r.i, len(r.s)):])
 }
 
+// next consumes c, after any white space.
 func (r *jsonRows) next(c byte) bool {
+	for r.i < len(r.s) && (r.s[r.i] == ' ' || r.s[r.i] == '\n' || r.s[r.i] == '\t' || r.s[r.i] == '\r') {
+		r.i++
+	}
 	if r.i < len(r.s) && r.s[r.i] == c {
 		r.i++
 		return true
@@ -232,6 +248,9 @@ func (r *jsonRows) Scan(dst ...any) error {
 			}
 			r.i = j + 1
 			continue
+		}
+		for r.i < len(r.s) && r.s[r.i] == ' ' {
+			r.i++
 		}
 		j := r.i
 		for j < len(r.s) && (r.s[j] == '-' || r.s[j] >= '0' && r.s[j] <= '9') {

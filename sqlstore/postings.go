@@ -278,15 +278,18 @@ func (db *DB) indexStep(ctx context.Context) (int64, error) {
 				}
 				continue
 			}
-			err := db.eachRow(ctx, tx, "SELECT order_id, gtin, batch, quantity FROM order_items WHERE order_id BETWEEN ? AND ? ORDER BY order_id, line",
+			err := db.eachRow(ctx, tx, "SELECT id, items FROM orders WHERE id BETWEEN ? AND ? ORDER BY id",
 				[]any{p.lo, p.hi}, func(r *sql.Rows) error {
-					var id, qty int64
-					var k batchKey
-					if err := r.Scan(&id, &k.gtin, &k.batch, &qty); err != nil {
+					var id int64
+					var items string
+					if err := r.Scan(&id, &items); err != nil {
 						return err
 					}
-					add(k, id, qty)
-					return nil
+					its, err := parseItems(items)
+					for _, it := range its {
+						add(batchKey{it.GTIN, it.Batch}, id, int64(it.Quantity))
+					}
+					return err
 				})
 			if err != nil {
 				return err

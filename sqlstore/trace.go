@@ -807,9 +807,10 @@ func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
 	const op = "sqlstore.TraceOrder"
 	var o trace.Order
 	var paid, shipped, signed int64
+	var items string
 	err := db.readRow(ctx, `SELECT id, platform_id, shop_id, seller_id, order_no, amount_fen, region, waybill, status,
-		paid_at, shipped_at, signed_at, carrier_id FROM orders WHERE id = ?`, id).Scan(&o.ID, &o.PlatformID, &o.ShopID, &o.SellerID, &o.OrderNo,
-		&o.AmountFen, &o.Region, &o.Waybill, &o.Status, &paid, &shipped, &signed, &o.CarrierID)
+		paid_at, shipped_at, signed_at, carrier_id, items FROM orders WHERE id = ?`, id).Scan(&o.ID, &o.PlatformID, &o.ShopID, &o.SellerID, &o.OrderNo,
+		&o.AmountFen, &o.Region, &o.Waybill, &o.Status, &paid, &shipped, &signed, &o.CarrierID, &items)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Wrap(op, notFound("订单", "order", id))
 	}
@@ -817,20 +818,15 @@ func (db *DB) TraceOrder(ctx context.Context, id int64) (*trace.Order, error) {
 		return nil, mapErr(op, err)
 	}
 	o.PaidAt, o.ShippedAt, o.SignedAt = fromMicros(paid), fromMicros(shipped), fromMicros(signed)
-	rows, err := db.readQuery(ctx, `SELECT line, gtin, batch, name, category, quantity, price_fen FROM order_items
-		WHERE order_id = ? ORDER BY line`, id)
+	its, err := parseItems(items)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var it trace.OrderItem
-		if err := rows.Scan(&it.Line, &it.GTIN, &it.Batch, &it.Name, &it.Category, &it.Quantity, &it.PriceFen); err != nil {
-			return nil, mapErr(op, err)
-		}
-		o.Items = append(o.Items, it)
+	for _, it := range its {
+		o.Items = append(o.Items, trace.OrderItem{Line: it.Line, GTIN: it.GTIN, Batch: it.Batch, Name: it.Name, Category: it.Category,
+			Quantity: int64(it.Quantity), PriceFen: it.PriceFen})
 	}
-	return &o, mapErr(op, rows.Err())
+	return &o, nil
 }
 
 // OrderFacts returns what was recorded about an order after its sale (see

@@ -1,6 +1,8 @@
 package sqlstore_test
 
 import (
+	"encoding/json"
+	"slices"
 	"testing"
 
 	"ecredit/account"
@@ -8,6 +10,7 @@ import (
 	"ecredit/sqlstore"
 	"ecredit/sqlstore/storetest"
 	"ecredit/trace"
+	"ecredit/trade"
 )
 
 func TestTraceUpdateProductAndBatch(t *testing.T) {
@@ -221,14 +224,11 @@ func TestTraceReachKept(t *testing.T) {
 		want("three more", 1203, 803)
 		// An order committed late under a lower id than the last summed
 		// (as a PostgreSQL sequence allows): it must be counted too.
-		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`DELETE FROM order_items WHERE order_id = ?`), last-1); err != nil {
-			t.Fatal(err)
-		}
+		editItems(t, db, last-1, func(items []trade.Item) []trade.Item { return nil })
 		want("one line gone", 1202, 802)
-		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`INSERT INTO order_items (order_id, line, gtin, batch, quantity, price_fen)
-			VALUES (?, 1, ?, 'HOT', 1, 100)`), last-1, g); err != nil {
-			t.Fatal(err)
-		}
+		editItems(t, db, last-1, func(items []trade.Item) []trade.Item {
+			return []trade.Item{{Line: 1, GTIN: g, Batch: "HOT", Quantity: 1, PriceFen: 100}}
+		})
 		want("late line", 1203, 803)
 		// An early order loses its second line of the batch: the count up
 		// to the kept reach's last order changes, in memory and in the
@@ -236,9 +236,9 @@ func TestTraceReachKept(t *testing.T) {
 		if n := kept(); n != 1204 {
 			t.Fatalf("kept in the store: %d lines, want 1204", n)
 		}
-		if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(`DELETE FROM order_items WHERE order_id = ? AND line = 2`), first); err != nil {
-			t.Fatal(err)
-		}
+		editItems(t, db, first, func(items []trade.Item) []trade.Item {
+			return slices.DeleteFunc(items, func(it trade.Item) bool { return it.Line == 2 })
+		})
 		var orders, quantity int64
 		if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind(`SELECT COUNT(DISTINCT order_id), SUM(quantity) FROM order_items
 			WHERE gtin = ? AND batch = 'HOT'`), g).Scan(&orders, &quantity); err != nil {
@@ -253,4 +253,26 @@ func TestTraceReachKept(t *testing.T) {
 			t.Fatalf("kept in the store after the recount: %d lines, want 1203", n)
 		}
 	})
+}
+
+// editItems rewrites the items stored in order id's row (00024) as edit
+// returns them, behind the store's back.
+func editItems(t *testing.T, db *sqlstore.DB, id int64, edit func([]trade.Item) []trade.Item) {
+	t.Helper()
+	var text string
+	if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT items FROM orders WHERE id = ?"), id).Scan(&text); err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]any
+	if err := json.Unmarshal([]byte(text), &rows); err != nil {
+		t.Fatal(err)
+	}
+	var items []trade.Item
+	for _, r := range rows {
+		items = append(items, trade.Item{Line: int(r[0].(float64)), GTIN: r[1].(string), Batch: r[2].(string), Name: r[3].(string),
+			Category: r[4].(string), Quantity: int(r[5].(float64)), PriceFen: int64(r[6].(float64))})
+	}
+	if _, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind("UPDATE orders SET items = ? WHERE id = ?"), sqlstore.ItemsText(edit(items)), id); err != nil {
+		t.Fatal(err)
+	}
 }

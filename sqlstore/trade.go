@@ -263,15 +263,18 @@ const orderCols = `id, platform_id, shop_id, seller_id, order_no, buyer, amount_
 const orderInsertCols = `platform_id, shop_id, seller_id, order_no, buyer, amount_fen, region, waybill, carrier_id, status,
 	paid_at, shipped_at, signed_at, created_at, updated_at, version`
 
-// itemCols are the columns of order_items, in itemArgs order.
+// orderStoredCols are the columns CreateOrders writes: orderInsertCols
+// and the items (00024), in storedOrderArgs order.
+const orderStoredCols = orderInsertCols + ", items"
+
+// itemCols are the columns of an item as the ceiling benchmark writes
+// them (the old table's, the view order_items' since 00024), in ItemArgs
+// order.
 const itemCols = `order_id, line, gtin, batch, name, category, quantity, price_fen`
 
-// The SQL types of orderInsertCols and itemCols, for unnest.
-var (
-	orderInsertTypes = []string{"BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT",
-		"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
-	itemTypes = []string{"BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
-)
+// The SQL types of orderStoredCols, for unnest.
+var orderStoredTypes = []string{"BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT",
+	"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
 
 // OrderArgs are the values of orderInsertCols for o (the order benchmark
 // writes its ceiling table with them).
@@ -279,6 +282,20 @@ func OrderArgs(o *trade.Order) []any {
 	return []any{o.PlatformID, o.ShopID, o.SellerID, o.OrderNo, o.Buyer, o.AmountFen, o.Region, o.Waybill, o.CarrierID,
 		string(o.Status), micros(o.PaidAt), micros(o.ShippedAt), micros(o.SignedAt), micros(o.CreatedAt), micros(o.UpdatedAt), o.Version}
 }
+
+// storedOrderArgs are the values of orderStoredCols for o: OrderArgs and
+// its items' text.
+func storedOrderArgs(o *trade.Order) []any {
+	return append(append(make([]any, 0, len(OrderColumns)+1), OrderArgs(o)...), itemsText(o.Items))
+}
+
+// StoredOrderArgs and StoredOrderColumns are storedOrderArgs and the
+// columns of orderStoredCols, for the benchmark that writes orders raw
+// into the real table.
+func StoredOrderArgs(o *trade.Order) []any { return storedOrderArgs(o) }
+
+// StoredOrderColumns name the values of StoredOrderArgs.
+var StoredOrderColumns = splitCols(orderStoredCols)
 
 // ItemArgs are the values of itemCols for one item of order id.
 func ItemArgs(id int64, it trade.Item) []any {
@@ -329,14 +346,16 @@ func (db *DB) withItems(ctx context.Context, q querier, orders []*trade.Order) e
 		for i, id := range chunk {
 			args[i] = id
 		}
-		err := db.eachRow(ctx, q, "SELECT "+itemCols+" FROM order_items WHERE order_id IN "+inList(len(chunk))+" ORDER BY order_id, line", args, func(r *sql.Rows) error {
+		err := db.eachRow(ctx, q, "SELECT id, items FROM orders WHERE id IN "+inList(len(chunk)), args, func(r *sql.Rows) error {
 			var id int64
-			var it trade.Item
-			if err := r.Scan(&id, &it.Line, &it.GTIN, &it.Batch, &it.Name, &it.Category, &it.Quantity, &it.PriceFen); err != nil {
+			var items string
+			if err := r.Scan(&id, &items); err != nil {
 				return err
 			}
 			if o := byID[id]; o != nil {
-				o.Items = append(o.Items, it)
+				var err error
+				o.Items, err = parseItems(items)
+				return err
 			}
 			return nil
 		})
@@ -385,12 +404,9 @@ func (db *DB) ordersByNos(ctx context.Context, op string, platformID int64, nos 
 // taken, hand back the ids of the rows written.
 const orderInsertTail = "ON CONFLICT (platform_id, order_no) DO NOTHING RETURNING id, platform_id, order_no"
 
-// Rows per multi-row statement: 16 order columns × 500 and 8 item columns
-// × 1000 stay far below both engines' limits on bound parameters.
-const (
-	ordersPerInsert = 500
-	itemsPerInsert  = 1000
-)
+// Rows per multi-row statement: 17 order columns × 500 stay far below
+// both engines' limits on bound parameters.
+const ordersPerInsert = 500
 
 func normOrder(o *trade.Order) {
 	norm(&o.PaidAt)
@@ -426,18 +442,19 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 		}
 		o.Version = 1
 		normOrder(o)
-		rows[i] = OrderArgs(o)
+		rows[i] = storedOrderArgs(o)
 		byKey[key(o.PlatformID, o.OrderNo)] = o
 	}
 	ids := make(map[*trade.Order]int64, len(os))
 	var created, taken []*trade.Order
-	// insert writes the orders with ON CONFLICT DO NOTHING, then the
-	// items of those it wrote, and the audit entry.
+	// insert writes the orders (with their items, 00024) with ON
+	// CONFLICT DO NOTHING, the pending row of those it wrote, and the
+	// audit entry.
 	insert := func(tx *sql.Tx) error {
 		clear(ids)
 		// Multi-row RETURNING gives no guaranteed order: rows are matched
 		// back by (platform, order_no), which is unique.
-		err := db.multiInsert(ctx, tx, "orders", orderInsertCols, orderInsertTypes, rows, ordersPerInsert, orderInsertTail, func(r *sql.Rows) error {
+		err := db.multiInsert(ctx, tx, "orders", orderStoredCols, orderStoredTypes, rows, ordersPerInsert, orderInsertTail, func(r *sql.Rows) error {
 			var id, platform int64
 			var no string
 			if err := r.Scan(&id, &platform, &no); err != nil {
@@ -452,7 +469,6 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 			return err
 		}
 		created, taken = created[:0], taken[:0]
-		var items [][]any
 		var createdIDs []int64
 		for _, o := range os {
 			id, ok := ids[o]
@@ -462,12 +478,6 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 			}
 			created = append(created, o)
 			createdIDs = append(createdIDs, id)
-			for _, it := range o.Items {
-				items = append(items, ItemArgs(id, it))
-			}
-		}
-		if err := db.multiInsert(ctx, tx, "order_items", itemCols, itemTypes, items, itemsPerInsert, "", nil); err != nil {
-			return err
 		}
 		if err := db.addPending(ctx, tx, created, createdIDs); err != nil {
 			return err
@@ -496,13 +506,7 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 			return db.appendAudit(ctx, tx, entry(created), "orders", 0)
 		})
 	} else {
-		items := 0
-		for _, o := range os {
-			items += len(o.Items)
-		}
-		err = errors.Join(db.warmInsert(ctx, "orders", orderInsertCols, len(OrderColumns), len(os), ordersPerInsert, orderInsertTail),
-			db.warmInsert(ctx, "order_items", itemCols, len(ItemColumns), items, itemsPerInsert, ""))
-		if err != nil {
+		if err := db.warmInsert(ctx, "orders", orderStoredCols, len(StoredOrderColumns), len(os), ordersPerInsert, orderInsertTail); err != nil {
 			return nil, mapErr(op, err)
 		}
 		err = db.write(ctx, op, insert)
@@ -524,8 +528,8 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 
 // copyOrders is CreateOrders' fast way on PostgreSQL, for a batch of new
 // orders: ids drawn from the orders' identity in one query (drawIDs), then the
-// orders (rows: their OrderArgs) and their items written with COPY, which
-// fires the same statement-level reference checks (00013) as INSERT. COPY
+// orders (rows: their storedOrderArgs, items included) written with COPY,
+// which fires the same statement-level reference checks (00013) as INSERT. COPY
 // has no ON CONFLICT: when an order's (platform, order_no) is already
 // taken, copyOrders rolls back to before the orders' COPY and reports
 // false (the caller then inserts the ON CONFLICT way); any other error
@@ -537,12 +541,8 @@ func (db *DB) copyOrders(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, os []
 		return false, err
 	}
 	orows := make([][]any, len(os))
-	var irows [][]any
-	for i, o := range os {
+	for i := range os {
 		orows[i] = append([]any{drawn[i]}, rows[i]...)
-		for _, it := range o.Items {
-			irows = append(irows, ItemArgs(drawn[i], it))
-		}
 	}
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT copy_orders"); err != nil {
 		return false, err
@@ -552,9 +552,6 @@ func (db *DB) copyOrders(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, os []
 			_, err = tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT copy_orders")
 			return false, err
 		}
-		return false, err
-	}
-	if _, err := copyIn("order_items", ItemColumns, irows); err != nil {
 		return false, err
 	}
 	if err := db.addPending(ctx, tx, os, drawn); err != nil {
@@ -567,8 +564,8 @@ func (db *DB) copyOrders(ctx context.Context, tx *sql.Tx, copyIn CopyFunc, os []
 }
 
 // orderCopyColumns are the columns copyOrders writes: the id, then
-// OrderColumns.
-var orderCopyColumns = append([]string{"id"}, OrderColumns...)
+// StoredOrderColumns.
+var orderCopyColumns = append([]string{"id"}, StoredOrderColumns...)
 
 // UpdateOrders writes the status, times, waybill and carrier of each order
 // whose stored version equals its Version, then increments it, with one

@@ -509,11 +509,14 @@ func TestOrderReferences(t *testing.T) {
 			_, err := db.WriterDB().ExecContext(ctx, db.Dialect().Rebind(q), args...)
 			return err
 		}
-		if err := exec("INSERT INTO order_items (order_id, line, gtin, quantity, price_fen) VALUES (?, 1, ?, 1, 1)", good.ID+1000, gtinA); err == nil {
-			t.Error("an item of a missing order was stored")
+		// An order's items are in its row (00024): none can be added
+		// without an order, nor beside one; order_items only shows them.
+		if err := exec("INSERT INTO order_items (order_id, line, gtin, quantity, price_fen) VALUES (?, 2, ?, 1, 1)", good.ID, gtinA); err == nil {
+			t.Error("an item was written into order_items")
 		}
-		if err := exec("INSERT INTO order_items (order_id, line, gtin, quantity, price_fen) VALUES (?, 2, ?, 1, 1)", good.ID, gtinA); err != nil {
-			t.Errorf("an item of an existing order: %v", err)
+		var lines int
+		if err := db.WriterDB().QueryRowContext(ctx, db.Dialect().Rebind("SELECT COUNT(*) FROM order_items WHERE order_id = ? AND gtin = ?"), good.ID, gtinA).Scan(&lines); err != nil || lines != len(good.Items) {
+			t.Errorf("order_items shows %d lines of the order, want %d (%v)", lines, len(good.Items), err)
 		}
 		for what, q := range map[string]string{
 			"delete an order":        "DELETE FROM orders WHERE id = ?",

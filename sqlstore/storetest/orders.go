@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"ecredit/sqlstore"
+	"ecredit/trade"
 )
 
-// Order is an order to seed into the orders and order_items tables
-// (migration 00005, owned by package trade) with raw SQL, for the tests and
+// Order is an order to seed into the orders table, its items in its row
+// (migrations 00005 and 00024, owned by package trade), with raw SQL, for the tests and
 // benchmarks of packages that read orders (trace) without going through
 // package trade.
 type Order struct {
@@ -55,10 +56,9 @@ func InsertOrders(tb testing.TB, db *sqlstore.DB, n int, gen func(i int) Order) 
 				return err
 			}
 			for cs := start; cs < min(start+20*seedChunk, n); cs += seedChunk {
-				var oq, iq strings.Builder
-				var oa, ia []any
-				oq.WriteString(`INSERT INTO orders (id, platform_id, shop_id, seller_id, order_no, buyer, amount_fen, region, status, paid_at, created_at, updated_at) VALUES `)
-				iq.WriteString(`INSERT INTO order_items (order_id, line, gtin, batch, name, category, quantity, price_fen) VALUES `)
+				var oq strings.Builder
+				var oa []any
+				oq.WriteString(`INSERT INTO orders (id, platform_id, shop_id, seller_id, order_no, buyer, amount_fen, region, status, paid_at, created_at, updated_at, items) VALUES `)
 				for i := cs; i < min(cs+seedChunk, n); i++ {
 					o := gen(i)
 					if o.Buyer == "" {
@@ -71,29 +71,21 @@ func InsertOrders(tb testing.TB, db *sqlstore.DB, n int, gen func(i int) Order) 
 						o.OrderNo = fmt.Sprintf("SEED%012d", id)
 					}
 					var amount int64
+					items := make([]trade.Item, len(o.Items))
 					for j, it := range o.Items {
 						amount += it.PriceFen * int64(it.Quantity)
-						if len(ia) > 0 {
-							iq.WriteString(", ")
-						}
-						iq.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-						ia = append(ia, id, j+1, it.GTIN, it.Batch, it.Name, it.Category, it.Quantity, it.PriceFen)
+						items[j] = trade.Item{Line: j + 1, GTIN: it.GTIN, Batch: it.Batch, Name: it.Name, Category: it.Category, Quantity: it.Quantity, PriceFen: it.PriceFen}
 					}
 					if len(oa) > 0 {
 						oq.WriteString(", ")
 					}
-					oq.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+					oq.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 					at := o.PaidAt.UnixMicro()
-					oa = append(oa, id, o.PlatformID, o.ShopID, o.SellerID, o.OrderNo, o.Buyer, amount, o.Region, o.Status, at, at, at)
+					oa = append(oa, id, o.PlatformID, o.ShopID, o.SellerID, o.OrderNo, o.Buyer, amount, o.Region, o.Status, at, at, at, sqlstore.ItemsText(items))
 					id++
 				}
 				if _, err := tx.ExecContext(ctx, d.Rebind(oq.String()), oa...); err != nil {
 					return err
-				}
-				if len(ia) > 0 {
-					if _, err := tx.ExecContext(ctx, d.Rebind(iq.String()), ia...); err != nil {
-						return err
-					}
 				}
 			}
 			return nil
