@@ -690,3 +690,17 @@ func TestResultJSON(t *testing.T) {
 		t.Errorf("JSON: %s", b)
 	}
 }
+
+// KnownRegion agrees with RegionName's ok, current and historical codes
+// alike.
+func TestKnownRegion(t *testing.T) {
+	for _, c := range []string{"130802", "440524", "110000", "130899", "999999", "13080", "", "1308021"} {
+		_, ok := RegionName(c)
+		if KnownRegion(c) != ok {
+			t.Errorf("KnownRegion(%q) = %v, RegionName ok %v", c, KnownRegion(c), ok)
+		}
+	}
+	if !KnownRegion("130802") || KnownRegion("999999") {
+		t.Error("KnownRegion: 130802 must be known, 999999 not")
+	}
+}

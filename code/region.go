@@ -111,6 +111,13 @@ func RegionName(code string) (fullName string, ok bool) {
 	return regions.fullName(code)
 }
 
+// KnownRegion reports whether code is in the table (current or
+// historical), as RegionName's ok does, without building the name.
+func KnownRegion(code string) bool {
+	_, ok := regions.entries[code]
+	return ok
+}
+
 // Regions returns the current (not historical) divisions whose code starts
 // with prefix, sorted by code. Regions("1308") gives Chengde city (130800)
 // and its districts and counties; Regions("") gives the whole table.

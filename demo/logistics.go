@@ -325,7 +325,7 @@ func orderShipments(ctx context.Context, store *sqlstore.DB) (map[int64][]shipme
 		if err := rows.Scan(&firm, &s.waybill, &s.dest, &shipped, &signed); err != nil {
 			return nil, err
 		}
-		if _, ok := code.RegionName(s.dest); !ok {
+		if !code.KnownRegion(s.dest) {
 			continue
 		}
 		s.shipped = time.UnixMicro(shipped).UTC()

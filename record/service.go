@@ -523,7 +523,7 @@ func (s *Service) pendingSubject(a account.Actor, n *normalized, now time.Time) 
 		sub.NameSeal = s.Keys.Seal(pii.KindName, n.name)
 		sub.Name = pii.MaskName(n.name)
 		if r := code.ParseID(n.idClear, now); r.Valid {
-			if _, ok := code.RegionName(r.Region); ok {
+			if code.KnownRegion(r.Region) {
 				sub.RegionCode = r.Region
 			}
 		}
@@ -534,7 +534,7 @@ func (s *Service) pendingSubject(a account.Actor, n *normalized, now time.Time) 
 			sub.Form = "individual_business"
 		}
 		sub.CodeWarning = strings.Join(r.Warnings, "；")
-		if _, ok := code.RegionName(r.Region); ok {
+		if code.KnownRegion(r.Region) {
 			sub.RegionCode = r.Region
 		}
 	}

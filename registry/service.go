@@ -116,7 +116,7 @@ func checkRegion(l *errs.List, field, rc string) {
 	if rc == "" {
 		return
 	}
-	if _, ok := code.RegionName(rc); !ok {
+	if !code.KnownRegion(rc) {
 		l.Add(field, "「%s」不是已知的 GB/T 2260 行政区划代码 (unknown region code)", rc)
 	}
 }

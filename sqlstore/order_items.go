@@ -19,7 +19,11 @@ import (
 
 // itemsText is the orders.items value of items.
 func itemsText(items []trade.Item) string {
-	b := make([]byte, 0, 2+96*len(items))
+	return string(appendItems(make([]byte, 0, 2+96*len(items)), items))
+}
+
+// appendItems appends the orders.items value of items to b.
+func appendItems(b []byte, items []trade.Item) []byte {
 	b = append(b, '[')
 	for i, it := range items {
 		if i > 0 {
@@ -37,7 +41,7 @@ func itemsText(items []trade.Item) string {
 		b = strconv.AppendInt(b, it.PriceFen, 10)
 		b = append(b, ']')
 	}
-	return string(append(b, ']'))
+	return append(b, ']')
 }
 
 // ItemsText is itemsText, for the benchmarks that write orders raw.

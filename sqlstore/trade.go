@@ -286,7 +286,33 @@ func OrderArgs(o *trade.Order) []any {
 // storedOrderArgs are the values of orderStoredCols for o: OrderArgs and
 // its items' text.
 func storedOrderArgs(o *trade.Order) []any {
-	return append(append(make([]any, 0, len(OrderColumns)+1), OrderArgs(o)...), itemsText(o.Items))
+	return storedOrderRows([]*trade.Order{o})[0]
+}
+
+// storedOrderRows are the storedOrderArgs of os, their values in one
+// backing array and their items' texts in one string.
+func storedOrderRows(os []*trade.Order) [][]any {
+	n := len(OrderColumns) + 1
+	all := make([]any, 0, n*len(os))
+	var buf []byte
+	ends := make([]int, len(os))
+	for i, o := range os {
+		buf = appendItems(buf, o.Items)
+		ends[i] = len(buf)
+	}
+	text := string(buf)
+	rows := make([][]any, len(os))
+	start := 0
+	for i, o := range os {
+		row := all[len(all) : len(all)+n]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = o.PlatformID, o.ShopID, o.SellerID, o.OrderNo, o.Buyer, o.AmountFen, o.Region, o.Waybill
+		row[8], row[9], row[10], row[11], row[12] = o.CarrierID, string(o.Status), micros(o.PaidAt), micros(o.ShippedAt), micros(o.SignedAt)
+		row[13], row[14], row[15], row[16] = micros(o.CreatedAt), micros(o.UpdatedAt), o.Version, text[start:ends[i]]
+		all = all[:len(all)+n]
+		rows[i] = row
+		start = ends[i]
+	}
+	return rows
 }
 
 // StoredOrderArgs and StoredOrderColumns are storedOrderArgs and the
@@ -430,10 +456,8 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 		return nil, nil
 	}
 	now := db.now()
-	rows := make([][]any, len(os))
 	key := func(platform int64, no string) string { return strconv.FormatInt(platform, 10) + "\x00" + no }
-	byKey := make(map[string]*trade.Order, len(os))
-	for i, o := range os {
+	for _, o := range os {
 		if o.CreatedAt.IsZero() {
 			o.CreatedAt = now
 		}
@@ -442,9 +466,8 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 		}
 		o.Version = 1
 		normOrder(o)
-		rows[i] = storedOrderArgs(o)
-		byKey[key(o.PlatformID, o.OrderNo)] = o
 	}
+	rows := storedOrderRows(os)
 	ids := make(map[*trade.Order]int64, len(os))
 	var created, taken []*trade.Order
 	// insert writes the orders (with their items, 00024) with ON
@@ -452,6 +475,10 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 	// audit entry.
 	insert := func(tx *sql.Tx) error {
 		clear(ids)
+		byKey := make(map[string]*trade.Order, len(os))
+		for _, o := range os {
+			byKey[key(o.PlatformID, o.OrderNo)] = o
+		}
 		// Multi-row RETURNING gives no guaranteed order: rows are matched
 		// back by (platform, order_no), which is unique.
 		err := db.multiInsert(ctx, tx, "orders", orderStoredCols, orderStoredTypes, rows, ordersPerInsert, orderInsertTail, func(r *sql.Rows) error {

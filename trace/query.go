@@ -225,7 +225,7 @@ func cityOf(region string) string {
 	return region[:2] + "0000" // municipalities' counties: the province
 }
 
-func knownRegion(c string) bool { _, ok := code.RegionName(c); return ok }
+func knownRegion(c string) bool { return code.KnownRegion(c) }
 
 // Public is the public trace of a batch: product, batch, recall, the
 // timeline of public events (production, inspections, listings, recall),

@@ -601,7 +601,7 @@ func (s *Service) checkEvent(ctx context.Context, a account.Actor, in EventInput
 		ev.At = t
 	}
 	if r := strings.TrimSpace(in.Region); r != "" {
-		if _, ok := code.RegionName(r); !ok {
+		if !code.KnownRegion(r) {
 			l.Add("region", "行政区划代码「%s」无效 (unknown GB/T 2260 region)", clip(r, 20))
 		}
 		ev.Region = r

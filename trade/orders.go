@@ -333,7 +333,7 @@ func (s *Service) normalize(in *OrderInput, now time.Time) (*pending, error) {
 		l.Add("status", "状态为已发货，却有签收时间 (shipped contradicts signed_at)")
 	}
 	if o.Region != "" {
-		if _, ok := code.RegionName(o.Region); !ok || len(o.Region) != 6 {
+		if !code.KnownRegion(o.Region) || len(o.Region) != 6 {
 			l.Add("region", "「%s」不是已知的 GB/T 2260 行政区划代码 (unknown region code)", clip(o.Region, 12))
 		}
 	}
