@@ -194,6 +194,11 @@ type Store interface {
 	// FindParcels returns the firm's parcels with the given waybills, by
 	// waybill; unknown waybills are missing from the map.
 	FindParcels(ctx context.Context, firmID int64, waybills []string) (map[string]*Parcel, error)
+	// ParcelStates is FindParcels with what judging events needs and
+	// AppendEvents writes: ID, FirmID, Waybill, the state (Status, the
+	// times, the counts, StartedAt, UpdatedAt), CreatedAt and Version;
+	// WeightG, Origin, Dest, the courier and PromisedAt are left zero.
+	ParcelStates(ctx context.Context, firmID int64, waybills []string) (map[string]*Parcel, error)
 	// SaveParcels inserts the parcels with ID 0 and updates the others
 	// (when their stored version is Version; then Version is incremented),
 	// with the audit entry, in one transaction: all or none.

@@ -15,6 +15,7 @@ import (
 	"ecredit/clock"
 	"ecredit/code"
 	"ecredit/errs"
+	"ecredit/par"
 	"ecredit/pii"
 	"ecredit/registry"
 )
@@ -502,28 +503,26 @@ func (s *Service) IngestEvents(ctx context.Context, firm string, ins []EventInpu
 	evs := make([]*Event, len(ins))
 	all := make([]Event, len(ins)) // one allocation for the batch's events
 	wbs := make([]string, len(ins))
-	var waybills []string
-	seenWB := map[string]bool{}
-	check := eventChecker{now: now, regions: map[string]string{}}
-	for i, in := range ins {
-		out[i] = Result{Line: i + 1}
-		ev := &all[i]
-		wb, err := check.check(in, ev)
-		if err == nil && complaintsOnly && ev.Type != EventComplaint {
-			err = &errs.Error{Code: errs.Forbidden, Field: "type", Message: "角色「" + a.Role.Label() + "」只能报送投诉事件 (complaint events only)"}
+	// Each line is checked on its own (a big batch on several cores, each
+	// chunk with its own checker and its lines' slots).
+	par.Chunks(len(ins), func(lo, hi int) {
+		check := eventChecker{now: now, regions: map[string]string{}}
+		for i := lo; i < hi; i++ {
+			out[i] = Result{Line: i + 1}
+			ev := &all[i]
+			wb, err := check.check(ins[i], ev)
+			if err == nil && complaintsOnly && ev.Type != EventComplaint {
+				err = &errs.Error{Code: errs.Forbidden, Field: "type", Message: "角色「" + a.Role.Label() + "」只能报送投诉事件 (complaint events only)"}
+			}
+			if err != nil {
+				out[i].Status, out[i].Err = ResultError, errs.Wrap(op, err)
+				continue
+			}
+			ev.AccountID, ev.RecordedAt = a.AccountID, now
+			evs[i], wbs[i] = ev, wb
 		}
-		if err != nil {
-			out[i].Status, out[i].Err = ResultError, errs.Wrap(op, err)
-			continue
-		}
-		ev.AccountID, ev.RecordedAt = a.AccountID, now
-		evs[i], wbs[i] = ev, wb
-		if !seenWB[wb] {
-			seenWB[wb] = true
-			waybills = append(waybills, wb)
-		}
-	}
-	if len(waybills) == 0 {
+	})
+	if !slices.ContainsFunc(evs, func(ev *Event) bool { return ev != nil }) {
 		return out, nil
 	}
 	entry := a.Audit(audit.ActCreate, fmt.Sprintf("logistics:%d", f.ID), "报送物流轨迹 (tracking events)")
@@ -591,7 +590,7 @@ func (s *Service) appendEvents(ctx context.Context, f *registry.Subject, evs []*
 			waybills = append(waybills, wbs[i])
 		}
 	}
-	parcels, err := s.Store.FindParcels(ctx, f.ID, waybills)
+	parcels, err := s.Store.ParcelStates(ctx, f.ID, waybills)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -265,8 +266,8 @@ type racingParcels struct {
 	race func()
 }
 
-func (r *racingParcels) FindParcels(ctx context.Context, firmID int64, waybills []string) (map[string]*logistics.Parcel, error) {
-	out, err := r.DB.FindParcels(ctx, firmID, waybills)
+func (r *racingParcels) ParcelStates(ctx context.Context, firmID int64, waybills []string) (map[string]*logistics.Parcel, error) {
+	out, err := r.DB.ParcelStates(ctx, firmID, waybills)
 	if r.race != nil {
 		r.race()
 		r.race = nil
@@ -774,7 +775,7 @@ func TestFindParcelsListsAndText(t *testing.T) {
 		for i := range 520 {
 			ps = append(ps, &logistics.Parcel{FirmID: firm.ID, Waybill: fmt.Sprintf("FP%04d", i), WeightG: int64(i), Origin: "130802",
 				Dest: "110105", CourierCode: fmt.Sprintf("C%d", i), PromisedAt: t0.Add(time.Duration(i) * time.Hour), Status: logistics.StatusCreated,
-				CreatedAt: t0, UpdatedAt: t0, Version: 1})
+				CreatedAt: t0, UpdatedAt: t0.Add(time.Duration(i) * time.Second), Version: 1})
 		}
 		odd := ps[7]
 		odd.CourierCode, odd.SignedBy, odd.Status = `张"三\ 1`+"\u00e9", "proxy", logistics.EventSigned
@@ -806,6 +807,27 @@ func TestFindParcelsListsAndText(t *testing.T) {
 		}
 		if got, err := db.FindParcels(ctx, firm.ID+1, []string{odd.Waybill}); err != nil || len(got) != 0 {
 			t.Fatalf("another firm's: %v, %v", got, err)
+		}
+		// ParcelStates: the same parcels, their state as FindParcels reads
+		// it, the fields judging needs not left zero.
+		var all []string
+		for _, p := range ps {
+			all = append(all, p.Waybill)
+		}
+		full, err := db.FindParcels(ctx, firm.ID, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states, err := db.ParcelStates(ctx, firm.ID, append(all, "NOPE"))
+		if err != nil || len(states) != len(ps) {
+			t.Fatalf("states: %d of %d, %v", len(states), len(ps), err)
+		}
+		for wb, f := range full {
+			want := *f
+			want.WeightG, want.Origin, want.Dest, want.CourierID, want.CourierCode, want.PromisedAt = 0, "", "", 0, "", time.Time{}
+			if g := states[wb]; g == nil || !reflect.DeepEqual(*g, want) {
+				t.Fatalf("state of %s: %+v, want %+v", wb, g, want)
+			}
 		}
 	})
 }

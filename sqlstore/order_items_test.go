@@ -103,3 +103,18 @@ func TestOrderLinesMigration(t *testing.T) {
 		}
 	})
 }
+
+// The stored form of an order is its OrderArgs, the ceiling's values, and
+// its items' text.
+func TestStoredOrderArgs(t *testing.T) {
+	o := &trade.Order{PlatformID: 1, ShopID: 2, SellerID: 3, OrderNo: "N-1", Buyer: "b", AmountFen: 5970, Region: "130802", Waybill: "SF1",
+		CarrierID: 9, Status: trade.StatusSigned, PaidAt: t0, ShippedAt: t0.Add(1), SignedAt: t0.Add(2), CreatedAt: t0.Add(3), UpdatedAt: t0.Add(4), Version: 1,
+		Items: []trade.Item{{Line: 1, GTIN: "6901234567892", Batch: "L1", Name: `山楂"干"`, Category: "food", Quantity: 2, PriceFen: 1990}}}
+	stored, plain := sqlstore.StoredOrderArgs(o), sqlstore.OrderArgs(o)
+	if len(stored) != len(sqlstore.StoredOrderColumns) || len(plain) != len(sqlstore.OrderColumns) || !reflect.DeepEqual(stored[:len(plain)], plain) {
+		t.Fatalf("stored %v, plain %v", stored, plain)
+	}
+	if want := `[[1,"6901234567892","L1","山楂\"干\"","food",2,1990]]`; stored[len(plain)] != want || sqlstore.ItemsText(o.Items) != want {
+		t.Fatalf("items %v, want %s", stored[len(plain)], want)
+	}
+}

@@ -279,8 +279,16 @@ var orderStoredTypes = []string{"BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "B
 // OrderArgs are the values of orderInsertCols for o (the order benchmark
 // writes its ceiling table with them).
 func OrderArgs(o *trade.Order) []any {
-	return []any{o.PlatformID, o.ShopID, o.SellerID, o.OrderNo, o.Buyer, o.AmountFen, o.Region, o.Waybill, o.CarrierID,
-		string(o.Status), micros(o.PaidAt), micros(o.ShippedAt), micros(o.SignedAt), micros(o.CreatedAt), micros(o.UpdatedAt), o.Version}
+	row := make([]any, len(OrderColumns))
+	fillOrderArgs(row, o)
+	return row
+}
+
+// fillOrderArgs sets row[0:16] to the values of orderInsertCols for o.
+func fillOrderArgs(row []any, o *trade.Order) {
+	row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = o.PlatformID, o.ShopID, o.SellerID, o.OrderNo, o.Buyer, o.AmountFen, o.Region, o.Waybill
+	row[8], row[9], row[10], row[11], row[12] = o.CarrierID, string(o.Status), micros(o.PaidAt), micros(o.ShippedAt), micros(o.SignedAt)
+	row[13], row[14], row[15] = micros(o.CreatedAt), micros(o.UpdatedAt), o.Version
 }
 
 // storedOrderArgs are the values of orderStoredCols for o: OrderArgs and
@@ -305,9 +313,8 @@ func storedOrderRows(os []*trade.Order) [][]any {
 	start := 0
 	for i, o := range os {
 		row := all[len(all) : len(all)+n]
-		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = o.PlatformID, o.ShopID, o.SellerID, o.OrderNo, o.Buyer, o.AmountFen, o.Region, o.Waybill
-		row[8], row[9], row[10], row[11], row[12] = o.CarrierID, string(o.Status), micros(o.PaidAt), micros(o.ShippedAt), micros(o.SignedAt)
-		row[13], row[14], row[15], row[16] = micros(o.CreatedAt), micros(o.UpdatedAt), o.Version, text[start:ends[i]]
+		fillOrderArgs(row, o)
+		row[n-1] = text[start:ends[i]]
 		all = all[:len(all)+n]
 		rows[i] = row
 		start = ends[i]
