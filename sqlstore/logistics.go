@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"ecredit/audit"
 	"ecredit/errs"
 	"ecredit/logistics"
@@ -167,7 +169,7 @@ func (db *DB) findParcels(ctx context.Context, op string, firmID int64, waybills
 	if db.d.name == EngineSQLite {
 		return out, mapErr(op, db.findParcelsSQLite(ctx, firmID, waybills, cols, scan, out))
 	}
-	err := db.byKeys(ctx, cols, "parcels", "firm_id = ?", []any{firmID}, "waybill", waybills, func(rows *sql.Rows) error {
+	err := db.eachPgxRow(ctx, db.byKeysQuery(cols, "parcels", "firm_id = ?", "waybill", 0), []any{waybills, firmID}, func(rows pgx.Rows) error {
 		p, err := scan(rows)
 		if err == nil {
 			out[p.Waybill] = p
