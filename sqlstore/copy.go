@@ -119,18 +119,24 @@ func (db *DB) pipeline(ctx context.Context, op string, b *pgx.Batch) error {
 	if db.d.Name() != EnginePostgres {
 		return fmt.Errorf("%s: a pipeline is PostgreSQL only", op)
 	}
-	conn, err := db.w.Conn(ctx)
+	return mapErr(op, withPgx(ctx, db.w, func(c *pgx.Conn) error { return c.SendBatch(ctx, b).Close() }))
+}
+
+// withPgx calls fn with the pgx connection under one connection of pool
+// (PostgreSQL), held for the call.
+func withPgx(ctx context.Context, pool *sql.DB, fn func(*pgx.Conn) error) error {
+	conn, err := pool.Conn(ctx)
 	if err != nil {
-		return mapErr(op, err)
+		return err
 	}
 	defer conn.Close()
-	return mapErr(op, conn.Raw(func(dc any) error {
+	return conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
-			return fmt.Errorf("%s: a pipeline needs a pgx connection, not %T", op, dc)
+			return fmt.Errorf("sqlstore: a pgx connection, not %T", dc)
 		}
-		return c.Conn().SendBatch(ctx, b).Close()
-	}))
+		return fn(c.Conn())
+	})
 }
 
 // eachPgxRow runs a query on PostgreSQL through pgx itself, not
@@ -142,17 +148,8 @@ func (db *DB) eachPgxRow(ctx context.Context, query string, args []any, fn func(
 	if db.d.Name() != EnginePostgres {
 		return fmt.Errorf("eachPgxRow: PostgreSQL only")
 	}
-	conn, err := db.r.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("eachPgxRow: a pgx connection, not %T", dc)
-		}
-		rows, err := c.Conn().Query(ctx, db.d.Rebind(query), args...)
+	return withPgx(ctx, db.r, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, db.d.Rebind(query), args...)
 		if err != nil {
 			return err
 		}

@@ -223,11 +223,16 @@ type jsonRows struct {
 	i int
 }
 
-// end requires nothing but white space after the value read.
-func (r *jsonRows) end() error {
+// skipSpace consumes white space.
+func (r *jsonRows) skipSpace() {
 	for r.i < len(r.s) && (r.s[r.i] == ' ' || r.s[r.i] == '\n' || r.s[r.i] == '\t' || r.s[r.i] == '\r') {
 		r.i++
 	}
+}
+
+// end requires nothing but white space after the value read.
+func (r *jsonRows) end() error {
+	r.skipSpace()
 	if r.i != len(r.s) {
 		return r.bad()
 	}
@@ -240,9 +245,7 @@ func (r *jsonRows) bad() error {
 
 // next consumes c, after any white space.
 func (r *jsonRows) next(c byte) bool {
-	for r.i < len(r.s) && (r.s[r.i] == ' ' || r.s[r.i] == '\n' || r.s[r.i] == '\t' || r.s[r.i] == '\r') {
-		r.i++
-	}
+	r.skipSpace()
 	if r.i < len(r.s) && r.s[r.i] == c {
 		r.i++
 		return true
@@ -284,9 +287,7 @@ func (r *jsonRows) Scan(dst ...any) error {
 			r.i = j + 1
 			continue
 		}
-		for r.i < len(r.s) && r.s[r.i] == ' ' {
-			r.i++
-		}
+		r.skipSpace()
 		j := r.i
 		for j < len(r.s) && (r.s[j] == '-' || r.s[j] >= '0' && r.s[j] <= '9') {
 			j++
