@@ -43,3 +43,24 @@ func (db *DB) WritePending(ctx context.Context, os []*trade.Order) error {
 		return db.addPending(ctx, tx, os, ids)
 	})
 }
+
+// OrderArgs are the values of orderInsertCols for o: what the order
+// ceiling writes a row an order.
+func OrderArgs(o *trade.Order) []any {
+	row := make([]any, len(OrderColumns))
+	fillOrderArgs(row, o)
+	return row
+}
+
+// StoredOrderArgs are the values of StoredOrderColumns for o, as
+// CreateOrders writes them (for the schema insert of the order benchmark).
+func StoredOrderArgs(o *trade.Order) []any { return storedOrderRows([]*trade.Order{o})[0] }
+
+// ItemColumns are an item's values as a row of the order ceiling (the
+// columns of the view order_items), in ItemArgs order.
+var ItemColumns = []string{"order_id", "line", "gtin", "batch", "name", "category", "quantity", "price_fen"}
+
+// ItemArgs are the values of ItemColumns for one item of order id.
+func ItemArgs(id int64, it trade.Item) []any {
+	return []any{id, it.Line, it.GTIN, it.Batch, it.Name, it.Category, it.Quantity, it.PriceFen}
+}

@@ -344,10 +344,10 @@ func eachEntry(first int64, buf []byte, fn func(order, qty int64)) error {
 // tailQuery is the statement that reads the pending orders' items of the
 // batch (gtin any of gtins) with an order id above after and, unless upto
 // is 0, at most upto: rows (0, order id, quantity, 0, NULL) from pending
-// ranges without items (their items in order_items), and rows (1, lo, hi,
-// 0, items) of the other pending rows, whose items the caller filters
-// (eachTailItem). Postings rows go after it as (2, first id, last id,
-// lines, entries).
+// ranges without items (their items from the order_items view, 00024),
+// and rows (1, lo, hi, 0, items) of the other pending rows, whose items
+// the caller filters (eachTailItem). Postings rows go after it as (2,
+// first id, last id, lines, entries).
 func (db *DB) tailQuery(gtins []string, batch string, after, upto int64) (string, []any) {
 	where, args := gtinsIn(gtins, batch, after)
 	q := "SELECT 0, i.order_id, i.quantity, 0, " + db.nullBlob() + " FROM trace_pending p JOIN order_items i ON i.order_id BETWEEN p.lo AND p.hi WHERE p.items IS NULL AND i." +

@@ -264,25 +264,12 @@ const orderInsertCols = `platform_id, shop_id, seller_id, order_no, buyer, amoun
 	paid_at, shipped_at, signed_at, created_at, updated_at, version`
 
 // orderStoredCols are the columns CreateOrders writes: orderInsertCols
-// and the items (00024), in storedOrderArgs order.
+// and the items (00024), in storedOrderRows order.
 const orderStoredCols = orderInsertCols + ", items"
-
-// itemCols are the columns of an item as the ceiling benchmark writes
-// them (the old table's, the view order_items' since 00024), in ItemArgs
-// order.
-const itemCols = `order_id, line, gtin, batch, name, category, quantity, price_fen`
 
 // The SQL types of orderStoredCols, for unnest.
 var orderStoredTypes = []string{"BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT",
 	"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
-
-// OrderArgs are the values of orderInsertCols for o (the order benchmark
-// writes its ceiling table with them).
-func OrderArgs(o *trade.Order) []any {
-	row := make([]any, len(OrderColumns))
-	fillOrderArgs(row, o)
-	return row
-}
 
 // fillOrderArgs sets row[0:16] to the values of orderInsertCols for o.
 func fillOrderArgs(row []any, o *trade.Order) {
@@ -291,14 +278,9 @@ func fillOrderArgs(row []any, o *trade.Order) {
 	row[13], row[14], row[15] = micros(o.CreatedAt), micros(o.UpdatedAt), o.Version
 }
 
-// storedOrderArgs are the values of orderStoredCols for o: OrderArgs and
-// its items' text.
-func storedOrderArgs(o *trade.Order) []any {
-	return storedOrderRows([]*trade.Order{o})[0]
-}
-
-// storedOrderRows are the storedOrderArgs of os, their values in one
-// backing array and their items' texts in one string.
+// storedOrderRows are the values of orderStoredCols for each of os (the
+// order's columns, then its items' text), in one backing array, the
+// items' texts in one string.
 func storedOrderRows(os []*trade.Order) [][]any {
 	n := len(OrderColumns) + 1
 	all := make([]any, 0, n*len(os))
@@ -322,24 +304,11 @@ func storedOrderRows(os []*trade.Order) [][]any {
 	return rows
 }
 
-// StoredOrderArgs and StoredOrderColumns are storedOrderArgs and the
-// columns of orderStoredCols, for the benchmark that writes orders raw
-// into the real table.
-func StoredOrderArgs(o *trade.Order) []any { return storedOrderArgs(o) }
-
-// StoredOrderColumns name the values of StoredOrderArgs.
-var StoredOrderColumns = splitCols(orderStoredCols)
-
-// ItemArgs are the values of itemCols for one item of order id.
-func ItemArgs(id int64, it trade.Item) []any {
-	return []any{id, it.Line, it.GTIN, it.Batch, it.Name, it.Category, it.Quantity, it.PriceFen}
-}
-
-// OrderColumns and ItemColumns name the written columns, in the order of
-// OrderArgs and ItemArgs.
+// OrderColumns and StoredOrderColumns name the columns of
+// orderInsertCols and orderStoredCols.
 var (
-	OrderColumns = splitCols(orderInsertCols)
-	ItemColumns  = splitCols(itemCols)
+	OrderColumns       = splitCols(orderInsertCols)
+	StoredOrderColumns = splitCols(orderStoredCols)
 )
 
 func splitCols(s string) []string {
@@ -562,7 +531,7 @@ func (db *DB) CreateOrders(ctx context.Context, os []*trade.Order, entry func([]
 
 // copyOrders is CreateOrders' fast way on PostgreSQL, for a batch of new
 // orders: ids drawn from the orders' identity in one query (drawIDs), then the
-// orders (rows: their storedOrderArgs, items included) written with COPY,
+// orders (rows: their storedOrderRows, items included) written with COPY,
 // which fires the same statement-level reference checks (00013) as INSERT. COPY
 // has no ON CONFLICT: when an order's (platform, order_no) is already
 // taken, copyOrders rolls back to before the orders' COPY and reports
