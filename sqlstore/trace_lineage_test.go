@@ -381,6 +381,10 @@ func TestTraceLineageRace(t *testing.T) {
 		}
 
 		// For real: pairs of batches, each pair linked both ways at once.
+		// Only a stored link moves the generation, at most one a pair, so
+		// a writer loses at most six tries (fewer than trace's
+		// lineageTries): every request ends stored or refused as a cycle,
+		// never out of tries.
 		var wg sync.WaitGroup
 		for i := range 6 {
 			x, y := fmt.Sprintf("X%d", i), fmt.Sprintf("Y%d", i)

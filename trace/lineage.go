@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,8 +100,14 @@ const (
 	// larger than that is refused rather than left unchecked.
 	cycleNodes = 10000
 	// lineageTries is how often a lineage write is checked again after
-	// another write moved the lineage under it.
-	lineageTries = 5
+	// another write moved the lineage under it. Every move is another
+	// write's success, so a writer is refused this way only after that
+	// many other lineage writes landed while it tried; between tries it
+	// waits a jittered, growing pause (lineagePause) so that writers
+	// arriving together spread out.
+	lineageTries = 20
+	// lineagePause is the longest pause between two tries.
+	lineagePause = 40 * time.Millisecond
 )
 
 // NoLineageCheck is the LineageGen of a write the lineage's checks do not
@@ -126,7 +133,12 @@ func LineageMoved() error {
 // cycle check and the mass balance hold under concurrent requests.
 func (s *Service) guarded(ctx context.Context, attempt func(gen int64) error) error {
 	var err error
-	for range lineageTries {
+	for try := range lineageTries {
+		if try > 0 {
+			if err := pause(ctx, try); err != nil {
+				return err
+			}
+		}
 		var gen int64
 		if gen, err = s.Store.LineageGen(ctx); err != nil {
 			return err
@@ -136,6 +148,25 @@ func (s *Service) guarded(ctx context.Context, attempt func(gen int64) error) er
 		}
 	}
 	return err
+}
+
+// pause waits before the try-th try of a lineage write: a random share
+// of a step that doubles from 1 ms up to lineagePause, or until ctx ends.
+func pause(ctx context.Context, try int) error {
+	step := pauseStep(try)
+	t := time.NewTimer(step/2 + rand.N(step/2+1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pauseStep is the step of the try-th try's pause.
+func pauseStep(try int) time.Duration {
+	return min(time.Millisecond<<min(try-1, 10), lineagePause)
 }
 
 // InputResult is the fate of one submitted input.
