@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"ecredit/logistics"
 	"ecredit/registry"
@@ -63,4 +64,10 @@ var ItemColumns = []string{"order_id", "line", "gtin", "batch", "name", "categor
 // ItemArgs are the values of ItemColumns for one item of order id.
 func ItemArgs(id int64, it trade.Item) []any {
 	return []any{id, it.Line, it.GTIN, it.Batch, it.Name, it.Category, it.Quantity, it.PriceFen}
+}
+
+// StartedIn is the FROM source of a firm's parcels started in a window
+// (Aggregate's), with its arguments.
+func StartedIn(firmID int64, from, to time.Time) (string, []any) {
+	return startedIn(windowCols, firmID, from, to)
 }

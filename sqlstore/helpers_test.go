@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +103,27 @@ func auditCount(tb testing.TB, db *sqlstore.DB) int {
 		tb.Fatal(err)
 	}
 	return n
+}
+
+// sqlitePlan is SQLite's EXPLAIN QUERY PLAN of q, one line a plan row.
+func sqlitePlan(t testing.TB, db *sqlstore.DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.WriterDB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "\n")
 }
