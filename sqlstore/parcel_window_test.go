@@ -81,6 +81,18 @@ func TestParcelWindows(t *testing.T) {
 			t.Fatalf("window: %d parcels (couriers' pass %+v), want %d", got.Parcels, total, want)
 		}
 
+		// Down to 00024 and up again: the parcels stay, far_start comes
+		// back from their columns, the window holds the same.
+		if err := db.MigrateTo(ctx, 24); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := db.Aggregate(ctx, w.firm.ID, win); err != nil || again != got {
+			t.Fatalf("after down and up: %+v %v, want %+v", again, err, got)
+		}
+
 		// SQLite's plan reads the two parts through their indexes, never
 		// the whole table.
 		if db.Dialect().Name() == sqlstore.EngineSQLite {
