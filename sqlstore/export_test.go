@@ -66,8 +66,11 @@ func ItemArgs(id int64, it trade.Item) []any {
 	return []any{id, it.Line, it.GTIN, it.Batch, it.Name, it.Category, it.Quantity, it.PriceFen}
 }
 
-// StartedIn is the FROM source of a firm's parcels started in a window
-// (Aggregate's), with its arguments.
-func StartedIn(firmID int64, from, to time.Time) (string, []any) {
-	return startedIn(windowCols, firmID, from, to)
+// StartedIn is the conditions of the two parts of a firm's parcels
+// started in a window (Aggregate's), each with its arguments.
+func StartedIn(firmID int64, from, to time.Time) (wheres [2]string, args [2][]any) {
+	for i, p := range startedIn(firmID, from, to) {
+		wheres[i], args[i] = p.where, p.args
+	}
+	return wheres, args
 }

@@ -702,10 +702,16 @@ func scanCounts(sc scanner, extra ...any) (logistics.Counts, error) {
 // Aggregate counts the firm's parcels started in the window.
 func (db *DB) Aggregate(ctx context.Context, firmID int64, w logistics.Window) (logistics.Counts, error) {
 	const op = "sqlstore.Aggregate"
-	now := w.To
-	from, args := startedIn(windowCols, firmID, w.From, w.To)
-	c, err := scanCounts(db.readRow(ctx, "SELECT "+aggregateCols+" FROM "+from, append([]any{micros(now), micros(w.StaleBefore)}, args...)...))
-	return c, mapErr(op, err)
+	var total logistics.Counts
+	for _, part := range startedIn(firmID, w.From, w.To) {
+		c, err := scanCounts(db.readRow(ctx, "SELECT "+aggregateCols+" FROM parcels WHERE "+part.where,
+			append([]any{micros(w.To), micros(w.StaleBefore)}, part.args...)...))
+		if err != nil {
+			return total, mapErr(op, err)
+		}
+		total.Add(c)
+	}
+	return total, nil
 }
 
 // parcelStartSlack is how far a parcel's start (started_at) may lie from
@@ -714,20 +720,24 @@ func (db *DB) Aggregate(ctx context.Context, firmID int64, w logistics.Window) (
 // the start of the parcels beyond it.
 const parcelStartSlack = 3 * 24 * time.Hour
 
-// windowCols are the columns of parcels that aggregateCols and the
-// couriers' groups read.
-const windowCols = "courier_id, courier_code, promised_at, returned_at, signed_at, lost, damaged, complaints, picked_at, gap, last_event_at"
+// windowPart is a condition on parcels and its arguments.
+type windowPart struct {
+	where string
+	args  []any
+}
 
-// startedIn is a FROM source (with its arguments) of cols of the firm's
-// parcels started in [from, to), found without an index on the start
-// (00025): those whose start is within parcelStartSlack of their
-// registration by a range of registrations a slack wider on each side,
-// the others by far_start.
-func startedIn(cols string, firmID int64, from, to time.Time) (string, []any) {
+// startedIn is the firm's parcels started in [from, to) as two disjoint
+// parts found without an index on the start (00025): those registered in
+// [from, to) widened by parcelStartSlack on each side, through
+// (firm_id, created_at), their start filtered; and those registered
+// outside it, whose start, if it is in the window, then lies beyond the
+// slack from their registration and is their far_start.
+func startedIn(firmID int64, from, to time.Time) [2]windowPart {
 	f, t, slack := micros(from), micros(to), parcelStartSlack.Microseconds()
-	return "(SELECT " + cols + " FROM parcels WHERE firm_id = ? AND created_at >= ? AND created_at < ? AND far_start = 0 AND started_at >= ? AND started_at < ?" +
-			" UNION ALL SELECT " + cols + " FROM parcels WHERE firm_id = ? AND far_start <> 0 AND far_start >= ? AND far_start < ?) AS w",
-		[]any{firmID, f - slack, t + slack, f, t, firmID, f, t}
+	return [2]windowPart{
+		{"firm_id = ? AND created_at >= ? AND created_at < ? AND started_at >= ? AND started_at < ?", []any{firmID, f - slack, t + slack, f, t}},
+		{"firm_id = ? AND far_start <> 0 AND far_start >= ? AND far_start < ? AND (created_at < ? OR created_at >= ?)", []any{firmID, f, t, f - slack, t + slack}},
+	}
 }
 
 // AggregateCouriers counts the firm's parcels and each courier's in one
@@ -763,24 +773,11 @@ func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.W
 			defer wg.Done()
 			out := map[key]logistics.Counts{}
 			results[p] = out
-			src, args := startedIn(windowCols, firmID, from, to)
-			rows, err := db.readQuery(ctx, "SELECT courier_id, courier_code, "+aggregateCols+" FROM "+src+" GROUP BY courier_id, courier_code",
-				append([]any{micros(w.To), micros(w.StaleBefore)}, args...)...)
-			if err != nil {
-				errsOf[p] = err
-				return
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var k key
-				c, err := scanCounts(rows, &k.id, &k.code)
-				if err != nil {
-					errsOf[p] = err
-					return
-				}
-				out[k] = c
-			}
-			errsOf[p] = rows.Err()
+			errsOf[p] = db.countCouriers(ctx, firmID, from, to, w, func(id int64, code string, c logistics.Counts) {
+				s := out[key{id, code}]
+				s.Add(c)
+				out[key{id, code}] = s
+			})
 		}()
 	}
 	wg.Wait()
@@ -806,6 +803,36 @@ func (db *DB) AggregateCouriers(ctx context.Context, firmID int64, w logistics.W
 		return cmp.Or(cmp.Compare(b.Parcels, a.Parcels), cmp.Compare(a.CourierID, b.CourierID), strings.Compare(a.CourierCode, b.CourierCode))
 	})
 	return total, out[:min(len(out), clampLimit(limit, 50, 1000))], nil
+}
+
+// countCouriers counts the firm's parcels started in [from, to) by
+// courier, both parts of the window (startedIn), and hands each group's
+// counts to add.
+func (db *DB) countCouriers(ctx context.Context, firmID int64, from, to time.Time, w logistics.Window, add func(id int64, code string, c logistics.Counts)) error {
+	for _, part := range startedIn(firmID, from, to) {
+		err := func() error {
+			rows, err := db.readQuery(ctx, "SELECT courier_id, courier_code, "+aggregateCols+" FROM parcels WHERE "+part.where+" GROUP BY courier_id, courier_code",
+				append([]any{micros(w.To), micros(w.StaleBefore)}, part.args...)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id int64
+				var code string
+				c, err := scanCounts(rows, &id, &code)
+				if err != nil {
+					return err
+				}
+				add(id, code, c)
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CountPenalties counts the active penalty records of each subject
