@@ -74,3 +74,15 @@ func StartedIn(firmID int64, from, to time.Time) (wheres [2]string, args [2][]an
 	}
 	return wheres, args
 }
+
+// ParcelStateArrays is what writeEventsPG sends for the parcels' state,
+// and ParcelStateColumns the same built from parcelStateArgs' rows.
+func ParcelStateArrays(ps []*logistics.Parcel) []any { return parcelStateArrays(ps) }
+
+func ParcelStateColumns(ps []*logistics.Parcel) []any {
+	rows := make([][]any, len(ps))
+	for i, p := range ps {
+		rows[i] = append([]any{p.ID, int64(p.Version)}, parcelStateArgs(p)...)
+	}
+	return columnArrays(rows)
+}

@@ -601,6 +601,27 @@ func parcelStateArgs(p *logistics.Parcel) []any {
 		micros(p.StartedAt), micros(p.UpdatedAt)}
 }
 
+// parcelStateArrays is the parcels' id, version and parcelStateArgs as
+// one typed array a column (what columnArrays makes of those rows, without
+// boxing every value first): the arguments of writeEventsPG's unnest.
+func parcelStateArrays(ps []*logistics.Parcel) []any {
+	n := len(ps)
+	ints := make([]int64, 14*n) // the integer columns, one backing array
+	col := func(k int) []int64 { return ints[k*n : (k+1)*n : (k+1)*n] }
+	id, version, picked, out, signed, returned := col(0), col(1), col(2), col(3), col(4), col(5)
+	lost, damaged, exceptions, complaints, events, gap := col(6), col(7), col(8), col(9), col(10), col(11)
+	last, updated := col(12), col(13)
+	started := make([]int64, n)
+	status, signedBy := make([]string, n), make([]string, n)
+	for i, p := range ps {
+		id[i], version[i], status[i] = p.ID, int64(p.Version), string(p.Status)
+		picked[i], out[i], signed[i], signedBy[i], returned[i] = micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), p.SignedBy, micros(p.ReturnedAt)
+		lost[i], damaged[i], exceptions[i], complaints[i] = b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints)
+		events[i], gap[i], last[i], started[i], updated[i] = int64(p.Events), b2i(p.Gap), micros(p.LastEventAt), micros(p.StartedAt), micros(p.UpdatedAt)
+	}
+	return []any{id, version, status, picked, out, signed, signedBy, returned, lost, damaged, exceptions, complaints, events, gap, last, started, updated}
+}
+
 // updateParcelStateSQLite writes the state columns of parcels whose
 // stored version is p.Version and increments the stored version; a stale
 // one is a Conflict. One prepared statement a row (in process, cheaper

@@ -357,15 +357,11 @@ func writeTracksSQLite(ctx context.Context, tx *sql.Tx, st *sqliteTrackStmts, tw
 // (ecredit_check: a stale parcel is EC409, a log missing EC500, and
 // either rolls everything back), then the audit entry.
 func (db *DB) writeEventsPG(ctx context.Context, op string, ps []*logistics.Parcel, tws []trackWrite, a *audit.Entry) error {
-	rows := make([][]any, len(ps))
 	set := make([]string, 0, len(parcelStateCols)+1)
 	for _, c := range parcelStateCols {
 		set = append(set, c+" = v."+c)
 	}
 	set = append(set, "version = parcels.version + 1")
-	for i, p := range ps {
-		rows[i] = append([]any{p.ID, int64(p.Version)}, parcelStateArgs(p)...)
-	}
 	newIDs, oldIDs := []int64{}, []int64{}
 	newLines, oldLines := []string{}, []string{}
 	for _, w := range tws {
@@ -387,7 +383,7 @@ func (db *DB) writeEventsPG(ctx context.Context, op string, ps []*logistics.Parc
 		// Index probes, whatever the statistics say (see lookup), for this
 		// pipeline only (its implicit transaction).
 		b.Queue(setIndexProbes)
-		b.Queue(db.d.Rebind(q), append(columnArrays(rows), newIDs, newLines, oldIDs, oldLines, len(ps), len(newIDs), len(oldIDs))...)
+		b.Queue(db.d.Rebind(q), append(parcelStateArrays(ps), newIDs, newLines, oldIDs, oldLines, len(ps), len(newIDs), len(oldIDs))...)
 	}
 	if a != nil {
 		b.Queue(db.d.Rebind(insertAudit), db.auditArgs(a, "", 0)...).QueryRow(func(r pgx.Row) error { return r.Scan(&a.ID) })

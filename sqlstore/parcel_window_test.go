@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,24 @@ func TestParcelWindows(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestParcelStateArrays: the typed arrays of the parcels' state sent to
+// PostgreSQL hold what parcelStateArgs says, column for column.
+func TestParcelStateArrays(t *testing.T) {
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	ps := []*logistics.Parcel{
+		{ID: 7, Version: 3, Status: logistics.EventSigned, PickedAt: at(1), OutAt: at(2), SignedAt: at(3), SignedBy: "locker", ReturnedAt: at(4),
+			Lost: true, Exceptions: 2, Complaints: 5, Events: 9, Gap: true, LastEventAt: at(5), StartedAt: at(6), UpdatedAt: at(7)},
+		{ID: 8, Version: 1, Status: logistics.StatusCreated, Damaged: true, Gap: true, StartedAt: at(-1), UpdatedAt: at(8)}, // every column differs from every other
+	}
+	got, want := sqlstore.ParcelStateArrays(ps), sqlstore.ParcelStateColumns(ps)
+	if len(got) != len(want) {
+		t.Fatalf("%d columns, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("column %d: %v, want %v", i, got[i], want[i])
+		}
+	}
 }
