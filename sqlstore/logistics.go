@@ -606,12 +606,11 @@ func parcelStateArgs(p *logistics.Parcel) []any {
 // boxing every value first): the arguments of writeEventsPG's unnest.
 func parcelStateArrays(ps []*logistics.Parcel) []any {
 	n := len(ps)
-	ints := make([]int64, 14*n) // the integer columns, one backing array
+	ints := make([]int64, 15*n) // the integer columns, one backing array
 	col := func(k int) []int64 { return ints[k*n : (k+1)*n : (k+1)*n] }
 	id, version, picked, out, signed, returned := col(0), col(1), col(2), col(3), col(4), col(5)
 	lost, damaged, exceptions, complaints, events, gap := col(6), col(7), col(8), col(9), col(10), col(11)
-	last, updated := col(12), col(13)
-	started := make([]int64, n)
+	last, started, updated := col(12), col(13), col(14)
 	status, signedBy := make([]string, n), make([]string, n)
 	for i, p := range ps {
 		id[i], version[i], status[i] = p.ID, int64(p.Version), string(p.Status)
