@@ -344,7 +344,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		for j, b := range p.batches {
 			made := record.DateOf(p.produced[j]).Time().Add(8 * time.Hour)
 			evs = append(evs, trace.EventInput{EventID: "P-" + p.gtin + "-" + b, Type: trace.EventProduced, GTIN: p.gtin, Batch: b, Time: at(made),
-				SubjectCode: p.producer.code, Quantity: p.quantity[j]})
+				SubjectCode: p.producer.code, Quantity: p.quantity[j], ReadPoint: plantLocation(p.gtin, 1), BizLocation: plantLocation(p.gtin, 2)})
 			seq++
 			disp := "conformant"
 			if rng.IntN(20) == 0 {
@@ -488,6 +488,9 @@ func epcisInspections(ins []epcisInspection, now time.Time) ([]byte, error) {
 	type quantity struct {
 		EPCClass string `json:"epcClass"`
 	}
+	type location struct {
+		ID string `json:"id"`
+	}
 	type event struct {
 		Type              string     `json:"type"`
 		EventID           string     `json:"eventID"`
@@ -496,6 +499,7 @@ func epcisInspections(ins []epcisInspection, now time.Time) ([]byte, error) {
 		Action            string     `json:"action"`
 		BizStep           string     `json:"bizStep"`
 		Disposition       string     `json:"disposition"`
+		ReadPoint         location   `json:"readPoint"`
 		QuantityList      []quantity `json:"quantityList"`
 		CertificationInfo string     `json:"certificationInfo"`
 		Region            string     `json:"cdjc:region"`
@@ -505,7 +509,7 @@ func epcisInspections(ins []epcisInspection, now time.Time) ([]byte, error) {
 	for i, x := range ins {
 		evs[i] = event{Type: "ObjectEvent", EventID: "urn:uuid:" + demoUUID(x.gtin+"/"+x.batch+"/"+x.report),
 			EventTime: x.at.In(clock.Shanghai).Format(time.RFC3339), TimeZoneOffset: "+08:00", Action: "OBSERVE",
-			BizStep: "inspecting", Disposition: x.disposition, QuantityList: []quantity{{EPCClass: trace.BatchLink(x.gtin, x.batch)}},
+			BizStep: "inspecting", Disposition: x.disposition, ReadPoint: location{labLocation}, QuantityList: []quantity{{EPCClass: trace.BatchLink(x.gtin, x.batch)}},
 			CertificationInfo: x.report, Region: "130802", Note: x.note}
 	}
 	return json.Marshal(map[string]any{
@@ -514,6 +518,20 @@ func epcisInspections(ins []epcisInspection, now time.Time) ([]byte, error) {
 		"type":     "EPCISDocument", "schemaVersion": "2.0", "creationDate": now.In(clock.Shanghai).Format(time.RFC3339),
 		"epcisBody": map[string]any{"eventList": evs},
 	})
+}
+
+// labLocation is the SGLN of the testing centre's sample reception.
+const labLocation = "urn:epc:id:sgln:6939999.00001.0"
+
+// plantLocation is the SGLN of a producer's place n (1 its production
+// line, 2 its finished-goods store), under the GS1 company prefix of its
+// GTIN (the first seven digits of a GTIN-13 from 690–699).
+func plantLocation(gtin string, n int) string {
+	g := strings.TrimLeft(gtin, "0")
+	if len(g) != 13 {
+		return ""
+	}
+	return fmt.Sprintf("urn:epc:id:sgln:%s.%05d.0", g[:7], n)
 }
 
 // demoUUID is a name-based UUID (version 5 layout over SHA-1) of s, so that

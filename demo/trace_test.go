@@ -72,6 +72,24 @@ func TestTraceDemo(t *testing.T) {
 			t.Errorf("recalled batch's inspection: %v %+v", err, pt.Timeline)
 		}
 
+		// Where: the production line and store of the maker (its GS1
+		// company prefix; the produced event is the TransformationEvent of
+		// a batch made from others), and the testing centre's reception.
+		var located, labbed bool
+		if doc != nil {
+			for _, e := range doc.Body.EventList {
+				switch {
+				case e.EventType == trace.EventProduced && e.ReadPoint != nil && e.BizLocation != nil:
+					located = strings.HasPrefix(e.ReadPoint.ID, "urn:epc:id:sgln:"+strings.TrimLeft(pt.Batch.GTIN, "0")[:7]+".")
+				case e.EventType == trace.EventInspected && e.ReadPoint != nil && e.ReadPoint.ID == labLocation:
+					labbed = true
+				}
+			}
+		}
+		if !located || !labbed {
+			t.Errorf("recalled batch's locations: made %v, inspected %v", located, labbed)
+		}
+
 		testDemoLineage(t, db, svc, tc)
 
 		// From orders: a fresh city without records, orders on its shops.

@@ -282,14 +282,14 @@ func (db *DB) UpdateBatch(ctx context.Context, b *trace.Batch, gen int64, a *aud
 }
 
 const traceEventCols = `id, source_key, event_id, type, gtin, batch, at, region, subject_id, shop_id, biz_step, disposition, ref_type, ref,
-	quantity, note, actor_id, actor_name, recorded_at`
+	quantity, note, actor_id, actor_name, recorded_at, read_point, biz_location`
 
 func scanTraceEvent(r scanner) (*trace.Event, error) {
 	var e trace.Event
 	var typ string
 	var at, rec int64
 	if err := r.Scan(&e.ID, &e.SourceKey, &e.EventID, &typ, &e.GTIN, &e.Batch, &at, &e.Region, &e.SubjectID, &e.ShopID, &e.BizStep,
-		&e.Disposition, &e.RefType, &e.Ref, &e.Quantity, &e.Note, &e.ActorID, &e.ActorName, &rec); err != nil {
+		&e.Disposition, &e.RefType, &e.Ref, &e.Quantity, &e.Note, &e.ActorID, &e.ActorName, &rec, &e.ReadPoint, &e.BizLocation); err != nil {
 		return nil, err
 	}
 	e.Type, e.At, e.RecordedAt = trace.EventType(typ), fromMicros(at), fromMicros(rec)
@@ -298,12 +298,12 @@ func scanTraceEvent(r scanner) (*trace.Event, error) {
 
 // traceEventInsertCols are the columns of trace_events after id.
 var traceEventInsertCols = []string{"source_key", "event_id", "type", "gtin", "batch", "at", "region", "subject_id", "shop_id",
-	"biz_step", "disposition", "ref_type", "ref", "quantity", "note", "actor_id", "actor_name", "recorded_at"}
+	"biz_step", "disposition", "ref_type", "ref", "quantity", "note", "actor_id", "actor_name", "recorded_at", "read_point", "biz_location"}
 
 // traceEventArgs appends the values of traceEventInsertCols of e to a.
 func traceEventArgs(a []any, e *trace.Event) []any {
 	return append(a, e.SourceKey, e.EventID, string(e.Type), e.GTIN, e.Batch, micros(e.At), e.Region, e.SubjectID, e.ShopID,
-		e.BizStep, e.Disposition, e.RefType, e.Ref, e.Quantity, e.Note, e.ActorID, e.ActorName, micros(e.RecordedAt))
+		e.BizStep, e.Disposition, e.RefType, e.Ref, e.Quantity, e.Note, e.ActorID, e.ActorName, micros(e.RecordedAt), e.ReadPoint, e.BizLocation)
 }
 
 // insertTraceEvent inserts one event in tx (a recall's) and sets its id.

@@ -459,8 +459,7 @@ func rawEventID(r json.RawMessage) string {
 }
 
 // epcisEvent is the part of an ObjectEvent or a TransformationEvent
-// ecredit reads; the rest of the standard fields (readPoint, bizLocation,
-// sourceList, destinationList, sensorElementList, persistentDisposition,
+// ecredit reads; the rest of the standard fields (sourceList, destinationList, sensorElementList, persistentDisposition,
 // transformationID …) and other vendors' extensions are accepted and not
 // kept.
 type epcisEvent struct {
@@ -472,6 +471,8 @@ type epcisEvent struct {
 	Action              string          `json:"action"`
 	BizStep             string          `json:"bizStep"`
 	Disposition         string          `json:"disposition"`
+	ReadPoint           *EPCISLocation  `json:"readPoint"`
+	BizLocation         *EPCISLocation  `json:"bizLocation"`
 	EPCList             []string        `json:"epcList"`
 	QuantityList        []epcisQuantity `json:"quantityList"`
 	// A TransformationEvent's inputs and outputs.
@@ -620,6 +621,7 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, *epcisTran
 		dst  any
 	}{{"type", &e.Type}, {"isA", &e.IsA}, {"eventID", &e.EventID}, {"eventTime", &e.EventTime},
 		{"eventTimeZoneOffset", &e.EventTimeZoneOffset}, {"action", &e.Action}, {"bizStep", &e.BizStep}, {"disposition", &e.Disposition},
+		{"readPoint", &e.ReadPoint}, {"bizLocation", &e.BizLocation},
 		{"epcList", &e.EPCList}, {"quantityList", &e.QuantityList}, {"inputEPCList", &e.InputEPCList}, {"inputQuantityList", &e.InputQuantityList},
 		{"outputEPCList", &e.OutputEPCList}, {"outputQuantityList", &e.OutputQuantityList}, {"bizTransactionList", &e.BizTransactionList},
 		{"certificationInfo", &e.CertificationInfo}, {"errorDeclaration", &e.ErrorDeclaration}, {"ilmd", &e.ILMD}} {
@@ -715,6 +717,12 @@ func fromEPCIS(raw json.RawMessage, prefixes []string) ([]EventInput, *epcisTran
 	in := EventInput{Time: e.EventTime, Region: str("region"), SubjectCode: str("subjectCode"), Note: str("note")}
 	if strings.TrimSpace(e.EventTime) == "" {
 		l.Add("eventTime", "必须填写 eventTime (required)")
+	}
+	if e.ReadPoint != nil {
+		in.ReadPoint = e.ReadPoint.ID
+	}
+	if e.BizLocation != nil {
+		in.BizLocation = e.BizLocation.ID
 	}
 	in.BizStep = cbvTerm(e.BizStep, "bizstep", "BizStep")
 	in.Disposition = cbvTerm(e.Disposition, "disp", "Disp")
@@ -1162,6 +1170,8 @@ type EPCISEvent struct {
 	Action              string                `json:"action,omitempty"`
 	BizStep             string                `json:"bizStep"`
 	Disposition         string                `json:"disposition,omitempty"`
+	ReadPoint           *EPCISLocation        `json:"readPoint,omitempty"`
+	BizLocation         *EPCISLocation        `json:"bizLocation,omitempty"`
 	QuantityList        []EPCISQuantity       `json:"quantityList,omitempty"`
 	InputQuantityList   []EPCISQuantity       `json:"inputQuantityList,omitempty"`
 	OutputQuantityList  []EPCISQuantity       `json:"outputQuantityList,omitempty"`
@@ -1176,6 +1186,19 @@ type EPCISEvent struct {
 	Note                string                `json:"ecredit:note,omitempty"`
 	SourceEventID       string                `json:"ecredit:sourceEventID,omitempty"`
 	SubmittedBy         string                `json:"ecredit:submittedBy,omitempty"`
+}
+
+// EPCISLocation is a readPoint or a bizLocation: a GS1 location.
+type EPCISLocation struct {
+	ID string `json:"id"`
+}
+
+// epcisLocation is the element of a location, nil for none.
+func epcisLocation(id string) *EPCISLocation {
+	if id == "" {
+		return nil
+	}
+	return &EPCISLocation{ID: id}
 }
 
 // EPCISQuantity is a quantity element: the batch's class and how much of
@@ -1460,6 +1483,7 @@ func toEPCIS(v EventView, e *Event, link string) EPCISEvent {
 		EventTime: at.Format(time.RFC3339Nano), EventTimeZoneOffset: at.Format("-07:00"),
 		RecordTime: e.RecordedAt.In(clock.Shanghai).Format(time.RFC3339Nano),
 		Action:     "OBSERVE", BizStep: v.BizStep, Disposition: v.Disposition,
+		ReadPoint: epcisLocation(v.ReadPoint), BizLocation: epcisLocation(v.BizLocation),
 		QuantityList: []EPCISQuantity{{EPCClass: link, Quantity: float64(v.Quantity)}},
 		EventType:    v.Type, Region: v.Region, ShopID: v.ShopID, RefType: v.RefType, Ref: v.Ref, Note: v.Note,
 		SourceEventID: v.EventID, SubmittedBy: v.SubmittedBy,
@@ -1483,7 +1507,7 @@ func toEPCIS(v EventView, e *Event, link string) EPCISEvent {
 // the errors IngestEvents gives about a captured event.
 var epcisFieldNames = map[string]string{
 	"event_id": "eventID", "type": "ecredit:eventType", "gtin": "quantityList", "batch": "quantityList", "time": "eventTime",
-	"region": "ecredit:region", "subject_code": "ecredit:subjectCode", "shop_id": "ecredit:shopId", "biz_step": "bizStep",
+	"region": "ecredit:region", "read_point": "readPoint.id", "biz_location": "bizLocation.id", "subject_code": "ecredit:subjectCode", "shop_id": "ecredit:shopId", "biz_step": "bizStep",
 	"disposition": "disposition", "ref_type": "ecredit:refType", "ref": "ecredit:ref", "quantity": "quantityList", "note": "ecredit:note",
 }
 

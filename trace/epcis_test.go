@@ -213,7 +213,8 @@ func TestEPCISXML(t *testing.T) {
 	}
 	got, _, err := fromEPCIS(raw[0], prefixes)
 	want := EventInput{EventID: "urn:uuid:x1", Type: EventInspected, GTIN: g, Batch: "L1", Time: "2026-05-02T10:00:00+08:00", Region: "130802",
-		ShopID: 7, BizStep: "inspecting", Disposition: "conformant", RefType: "inspection_report", Ref: "JC-12", Quantity: 12}
+		ReadPoint: "urn:epc:id:sgln:6907654.00001.0",
+		ShopID:    7, BizStep: "inspecting", Disposition: "conformant", RefType: "inspection_report", Ref: "JC-12", Quantity: 12}
 	if err != nil || len(got) != 1 || got[0] != want {
 		t.Errorf("1.2 ObjectEvent: %+v %v\nwant %+v", got, err, want)
 	}
@@ -406,8 +407,10 @@ func TestEPCISTransformRead(t *testing.T) {
 	}
 	checkTransform(t, "JSON-LD", raw[0], prefixes, transformWant{
 		events: []EventInput{
-			{EventID: "urn:uuid:t1#" + cake + "/C1", Type: EventProduced, GTIN: cake, Batch: "C1", BizStep: "commissioning", Quantity: 400, Note: "蒸制", Region: "130802"},
-			{EventID: "urn:uuid:t1#" + cake + "/C2", Type: EventProduced, GTIN: cake, Batch: "C2", BizStep: "commissioning", Quantity: 1, Note: "蒸制", Region: "130802"}},
+			{EventID: "urn:uuid:t1#" + cake + "/C1", Type: EventProduced, GTIN: cake, Batch: "C1", BizStep: "commissioning", Quantity: 400, Note: "蒸制", Region: "130802",
+				ReadPoint: "urn:epc:id:sgln:6907654.00001.0"},
+			{EventID: "urn:uuid:t1#" + cake + "/C2", Type: EventProduced, GTIN: cake, Batch: "C2", BizStep: "commissioning", Quantity: 1, Note: "蒸制", Region: "130802",
+				ReadPoint: "urn:epc:id:sgln:6907654.00001.0"}},
 		outFields: []string{"outputQuantityList[0].epcClass", "outputEPCList[0]"},
 		inputs: []InputRef{{GTIN: haw, Batch: "H1", Quantity: 1200.5, UOM: "KGM"}, {GTIN: sugar, Batch: "S1"}, {GTIN: haw, Batch: "H2", Quantity: 3},
 			{GTIN: haw, Batch: "H3", Quantity: 2}},

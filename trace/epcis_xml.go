@@ -10,7 +10,7 @@ package trace
 // inputEPCList, outputEPCList, inputQuantityList and outputQuantityList
 // read like an ObjectEvent's epcList and quantityList. Elements of
 // EPCISNamespace are ecredit's extension fields; other vendors' elements
-// are ignored, like readPoint, bizLocation, sources, destinations and
+// are ignored, like sources, destinations and
 // sensor data. encoding/xml expands no entities beyond XML's own, and
 // the document is read a token at a time, one event in memory at once.
 
@@ -199,6 +199,14 @@ func xmlEvent(n *xmlNode) map[string]any {
 		switch k.name.Local {
 		case "eventTime", "eventTimeZoneOffset", "eventID", "action", "bizStep", "disposition", "certificationInfo":
 			m[k.name.Local] = k.value()
+		case "readPoint", "bizLocation":
+			loc := map[string]any{}
+			for _, f := range k.kids {
+				if f.name.Local == "id" {
+					loc["id"] = f.value()
+				}
+			}
+			m[k.name.Local] = loc
 		case "errorDeclaration":
 			m["errorDeclaration"] = map[string]any{}
 		case "epcList", "inputEPCList", "outputEPCList":

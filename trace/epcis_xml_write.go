@@ -71,6 +71,16 @@ func (x *EPCISXMLWriter) Event(e EPCISEvent) error {
 	}
 	x.text("bizStep", cbvURN(e.BizStep, "bizstep"))
 	x.text("disposition", cbvURN(e.Disposition, "disp"))
+	for _, loc := range []struct {
+		name string
+		at   *EPCISLocation
+	}{{"readPoint", e.ReadPoint}, {"bizLocation", e.BizLocation}} {
+		if loc.at != nil {
+			x.start(loc.name)
+			x.text("id", loc.at.ID)
+			x.end(loc.name)
+		}
+	}
 	if len(e.BizTransactionList) > 0 {
 		x.start("bizTransactionList")
 		for _, bt := range e.BizTransactionList {

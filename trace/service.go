@@ -421,6 +421,10 @@ type EventInput struct {
 	// Time is when it happened, RFC 3339 ("2026-05-01T10:00:00+08:00").
 	Time   string `json:"time"`
 	Region string `json:"region,omitempty"` // GB/T 2260 code of the place
+	// ReadPoint and BizLocation are GS1 locations (EPCIS readPoint and
+	// bizLocation): an SGLN URI or a Digital Link of a GLN (ParseLocation).
+	ReadPoint   string `json:"read_point,omitempty"`
+	BizLocation string `json:"biz_location,omitempty"`
 	// SubjectCode is the credit code of the subject where it happened
 	// (a producer, an inspection body, a warehouse); it must be
 	// registered.
@@ -566,6 +570,7 @@ func (s *Service) IngestEvents(ctx context.Context, ins []EventInput) ([]EventRe
 
 func sameEvent(a, b *Event) bool {
 	return a.Type == b.Type && a.GTIN == b.GTIN && a.Batch == b.Batch && a.At.Equal(b.At) && a.Region == b.Region &&
+		a.ReadPoint == b.ReadPoint && a.BizLocation == b.BizLocation &&
 		a.SubjectID == b.SubjectID && a.ShopID == b.ShopID && a.BizStep == b.BizStep && a.Disposition == b.Disposition &&
 		a.RefType == b.RefType && a.Ref == b.Ref && a.Quantity == b.Quantity && a.Note == b.Note
 }
@@ -605,6 +610,16 @@ func (s *Service) checkEvent(ctx context.Context, a account.Actor, in EventInput
 			l.Add("region", "行政区划代码「%s」无效 (unknown GB/T 2260 region)", clip(r, 20))
 		}
 		ev.Region = r
+	}
+	for _, f := range []struct {
+		field, in string
+		out       *string
+	}{{"read_point", in.ReadPoint, &ev.ReadPoint}, {"biz_location", in.BizLocation, &ev.BizLocation}} {
+		loc, err := ParseLocation(f.field, f.in)
+		if err != nil {
+			l = append(l, errs.All(err)...)
+		}
+		*f.out = loc
 	}
 	ev.BizStep = strings.TrimSpace(in.BizStep)
 	if ev.BizStep == "" {

@@ -182,6 +182,8 @@ type Event struct {
 	Batch       string
 	At          time.Time
 	Region      string // GB/T 2260 code where it happened; "" unknown
+	ReadPoint   string // EPCIS readPoint: the GS1 location where it was observed (ParseLocation); "" none
+	BizLocation string // EPCIS bizLocation: the GS1 location of the goods after it; "" none
 	SubjectID   int64  // the subject where it happened (producer, inspector, warehouse); 0 none
 	ShopID      int64  // the shop (listed, sold, reviewed, complained); 0 none
 	BizStep     string

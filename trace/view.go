@@ -98,6 +98,8 @@ type EventView struct {
 	Time             time.Time   `json:"time"`
 	Region           string      `json:"region,omitempty"`
 	RegionName       string      `json:"region_name,omitempty"`
+	ReadPoint        string      `json:"read_point,omitempty"`
+	BizLocation      string      `json:"biz_location,omitempty"`
 	Subject          *SubjectRef `json:"subject,omitempty"`
 	ShopID           int64       `json:"shop_id,omitempty"`
 	BizStep          string      `json:"biz_step"`
@@ -113,6 +115,7 @@ type EventView struct {
 
 func eventView(e *Event, sub *registry.Subject, public bool) EventView {
 	v := EventView{ID: e.ID, EventID: e.EventID, Type: e.Type, TypeLabel: e.Type.Label(), Time: e.At, Region: e.Region,
+		ReadPoint: e.ReadPoint, BizLocation: e.BizLocation,
 		Subject: subjectRef(sub), ShopID: e.ShopID, BizStep: e.BizStep, BizStepLabel: Steps[e.BizStep], Disposition: e.Disposition,
 		DispositionLabel: Dispositions[e.Disposition], RefType: e.RefType, Ref: e.Ref, Quantity: e.Quantity, Note: e.Note, SubmittedBy: e.ActorName}
 	v.RegionName, _ = code.RegionName(e.Region)
