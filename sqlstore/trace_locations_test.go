@@ -85,6 +85,17 @@ func TestTraceEventLocations(t *testing.T) {
 			t.Fatalf("XML export lacks the locations:\n%s", x.String())
 		}
 
+		// An event stored without a location (as all were before 00026)
+		// sent again with one: unchanged, and stored as it was.
+		plain := obs("urn:uuid:loc-0", nil)
+		if lines, err := w.svc.CaptureEPCIS(w.dept, epcisDoc(t, plain)); err != nil || lines[0].Status != trace.ResultCreated {
+			t.Fatalf("plain: %+v %v", lines, err)
+		}
+		plain["readPoint"] = map[string]string{"id": dock}
+		if lines, err := w.svc.CaptureEPCIS(w.dept, epcisDoc(t, plain)); err != nil || lines[0].Status != trace.ResultUnchanged {
+			t.Fatalf("plain again, located: %+v %v", lines, err)
+		}
+
 		// The same event again: unchanged; with another location: refused.
 		again := obs("urn:uuid:loc-1", map[string]any{"readPoint": map[string]string{"id": dock}, "bizLocation": map[string]string{"id": shop}})
 		if lines, err := w.svc.CaptureEPCIS(w.dept, epcisDoc(t, again)); err != nil || lines[0].Status != trace.ResultUnchanged {

@@ -568,9 +568,15 @@ func (s *Service) IngestEvents(ctx context.Context, ins []EventInput) ([]EventRe
 	return out, nil
 }
 
+// sameEvent reports whether b, sent with the event id of a (stored, or
+// earlier in the request), is the same event. A location a lacks does not
+// tell them apart: every event stored before 00026 lacks both, and a
+// source sending its documents again, now with their readPoint, repeats
+// those events (stored events are never changed).
 func sameEvent(a, b *Event) bool {
+	sameAt := func(x, y string) bool { return x == y || x == "" }
 	return a.Type == b.Type && a.GTIN == b.GTIN && a.Batch == b.Batch && a.At.Equal(b.At) && a.Region == b.Region &&
-		a.ReadPoint == b.ReadPoint && a.BizLocation == b.BizLocation &&
+		sameAt(a.ReadPoint, b.ReadPoint) && sameAt(a.BizLocation, b.BizLocation) &&
 		a.SubjectID == b.SubjectID && a.ShopID == b.ShopID && a.BizStep == b.BizStep && a.Disposition == b.Disposition &&
 		a.RefType == b.RefType && a.Ref == b.Ref && a.Quantity == b.Quantity && a.Note == b.Note
 }
