@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,11 @@ type Config struct {
 	// tests driven from one address (bench/scale) only; never in
 	// production.
 	NoRateLimit bool
+	// WarmInterval is how often Serve brings the kept reach of selling
+	// batches up to date (trace.Service.WarmReach): 0 means WarmInterval,
+	// a negative value never (the first trace of a hot batch then reads
+	// all its orders).
+	WarmInterval time.Duration
 }
 
 // HolidayFile is the optional working-day calendar in the data directory
@@ -447,7 +453,9 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 	bctx, stop := context.WithCancel(ctx)
 	var background sync.WaitGroup
 	background.Go(func() { a.signCheckpoints(bctx, CheckpointInterval) })
-	background.Go(func() { a.warmReach(bctx, WarmInterval) })
+	if warm := cmp.Or(a.Config.WarmInterval, WarmInterval); warm > 0 {
+		background.Go(func() { a.warmReach(bctx, warm) })
+	}
 	defer func() { stop(); background.Wait() }()
 	select {
 	case err := <-errc:

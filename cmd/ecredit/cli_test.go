@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"ecredit/account"
 	"ecredit/app"
@@ -52,6 +53,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"help", "nope"}, 2, "", "未知的子命令"},
 		{[]string{"serve", "--no-such-flag"}, 2, "", "flag provided but not defined"},
 		{[]string{"serve", "extra"}, 2, "", "多余的参数"},
+		{[]string{"serve", "-h"}, 0, "ECREDIT_TRACE_WARM", ""},
+		{[]string{"serve", "--trace-warm", "soon"}, 2, "", "--trace-warm「soon」无效"},
+		{[]string{"serve", "--trace-warm", "10ms"}, 2, "", "at least 1s"},
 		{[]string{"account"}, 2, "", "create|list"},
 		{[]string{"account", "frob"}, 2, "", "未知的账户操作"},
 		{[]string{"account", "create", "-h"}, 0, "--password-stdin", ""},
@@ -278,5 +282,20 @@ func TestCodeExitStatus(t *testing.T) {
 	}
 	if c, _, _ := runCLI(t, "", "code", bad); c != 1 {
 		t.Errorf("code %s = %d, want 1", bad, c)
+	}
+}
+
+// TestWarmInterval: --trace-warm takes a duration of a second or more, or
+// off (never).
+func TestWarmInterval(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30s": 30 * time.Second, " 5m ": 5 * time.Minute, "OFF": -1, "1s": time.Second} {
+		if got, err := warmInterval(in); err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "999ms", "-5s", "soon"} {
+		if _, err := warmInterval(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"ecredit/account"
 	"ecredit/app"
@@ -38,6 +39,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	subjects := fs.Int("demo-subjects", demo.DefaultSubjects, "演示主体数量 (number of demo subjects)")
 	secure := fs.Bool("secure", false, "经 HTTPS 提供服务时设置，Cookie 带 Secure 标志 (set when served over HTTPS: Secure cookies)")
 	publicURL := fs.String("public-url", envOr("ECREDIT_PUBLIC_URL", ""), "公众访问本平台的网址，用于信用报告二维码，如 https://credit.chengde.gov.cn/ (public base URL for report QR codes; default: the request's host) [ECREDIT_PUBLIC_URL]")
+	warm := fs.String("trace-warm", envOr("ECREDIT_TRACE_WARM", app.WarmInterval.String()), "多久预热一次热销批次的流向，如 30s、5m；off 为不预热（首次追溯热销批次时读取其全部订单）(how often the reach of selling batches is warmed; off: never) [ECREDIT_TRACE_WARM]")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "可信反向代理的网段，可重复；仅信任其 X-Forwarded-For (CIDR of a trusted reverse proxy, repeatable)")
 	if c := parse(fs, args, stdout); c >= 0 {
@@ -47,9 +49,14 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "多余的参数 (unexpected arguments): %s\n", strings.Join(fs.Args(), " "))
 		return 2
 	}
+	warmEvery, err := warmInterval(*warm)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg := sf.config(logger)
-	cfg.Addr, cfg.TrustedProxies, cfg.Secure, cfg.PublicURL = *addr, proxies, *secure, *publicURL
+	cfg.Addr, cfg.TrustedProxies, cfg.Secure, cfg.PublicURL, cfg.WarmInterval = *addr, proxies, *secure, *publicURL, warmEvery
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return fail(stderr, err)
@@ -90,6 +97,20 @@ func serveDemo(ctx context.Context, a *app.App, seed int64, n int, logger *slog.
 	}
 	logger.Info("演示账户凭据已写入 "+path+" (demo credentials written)", "credentials", path)
 	return nil
+}
+
+// warmInterval reads --trace-warm: a duration of at least a second, or
+// "off" (a negative interval: never).
+func warmInterval(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "off") {
+		return -1, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("--trace-warm「%s」无效：应为不短于 1 秒的时长（如 30s、5m）或 off (a duration of at least 1s, or off)", s)
+	}
+	return d, nil
 }
 
 func envOr(name, def string) string {
