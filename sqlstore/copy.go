@@ -154,11 +154,6 @@ func (db *DB) eachPgxRow(ctx context.Context, query string, args []any, fn func(
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return forRows(rows, fn)
 	})
 }

@@ -42,6 +42,15 @@ func eachOf(rows *sql.Rows, err error, fn func(*sql.Rows) error) error {
 		return err
 	}
 	defer rows.Close()
+	return forRows(rows, fn)
+}
+
+// forRows calls fn for every row of rows (database/sql's or pgx's) until
+// fn fails, then returns that error or the rows' own.
+func forRows[R interface {
+	Next() bool
+	Err() error
+}](rows R, fn func(R) error) error {
 	for rows.Next() {
 		if err := fn(rows); err != nil {
 			return err
