@@ -592,9 +592,6 @@ var (
 	parcelStateTypes = []string{"TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
 )
 
-// startedAtCol is started_at's place in parcelStateCols.
-var startedAtCol = slices.Index(parcelStateCols, "started_at")
-
 func parcelStateArgs(p *logistics.Parcel) []any {
 	return []any{string(p.Status), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), p.SignedBy, micros(p.ReturnedAt),
 		b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints), int64(p.Events), b2i(p.Gap), micros(p.LastEventAt),
@@ -625,59 +622,27 @@ func parcelStateArrays(ps []*logistics.Parcel) []any {
 // stored version is p.Version and increments the stored version; a stale
 // one is a Conflict. One prepared statement a row (in process, cheaper
 // than parsing a large statement, than UPDATE … FROM VALUES, which
-// measured 2–3× slower, and than a multi-row upsert, 1.2× slower).
-// SQLite rewrites a row's entry in an index whenever the UPDATE sets one
-// of its columns, even to the value it has. Since 00025 started_at is in
-// no full index, only in far_start, whose partial index holds the few
-// parcels started far from their registration; a parcel none of whose
-// events evs picks it up — its start moves only with its pickup
-// (logistics.derive) — is still written by st.lean, which leaves
-// started_at (and so far_start) alone and requires it to be p.StartedAt
-// already, and only when that finds no row (the start did move, or the
-// version is stale) by st.update, which sets it. (Before 00025, with the
-// start indexed, lean was 2.2× faster in a scratch measurement; since,
-// the two measure alike within this machine's noise.)
-// PostgreSQL writes the state in one statement with the logs
-// (writeEventsPG); it compares an indexed column's old and new values
-// itself, and with none changed updates the row in place (HOT).
-func updateParcelStateSQLite(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel, evs []*logistics.Event, st *sqliteTrackStmts) error {
+// measured 2–3× slower, and than a multi-row upsert, 1.2× slower). It
+// writes no index entry: since 00025 the start is in no full index, only
+// in the partial one of far_start, which holds the few parcels started far
+// from their registration. (Before 00025 a second statement left the
+// start alone for parcels not picked up, 2.2× faster then; since, the two
+// measured alike, and it went.) PostgreSQL writes the state in one
+// statement with the logs (writeEventsPG); with no indexed column changed
+// it updates the row in place (HOT).
+func updateParcelStateSQLite(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel, st *sqliteTrackStmts) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	picked := make(map[int64]bool)
-	for _, e := range evs {
-		if e.Type == logistics.EventPickedUp {
-			picked[e.ParcelID] = true
-		}
-	}
-	full := tx.StmtContext(ctx, st.update)
-	defer full.Close()
-	lean := tx.StmtContext(ctx, st.lean)
-	defer lean.Close()
+	update := tx.StmtContext(ctx, st.update)
+	defer update.Close()
 	args := make([]any, 0, len(parcelStateCols)+2)
-	leanArgs := make([]any, 0, len(parcelStateCols)+2)
 	bx := newBoxes()
-	for _, p := range ps {
-		args = append(args[:0], bx.str(string(p.Status)), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), bx.str(p.SignedBy),
+	return updateEach(ctx, update, ps, func(p *logistics.Parcel) []any {
+		return append(args[:0], bx.str(string(p.Status)), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), bx.str(p.SignedBy),
 			micros(p.ReturnedAt), b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints), int64(p.Events), b2i(p.Gap),
 			micros(p.LastEventAt), micros(p.StartedAt), bx.int(0, micros(p.UpdatedAt)), p.ID, p.Version)
-		if !picked[p.ID] {
-			// args less started_at, then its value as the condition.
-			k := startedAtCol
-			leanArgs = append(append(append(leanArgs[:0], args[:k]...), args[k+1:]...), args[k])
-			if n, err := execCount(ctx, lean, leanArgs); err != nil {
-				return err
-			} else if n == 1 {
-				continue
-			}
-		}
-		if n, err := execCount(ctx, full, args); err != nil {
-			return err
-		} else if n != 1 {
-			return errStaleParcel
-		}
-	}
-	return nil
+	})
 }
 
 // execCount runs the prepared statement st and returns the rows it changed.

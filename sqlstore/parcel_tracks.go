@@ -258,7 +258,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 			return mapErr(op, err)
 		}
 		err = db.write(ctx, op, func(tx *sql.Tx) error {
-			if err := updateParcelStateSQLite(ctx, tx, ps, evs, st); err != nil {
+			if err := updateParcelStateSQLite(ctx, tx, ps, st); err != nil {
 				return err
 			}
 			if err := writeTracksSQLite(ctx, tx, st, tws); err != nil {
@@ -282,7 +282,6 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 // sqliteTrackStmts are the cached statements of AppendEvents on SQLite.
 type sqliteTrackStmts struct {
 	update *sql.Stmt // one parcel's state (updateParcelStateSQLite)
-	lean   *sql.Stmt // the same, started_at left as it is and required
 
 	insert *chunkedInsert // parcels' first lines
 	append *sql.Stmt      // a parcel's later lines
@@ -295,16 +294,6 @@ func (db *DB) sqliteTrackStatements(ctx context.Context) (*sqliteTrackStmts, err
 	var err error
 	if out.update, err = db.cachedStmt(ctx, db.w, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+
 		" = ?, version = version + 1 WHERE id = ? AND version = ?"); err != nil {
-		return nil, err
-	}
-	lean := make([]string, 0, len(parcelStateCols))
-	for _, c := range parcelStateCols {
-		if c != "started_at" {
-			lean = append(lean, c)
-		}
-	}
-	if out.lean, err = db.cachedStmt(ctx, db.w, "UPDATE parcels SET "+strings.Join(lean, " = ?, ")+
-		" = ?, version = version + 1 WHERE id = ? AND version = ? AND started_at = ?"); err != nil {
 		return nil, err
 	}
 	if out.insert, err = db.chunkedInserter(ctx, "INSERT INTO parcel_tracks (parcel_id, log) VALUES ", 2, ""); err != nil {
