@@ -19,7 +19,7 @@ case "$suite" in
 subjects) pattern='^Benchmark(CreateSubject|CreateSubjectBatch|RawInsertCeiling)$' ;;
 records) pattern='^BenchmarkRecord(IngestBatch|FileImport|RawInsertCeiling)$' ;;
 ledger) pattern='^Benchmark(AppendLedger|RawInsertCeiling)$' ;;
-parcels) pattern='^BenchmarkParcel(EventIngest|EventAppend|EventStore|SchemaInsert|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
+parcels) pattern='^BenchmarkParcel(EventIngest|EventIngestCold|EventAppend|EventStore|SchemaInsert|RawInsertCeiling)$' ;; # tracking events, 1000 a batch (logistics)
 trace) pattern='^BenchmarkTrace$' ;;
 epcis) pattern='^BenchmarkTraceCapture$' ;; # trace events as inputs, EPCIS JSON-LD and EPCIS XML (M10)
 orders) pattern='^BenchmarkOrder(IngestBatch|SchemaInsert|IndexCost|RawInsertCeiling)$' ;; # trade (M5); IndexCost: the ceiling with each index of the real tables

@@ -66,6 +66,8 @@ type DB struct {
 
 	stmts stmtCache // statements prepared once per store (cachedStmt)
 
+	states *parcelStateCache // parcels' state for judging events (ParcelStates)
+
 	// The forward-trace index (postings.go): order items stored since
 	// the last indexing step, and how many call for the next one.
 	pendingCount, indexEvery atomic.Int64
@@ -208,7 +210,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if dsn == "" {
 		return nil, &errs.Error{Code: errs.Invalid, Op: op, Field: "db", Message: "未指定数据库 (no database given)"}
 	}
-	db := &DB{clock: clock.System{}}
+	db := &DB{clock: clock.System{}, states: newParcelStateCache(parcelStateEntries)}
 	db.indexEvery.Store(defaultIndexEvery)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		p, err := sql.Open("pgx", dsn)

@@ -86,3 +86,10 @@ func ParcelStateColumns(ps []*logistics.Parcel) []any {
 	}
 	return columnArrays(rows)
 }
+
+// SetParcelStateCache gives the store a new cache of parcels' state of
+// entries (0: none). Call it before the store is used.
+func (db *DB) SetParcelStateCache(entries int) { db.states = newParcelStateCache(entries) }
+
+// CachedParcelStates is how many parcels' state the store caches.
+func (db *DB) CachedParcelStates() int { return db.states.len() }

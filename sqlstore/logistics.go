@@ -153,9 +153,26 @@ func (db *DB) FindParcels(ctx context.Context, firmID int64, waybills []string) 
 }
 
 // ParcelStates is FindParcels with only what judging events needs (see
-// logistics.Store): 20 of the 26 columns.
+// logistics.Store): 20 of the 26 columns. The parcels this process wrote
+// or read lately come from its cache (parcelStateCache: advisory, as every
+// write of them checks their version), the others from the store.
 func (db *DB) ParcelStates(ctx context.Context, firmID int64, waybills []string) (map[string]*logistics.Parcel, error) {
-	return db.findParcels(ctx, "sqlstore.ParcelStates", firmID, waybills, parcelStateReadCols, scanParcelState)
+	out := make(map[string]*logistics.Parcel, len(waybills))
+	missing := db.states.get(firmID, waybills, out)
+	if len(missing) == 0 {
+		return out, nil
+	}
+	read, err := db.findParcels(ctx, "sqlstore.ParcelStates", firmID, missing, parcelStateReadCols, scanParcelState)
+	if err != nil {
+		return nil, err
+	}
+	got := make([]*logistics.Parcel, 0, len(read))
+	for wb, p := range read {
+		out[wb] = p
+		got = append(got, p)
+	}
+	db.states.put(got)
+	return out, nil
 }
 
 // The columns FindParcels and ParcelStates read, in their scanners' order.
@@ -571,6 +588,7 @@ func (db *DB) SaveParcels(ctx context.Context, ps []*logistics.Parcel, a *audit.
 		return db.appendAudit(ctx, tx, a, "", 0)
 	})
 	if err != nil {
+		db.states.drop(ps)
 		for _, p := range ins {
 			p.ID = 0
 		}
@@ -582,6 +600,7 @@ func (db *DB) SaveParcels(ctx context.Context, ps []*logistics.Parcel, a *audit.
 	for _, p := range up {
 		p.Version++
 	}
+	db.states.put(ps)
 	return nil
 }
 

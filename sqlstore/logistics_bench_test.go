@@ -27,8 +27,10 @@ import (
 // BenchmarkParcelEventIngest goes through logistics.Service.IngestEvents:
 // 1000 events a batch (250 parcels × picked up, in transit, out for
 // delivery, signed), each validated and judged against its parcel, the
-// parcels read in one query (and the stored events of those whose row
-// says an event may be stored already), the events written with cached
+// parcels' state taken from the store's cache (the parcels were registered
+// through this store just before; see BenchmarkParcelEventIngestCold for
+// a read of them in one query), the stored events of those whose row says
+// an event may be stored already read, the events written with cached
 // multi-row INSERTs (SQLite) or COPY (PostgreSQL, ids from the sequence
 // in one query), the 250 parcels' state with their version checked, and
 // one audit entry, in one transaction.
@@ -85,8 +87,19 @@ func benchFeed(b *testing.B, db *sqlstore.DB) (*registry.Subject, *logistics.Ser
 	return firm, svc, account.With(ctx, account.Actor{AccountID: 1, Name: "bench", Role: account.RoleLogistics, SubjectID: firm.ID, Via: "api"})
 }
 
-func BenchmarkParcelEventIngest(b *testing.B) {
+func BenchmarkParcelEventIngest(b *testing.B) { parcelEventIngest(b, false) }
+
+// BenchmarkParcelEventIngestCold is BenchmarkParcelEventIngest with the
+// store's cache of parcel states off: every batch reads its 250 parcels
+// from the database, as when another server registered them or they have
+// left the cache.
+func BenchmarkParcelEventIngestCold(b *testing.B) { parcelEventIngest(b, true) }
+
+func parcelEventIngest(b *testing.B, cold bool) {
 	storetest.RunB(b, func(b *testing.B, db *sqlstore.DB) {
+		if cold {
+			db.SetParcelStateCache(0)
+		}
 		firm, svc, fc := benchFeed(b, db)
 		seq := 0
 		start := time.Now().UTC().Add(-48 * time.Hour)

@@ -268,6 +268,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 		})
 	}
 	if err != nil {
+		db.states.drop(ps) // one may be stale: the caller reads them again
 		if errs.Is(err, errs.Conflict) && errs.FieldOf(err) == "" {
 			return &errs.Error{Code: errs.Conflict, Op: op, Message: "物流轨迹已被同时报送，请重试 (tracking events written concurrently)", Err: err}
 		}
@@ -276,6 +277,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 	for _, p := range ps {
 		p.Version++
 	}
+	db.states.put(ps)
 	return nil
 }
 

@@ -56,17 +56,43 @@ func RunB(b *testing.B, fn func(b *testing.B, db *sqlstore.DB)) {
 // closed and removed when tb ends.
 func Open(tb testing.TB, engine string) *sqlstore.DB {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var dsn string
+	return open(tb, engine, fresh(tb, engine), true)
+}
+
+// RunTwin is Run with two stores on one fresh database, as two processes
+// (or two servers) would have it: what one writes the other reads from
+// the database, not from its own caches.
+func RunTwin(t *testing.T, fn func(t *testing.T, a, b *sqlstore.DB)) {
+	t.Helper()
+	for _, engine := range Engines {
+		t.Run(engine, func(t *testing.T) {
+			dsn := fresh(t, engine)
+			a := open(t, engine, dsn, true)
+			fn(t, a, open(t, engine, dsn, false))
+		})
+	}
+}
+
+// fresh returns the DSN of a new, empty database on engine, removed when
+// tb ends.
+func fresh(tb testing.TB, engine string) string {
+	tb.Helper()
 	switch engine {
 	case sqlstore.EngineSQLite:
-		dsn = filepath.Join(tb.TempDir(), "ecredit.db")
+		return filepath.Join(tb.TempDir(), "ecredit.db")
 	case sqlstore.EnginePostgres:
-		dsn = createPG(tb)
-	default:
-		tb.Fatalf("storetest: unknown engine %q", engine)
+		return createPG(tb)
 	}
+	tb.Fatalf("storetest: unknown engine %q", engine)
+	return ""
+}
+
+// open opens the store at dsn (migrating it when migrate), closed when tb
+// ends.
+func open(tb testing.TB, engine, dsn string, migrate bool) *sqlstore.DB {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	db, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		tb.Fatalf("storetest: open %s: %v", engine, err)
@@ -74,8 +100,10 @@ func Open(tb testing.TB, engine string) *sqlstore.DB {
 	// Registered after createPG's cleanup, so it runs first: the store is
 	// closed before its database is dropped.
 	tb.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		tb.Fatalf("storetest: migrate %s: %v", engine, err)
+	if migrate {
+		if err := db.Migrate(ctx); err != nil {
+			tb.Fatalf("storetest: migrate %s: %v", engine, err)
+		}
 	}
 	return db
 }
