@@ -333,7 +333,7 @@ func (pl *lineagePlan) events(rng *rand.Rand, now time.Time, seq int) ([]trace.E
 		g := l.prod.gtin
 		evs = append(evs, trace.EventInput{EventID: "P-" + g + "-" + l.batch, Type: trace.EventProduced, GTIN: g, Batch: l.batch,
 			Time: made.In(clock.Shanghai).Format(time.RFC3339), SubjectCode: l.prod.farm.code, Quantity: l.quantity,
-			ReadPoint: plantLocation(g, 1), BizLocation: plantLocation(g, 2)})
+			ReadPoint: plantLocation(l.prod.farm, 3), BizLocation: plantLocation(l.prod.farm, 4)})
 		seq++
 		inspected := made.Add(day + time.Duration(2+rng.IntN(20))*time.Hour)
 		if inspected.After(now) {

@@ -45,6 +45,11 @@ import (
 //   - the raw agricultural lots the food batches were made from, with
 //     their growers' produced events and the centre's inspections, and
 //     each food batch's inputs (lineage.go);
+//   - the makers' and growers' places where their produced events happen
+//     (production line and finished-goods store; growing base and
+//     produce store), registered as trace sites by the market regulator,
+//     so that the trace pages name them; the centre's reception is left
+//     unregistered and shows as its SGLN;
 //   - one recall, of a batch with a non-conformant inspection (a food
 //     batch made from raw lots if any), by the city's market regulator
 //     through trace.Service.Recall — so it is a credit record in the
@@ -67,6 +72,7 @@ type TraceCounts struct {
 	Inputs               int    // input links written (a raw lot into a food batch)
 	Made                 int    // food batches given inputs
 	EPCIS                int    // of the events, inspections captured from EPCIS 2.0 documents
+	Sites                int    // the producers' and growers' places registered (trace sites)
 	FromOrders           bool   // products and batches taken from the orders table
 	Recalled             string // "GTIN/batch" of the recalled batch
 	RawRecalled          string // "GTIN/batch" of the recalled raw lot ("" when none went into two batches)
@@ -344,7 +350,7 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		for j, b := range p.batches {
 			made := record.DateOf(p.produced[j]).Time().Add(8 * time.Hour)
 			evs = append(evs, trace.EventInput{EventID: "P-" + p.gtin + "-" + b, Type: trace.EventProduced, GTIN: p.gtin, Batch: b, Time: at(made),
-				SubjectCode: p.producer.code, Quantity: p.quantity[j], ReadPoint: plantLocation(p.gtin, 1), BizLocation: plantLocation(p.gtin, 2)})
+				SubjectCode: p.producer.code, Quantity: p.quantity[j], ReadPoint: plantLocation(p.producer, 1), BizLocation: plantLocation(p.producer, 2)})
 			seq++
 			disp := "conformant"
 			if rng.IntN(20) == 0 {
@@ -376,6 +382,32 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 	}
 	rawEvs, rawInspections := lineage.events(lrng, now, seq)
 	evs, inspections = append(evs, rawEvs...), append(inspections, rawInspections...)
+	// The producers' and growers' places, registered by the market
+	// regulator, so that their events show by name; the testing centre's
+	// reception stays unregistered and shows as sent.
+	var sites []trace.SiteInput
+	seen := map[string]bool{}
+	site := func(loc, name string, owner demoProducer) {
+		if loc != "" && !seen[loc] {
+			seen[loc] = true
+			sites = append(sites, trace.SiteInput{Location: loc, SubjectCode: owner.code, Name: name, Region: owner.region})
+		}
+	}
+	for _, p := range plans {
+		site(plantLocation(p.producer, 1), "生产车间", p.producer)
+		site(plantLocation(p.producer, 2), "成品仓库", p.producer)
+	}
+	for _, rp := range lineage.products {
+		site(plantLocation(rp.farm, 3), "种植基地", rp.farm)
+		site(plantLocation(rp.farm, 4), "产地收储库", rp.farm)
+	}
+	for start := 0; start < len(sites); start += trace.MaxSites {
+		res, err := svc.RegisterSites(dept, sites[start:min(start+trace.MaxSites, len(sites))])
+		if err != nil {
+			return c, errs.Wrap(op, err)
+		}
+		c.Sites += len(res)
+	}
 	for start := 0; start < len(evs); start += trace.MaxBatch {
 		res, err := svc.IngestEvents(dept, evs[start:min(start+trace.MaxBatch, len(evs))])
 		if err != nil {
@@ -466,8 +498,8 @@ func writeTrace(ctx context.Context, store *sqlstore.DB, recs *record.Service, s
 		if c.RawRecalled != "" {
 			rawRecalled = fmt.Sprintf("，原料批次 /trace/%s 及以其为原料的 %d 个批次", c.RawRecalled, c.Cascaded)
 		}
-		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s；其中原料产品 %d 个、原料批次 %d 个）、原料投入记录 %d 条（%d 个食品批次）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、召回 %d 批（/trace/%s%s；召回公告 /recalls）\n",
-			c.Products, c.Batches, src, c.RawProducts, c.RawLots, c.Inputs, c.Made, c.Events, c.EPCIS, c.Recalls, c.Recalled, rawRecalled)
+		fmt.Fprintf(progress, "产品追溯：产品 %d 个、批次 %d 个（%s；其中原料产品 %d 个、原料批次 %d 个）、原料投入记录 %d 条（%d 个食品批次）、追溯事件 %d 条（其中检验 %d 条由检测中心以 EPCIS 2.0 文档报送）、登记追溯地点 %d 个（生产车间、成品仓库等，事件按名称显示）、召回 %d 批（/trace/%s%s；召回公告 /recalls）\n",
+			c.Products, c.Batches, src, c.RawProducts, c.RawLots, c.Inputs, c.Made, c.Events, c.EPCIS, c.Sites, c.Recalls, c.Recalled, rawRecalled)
 	}
 	return c, nil
 }
@@ -524,14 +556,11 @@ func epcisInspections(ins []epcisInspection, now time.Time) ([]byte, error) {
 const labLocation = "urn:epc:id:sgln:6939999.00001.0"
 
 // plantLocation is the SGLN of a producer's place n (1 its production
-// line, 2 its finished-goods store), under the GS1 company prefix of its
-// GTIN (the first seven digits of a GTIN-13 from 690–699).
-func plantLocation(gtin string, n int) string {
-	g := strings.TrimLeft(gtin, "0")
-	if len(g) != 13 {
-		return ""
-	}
-	return fmt.Sprintf("urn:epc:id:sgln:%s.%05d.0", g[:7], n)
+// line, 2 its finished-goods store; a grower's 3 its growing base, 4 its
+// produce store), under a GS1 company prefix of its own: 69 and its
+// subject id in five digits.
+func plantLocation(p demoProducer, n int) string {
+	return fmt.Sprintf("urn:epc:id:sgln:69%05d.%05d.0", p.id%100000, n)
 }
 
 // demoUUID is a name-based UUID (version 5 layout over SHA-1) of s, so that

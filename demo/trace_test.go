@@ -72,22 +72,29 @@ func TestTraceDemo(t *testing.T) {
 			t.Errorf("recalled batch's inspection: %v %+v", err, pt.Timeline)
 		}
 
-		// Where: the production line and store of the maker (its GS1
-		// company prefix; the produced event is the TransformationEvent of
-		// a batch made from others), and the testing centre's reception.
+		// Where: the production line and store of the maker (the produced
+		// event is the TransformationEvent of a batch made from others),
+		// registered sites shown by name on the public trace; and the
+		// testing centre's reception, unregistered, shown as sent.
 		var located, labbed bool
 		if doc != nil {
 			for _, e := range doc.Body.EventList {
-				switch {
-				case e.EventType == trace.EventProduced && e.ReadPoint != nil && e.BizLocation != nil:
-					located = strings.HasPrefix(e.ReadPoint.ID, "urn:epc:id:sgln:"+strings.TrimLeft(pt.Batch.GTIN, "0")[:7]+".")
-				case e.EventType == trace.EventInspected && e.ReadPoint != nil && e.ReadPoint.ID == labLocation:
+				if e.EventType == trace.EventInspected && e.ReadPoint != nil && e.ReadPoint.ID == labLocation {
 					labbed = true
 				}
 			}
 		}
-		if !located || !labbed {
-			t.Errorf("recalled batch's locations: made %v, inspected %v", located, labbed)
+		for _, e := range pt.Timeline {
+			switch {
+			case e.Type == trace.EventProduced:
+				located = e.ReadPointSite != nil && e.ReadPointSite.Name == "生产车间" && e.BizLocationSite != nil && e.BizLocationSite.Name == "成品仓库" &&
+					e.ReadPointSite.Subject != nil && pt.Product.Producer != nil && e.ReadPointSite.Subject.ID == pt.Product.Producer.ID
+			case e.Type == trace.EventInspected && e.ReadPoint == labLocation:
+				labbed = labbed && e.ReadPointSite == nil
+			}
+		}
+		if !located || !labbed || tc.Sites == 0 {
+			t.Errorf("recalled batch's locations: made %v, inspected %v; %d sites", located, labbed, tc.Sites)
 		}
 
 		testDemoLineage(t, db, svc, tc)

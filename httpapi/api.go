@@ -337,3 +337,16 @@ func isFallback(p string) bool {
 	}
 	return p == byCodePrefix
 }
+
+// writeResult writes out: 201 Created (with the Location, when given) if
+// created, else 200.
+func writeResult(w http.ResponseWriter, created bool, location string, out any) {
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		if location != "" {
+			w.Header().Set("Location", location)
+		}
+	}
+	httpx.WriteJSON(w, status, out)
+}

@@ -87,12 +87,7 @@ func (a *API) createRecord(w http.ResponseWriter, r *http.Request) error {
 		v := res.Record.View(a.d.Clock.Now())
 		out.Record = &v
 	}
-	status := http.StatusOK
-	if res.Status == record.ResultCreated {
-		status = http.StatusCreated
-		w.Header().Set("Location", fmt.Sprintf("/api/v1/records/%d", res.ID))
-	}
-	httpx.WriteJSON(w, status, out)
+	writeResult(w, res.Status == record.ResultCreated, fmt.Sprintf("/api/v1/records/%d", res.ID), out)
 	return nil
 }
 

@@ -37,6 +37,8 @@ var traceRoutes = []Route{
 	{"POST", "/api/v1/trace/epcis", (*API).captureEPCIS},
 	{"GET", "/api/v1/batches/{gtin}/{batch}/epcis", (*API).batchEPCIS},
 	{"GET", "/api/v1/public/trace/{gtin}/{batch}/epcis", (*API).publicEPCIS},
+	{"POST", "/api/v1/trace/sites", (*API).registerSites},
+	{"GET", "/api/v1/public/subjects/{code}/sites", (*API).publicSites},
 }
 
 // MaxEPCISBody is the largest EPCIS document POST /api/v1/trace/epcis
@@ -73,12 +75,7 @@ func (a *API) createProduct(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if st == trace.ResultCreated {
-		status = http.StatusCreated
-		w.Header().Set("Location", "/api/v1/products/"+p.GTIN)
-	}
-	httpx.WriteJSON(w, status, ProductResult{Status: st, Product: v})
+	writeResult(w, st == trace.ResultCreated, "/api/v1/products/"+p.GTIN, ProductResult{Status: st, Product: v})
 	return nil
 }
 
@@ -160,12 +157,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if st == trace.ResultCreated {
-		status = http.StatusCreated
-		w.Header().Set("Location", "/api/v1/public/trace/"+b.GTIN+"/"+b.Batch)
-	}
-	httpx.WriteJSON(w, status, LotResult{Status: st, Batch: b.View()})
+	writeResult(w, st == trace.ResultCreated, "/api/v1/public/trace/"+b.GTIN+"/"+b.Batch, LotResult{Status: st, Batch: b.View()})
 	return nil
 }
 
@@ -204,12 +196,68 @@ func (a *API) addInputs(w http.ResponseWriter, r *http.Request) error {
 			out.Unchanged++
 		}
 	}
-	status := http.StatusOK
-	if out.Created > 0 {
-		status = http.StatusCreated
-	}
-	httpx.WriteJSON(w, status, out)
+	writeResult(w, out.Created > 0, "", out)
 	return nil
+}
+
+// SitesRequest is the body of POST /api/v1/trace/sites.
+type SitesRequest struct {
+	Sites []trace.SiteInput `json:"sites"`
+}
+
+// SitesResult answers it: each site's fate.
+type SitesResult struct {
+	Created   int                `json:"created"`
+	Updated   int                `json:"updated"`
+	Unchanged int                `json:"unchanged"`
+	Results   []trace.SiteResult `json:"results"`
+}
+
+// registerSites registers or renames trace sites (201 when any is new,
+// 200 otherwise).
+func (a *API) registerSites(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.trace()
+	if err != nil {
+		return err
+	}
+	var in SitesRequest
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := svc.RegisterSites(r.Context(), in.Sites)
+	if err != nil {
+		return err
+	}
+	out := SitesResult{Results: res}
+	for _, x := range res {
+		switch x.Status {
+		case trace.ResultCreated:
+			out.Created++
+		case trace.ResultUpdated:
+			out.Updated++
+		default:
+			out.Unchanged++
+		}
+	}
+	writeResult(w, out.Created > 0, "", out)
+	return nil
+}
+
+// PublicSites is a subject's registered trace sites.
+type PublicSites struct {
+	Subject *trace.SubjectRef `json:"subject"`
+	Sites   []trace.SiteView  `json:"sites"`
+}
+
+// publicSites is GET /api/v1/public/subjects/{code}/sites (anyone).
+func (a *API) publicSites(w http.ResponseWriter, r *http.Request) error {
+	return a.publicLookup(w, r, func(svc *trace.Service) (any, error) {
+		sub, sites, err := svc.Sites(r.Context(), clip(r.PathValue("code"), 40))
+		if err != nil {
+			return nil, err
+		}
+		return PublicSites{Subject: sub, Sites: sites}, nil
+	})
 }
 
 // ForwardTraceResult is a page of a batch's forward trace.
@@ -282,11 +330,7 @@ func (a *API) createTraceEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if res.Status == trace.ResultCreated {
-		status = http.StatusCreated
-	}
-	httpx.WriteJSON(w, status, TraceEventResult{Status: res.Status, ID: res.ID})
+	writeResult(w, res.Status == trace.ResultCreated, "", TraceEventResult{Status: res.Status, ID: res.ID})
 	return nil
 }
 

@@ -117,8 +117,10 @@ func traceFlow(e *env) {
 	}
 
 	// Events: one, then an NDJSON batch with a good, a bad and a broken line.
+	cs, _ := code.GTINCheck("690765432199")
+	lab := "690765432199" + string(cs) // the testing centre's reception, registered below
 	insp := map[string]any{"event_id": "JC-1", "type": "inspected", "gtin": g, "batch": "L1", "time": "2026-05-02T10:00:00+08:00",
-		"disposition": "conformant", "ref": "JC2026-0502-01", "subject_code": producer.CreditCode}
+		"disposition": "conformant", "ref": "JC2026-0502-01", "subject_code": producer.CreditCode, "read_point": "https://id.gs1.org/414/" + lab}
 	e.want(e.do("POST", "/api/v1/trace/events", "agency", insp, true), 201)
 	r = e.do("POST", "/api/v1/trace/events", "agency", insp, true)
 	e.want(r, 200)
@@ -138,6 +140,36 @@ func traceFlow(e *env) {
 		t.Errorf("event batch: %s", r.body)
 	}
 	e.want(e.do("POST", "/api/v1/trace/events/batch", "", nd, false, header("Content-Type", "application/x-ndjson")), 401)
+
+	// Sites: the producer's, registered by a department; a platform may
+	// not register one for another subject; bad input names its field.
+	site := func(gln, code, name string) map[string]any {
+		return map[string]any{"sites": []map[string]any{{"gln": gln, "subject_code": code, "name": name, "region": "130821"}}}
+	}
+	e.want(e.do("POST", "/api/v1/trace/sites", "", site(lab, producer.CreditCode, "检测中心收样室"), true), 401)
+	e.want(e.do("POST", "/api/v1/trace/sites", "platA", site(lab, producer.CreditCode, "检测中心收样室"), true), 403, "sites[0].subject_code")
+	e.want(e.do("POST", "/api/v1/trace/sites", "dept", site(lab[:12]+"x", producer.CreditCode, "检测中心收样室"), true), 400, "sites[0].gln")
+	e.want(e.do("POST", "/api/v1/trace/sites", "dept", map[string]any{"sites": []map[string]any{{"gln": lab, "nmae": "x"}}}, false), 400, "sites[0].nmae")
+	r = e.do("POST", "/api/v1/trace/sites", "dept", site(lab, producer.CreditCode, "检测中心收样室"), true)
+	e.want(r, 201)
+	var sr SitesResult
+	r.json(t, &sr)
+	if sr.Created != 1 || len(sr.Results) != 1 || sr.Results[0].Link != "https://id.gs1.org/414/"+lab {
+		t.Errorf("sites: %s", r.body)
+	}
+	r = e.do("POST", "/api/v1/trace/sites", "dept", site(lab, producer.CreditCode, "检测中心收样室"), true)
+	e.want(r, 200)
+	r.json(t, &sr)
+	if sr.Unchanged != 1 {
+		t.Errorf("sites again: %s", r.body)
+	}
+	r = e.do("GET", "/api/v1/public/subjects/"+strings.ToLower(producer.CreditCode)+"/sites", "", nil, true)
+	e.want(r, 200)
+	if s := string(r.body); !strings.Contains(s, "检测中心收样室") || !strings.Contains(s, producer.Name) {
+		t.Errorf("public sites: %s", r.body)
+	}
+	e.want(e.do("GET", "/api/v1/public/subjects/"+mkUSCC(t, 799)+"/sites", "", nil, true), 404)
+	e.want(e.do("GET", "/api/v1/public/subjects/123/sites", "", nil, true), 400, "code")
 
 	// Orders on both platforms (seeded as package trade would store them).
 	platformOf := []int64{e.platA, e.platA, e.platA, e.platB, e.platB}
@@ -172,7 +204,8 @@ func traceFlow(e *env) {
 	// Public: masked, aggregated, no orders.
 	r = e.do("GET", "/api/v1/public/trace/"+g+"/L1", "", nil, true)
 	e.want(r, 200)
-	if s := string(r.body); strings.Contains(s, "T-0") || !strings.Contains(s, `"region":"130800"`) || !strings.Contains(s, "JC2026-0502-01") {
+	if s := string(r.body); strings.Contains(s, "T-0") || !strings.Contains(s, `"region":"130800"`) || !strings.Contains(s, "JC2026-0502-01") ||
+		!strings.Contains(s, `"read_point_site":{"gln":"`+lab) || !strings.Contains(s, "检测中心收样室") {
 		t.Errorf("public trace: %s", s)
 	}
 	e.want(e.do("GET", "/api/v1/public/trace/"+g+"/bad%20batch", "", nil, true), 400, "batch")

@@ -70,12 +70,7 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if res.Status == trade.ResultCreated {
-		status = http.StatusCreated
-		w.Header().Set("Location", fmt.Sprintf("/api/v1/orders/%d", res.ID))
-	}
-	httpx.WriteJSON(w, status, OrderResult{Status: res.Status, ID: res.ID, Order: res.Order.View()})
+	writeResult(w, res.Status == trade.ResultCreated, fmt.Sprintf("/api/v1/orders/%d", res.ID), OrderResult{Status: res.Status, ID: res.ID, Order: res.Order.View()})
 	return nil
 }
 

@@ -163,6 +163,20 @@ var tradeAPICases = []accessCase{
 			return jsonReq("POST", "/api/v1/batches/"+e.tr.gtin+"/"+e.freshBatch()+"/inputs",
 				map[string]any{"inputs": []trace.InputRef{{GTIN: e.tr.gtin, Batch: e.tr.batch, Quantity: 12.5, UOM: "KGM"}}})
 		}},
+	// Trace sites: a subject registers its own; departments and the
+	// credit office anyone's; the register is public.
+	{pattern: "POST /api/v1/trace/sites", name: "a site of merchant A", want: "401 403 403 403 ok 403 ok",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/trace/sites", map[string]any{"sites": []trace.SiteInput{{GLN: gtinOf(fmt.Sprintf("6900004%05d", e.next()%100000)),
+				SubjectCode: e.merchantA.CreditCode, Name: "生产车间", Region: "130802"}}})
+		}},
+	{pattern: "POST /api/v1/trace/sites", name: "a site of the caller's own subject", want: "401 ok ok ok 400 ok 400",
+		req: func(e *env, _ role) req {
+			return jsonReq("POST", "/api/v1/trace/sites", map[string]any{"sites": []trace.SiteInput{{GLN: gtinOf(fmt.Sprintf("6900005%05d", e.next()%100000)),
+				Name: "仓库"}}})
+		}},
+	{pattern: "GET /api/v1/public/subjects/{code}/sites", want: everyone,
+		req: func(e *env, _ role) req { return get("/api/v1/public/subjects/" + e.merchantA.CreditCode + "/sites") }},
 	{pattern: "POST /api/v1/trace/events", name: "an inspection", want: "401 403 403 403 ok ok ok",
 		req: func(e *env, _ role) req {
 			return jsonReq("POST", "/api/v1/trace/events", trace.EventInput{EventID: fmt.Sprintf("JC-%d", e.next()), Type: trace.EventInspected,

@@ -1277,6 +1277,9 @@ func (s *Service) Events(ctx context.Context, gtin, batch string, public bool, a
 		}
 		p.Events = append(p.Events, eventView(e, sub, public))
 	}
+	if err := s.nameSites(ctx, l, p.Events); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
 	if len(evs) == limit {
 		last := evs[len(evs)-1]
 		p.Next = &EventCursor{At: last.At, ID: last.ID}

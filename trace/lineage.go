@@ -620,6 +620,9 @@ func (s *Service) lineageNode(ctx context.Context, l *subjects, k Link, of strin
 			}
 			n.Inspections = append(n.Inspections, eventView(e, sub, public))
 		}
+		if err := s.nameSites(ctx, l, n.Inspections); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }

@@ -259,6 +259,9 @@ func (s *Service) Public(ctx context.Context, gtin, batch string) (*PublicTrace,
 		}
 		pt.Timeline = append(pt.Timeline, eventView(e, sub, true))
 	}
+	if err := s.nameSites(ctx, l, pt.Timeline); err != nil {
+		return nil, errs.Wrap(op, err)
+	}
 	counts, err := s.Store.CountBatchEvents(ctx, b.GTIN, b.Batch)
 	if err != nil {
 		return nil, errs.Wrap(op, err)
@@ -469,6 +472,9 @@ func (s *Service) traceItem(ctx context.Context, l *subjects, ti *TracedItem, re
 			return err
 		}
 		ti.Inspections = append(ti.Inspections, eventView(e, sub, false))
+	}
+	if err := s.nameSites(ctx, l, ti.Inspections); err != nil {
+		return err
 	}
 	if ti.Recall, err = s.recallView(ctx, b); err != nil {
 		return err

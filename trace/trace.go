@@ -376,6 +376,14 @@ type Store interface {
 	// among ids, then the other end's.
 	Lineage(ctx context.Context, ids []int64, up bool) ([]Link, error)
 	GetBatch(ctx context.Context, gtin, batch string) (*Batch, error)
+	// SitesByKeys returns the registered sites among keys, by key.
+	SitesByKeys(ctx context.Context, keys []SiteKey) (map[SiteKey]*Site, error)
+	// SaveSites inserts the new sites and updates the changed ones (when
+	// the stored version is Version, which it then increments; else
+	// Conflict), with the audit entry, in one transaction.
+	SaveSites(ctx context.Context, news, changed []*Site, a *audit.Entry) error
+	// SubjectSites returns the subject's sites by GLN and extension.
+	SubjectSites(ctx context.Context, subjectID int64) ([]*Site, error)
 	// ProductBatches returns up to limit batches of the GTIN (as stored),
 	// the latest production first, with how many it has and how many of
 	// them are recalled.

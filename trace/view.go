@@ -100,6 +100,8 @@ type EventView struct {
 	RegionName       string      `json:"region_name,omitempty"`
 	ReadPoint        string      `json:"read_point,omitempty"`
 	BizLocation      string      `json:"biz_location,omitempty"`
+	ReadPointSite    *SiteView   `json:"read_point_site,omitempty"`   // the registered site of ReadPoint
+	BizLocationSite  *SiteView   `json:"biz_location_site,omitempty"` // the registered site of BizLocation
 	Subject          *SubjectRef `json:"subject,omitempty"`
 	ShopID           int64       `json:"shop_id,omitempty"`
 	BizStep          string      `json:"biz_step"`

@@ -235,6 +235,8 @@ type profileData struct {
 	// Trade (M5): points, level, ratings over the subject's shops, and
 	// agency evaluations; nil without the trade service.
 	Trade *profileTrade
+	// Sites: the trace sites the subject runs (M10).
+	Sites []trace.SiteView
 }
 
 func (s *Site) publicSubject(w http.ResponseWriter, r *http.Request) {
@@ -281,6 +283,12 @@ func (s *Site) renderProfileOf(w http.ResponseWriter, r *http.Request, d profile
 		return
 	}
 	d.Trade = pt
+	if s.d.Trace != nil {
+		if d.Sites, err = s.d.Trace.SubjectSites(ctx, id); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	names := map[int64]string{}
 	nameOf := func(id int64) string {
 		if n, ok := names[id]; ok {

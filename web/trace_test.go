@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -60,8 +61,16 @@ func TestTracePages(t *testing.T) {
 		if _, _, err := svc.CreateBatch(samrCtx, trace.BatchInput{GTIN: g, Batch: "B7", ProducedOn: "2025-02-01"}); err != nil {
 			t.Fatal(err)
 		}
+		// Inspected at the producer's registered quality room; stored at
+		// an unregistered location (shown as sent).
+		cl, _ := code.GTINCheck("690111100001")
+		room := "690111100001" + string(cl)
+		if _, err := svc.RegisterSites(samrCtx, []trace.SiteInput{{GLN: room, SubjectCode: e.merchant.CreditCode, Name: "质检室", Region: "130821"}}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := svc.IngestEvent(samrCtx, trace.EventInput{EventID: "1", Type: trace.EventInspected, GTIN: g, Batch: "B7",
-			Time: "2025-02-02T09:00:00+08:00", Disposition: "conformant", Ref: "QJ-2025-7", Region: "130821"}); err != nil {
+			Time: "2025-02-02T09:00:00+08:00", Disposition: "conformant", Ref: "QJ-2025-7", Region: "130821",
+			ReadPoint: "https://id.gs1.org/414/" + room, BizLocation: "urn:epc:id:sgln:6901111.00002.0"}); err != nil {
 			t.Fatal(err)
 		}
 		shops, err := db.ListShops(sys, registry.ShopFilter{PlatformID: e.platform.ID})
@@ -97,8 +106,13 @@ func TestTracePages(t *testing.T) {
 		}
 		st, body, _ = get("/trace/" + g + "/B7")
 		if st != 200 || !strings.Contains(body, "承德山楂糕") || !strings.Contains(body, "QJ-2025-7") || !strings.Contains(body, "北京市") ||
-			!strings.Contains(body, "承德市") || strings.Contains(body, "ORD-SECRET") || strings.Contains(body, e.sellerName) {
+			!strings.Contains(body, "承德市") || strings.Contains(body, "ORD-SECRET") || strings.Contains(body, e.sellerName) ||
+			!strings.Contains(body, "观察点 质检室（"+e.merchant.Name) || !strings.Contains(body, `货物所在 <span class="mono">urn:epc:id:sgln:6901111.00002.0</span>`) {
 			t.Fatalf("trace page: %d %s", st, body)
+		}
+		// The producer's profile lists its sites.
+		if st, body, _ = get(fmt.Sprintf("/subjects/%d", e.merchant.ID)); st != 200 || !strings.Contains(body, "追溯地点") || !strings.Contains(body, room) {
+			t.Errorf("profile sites: %d", st)
 		}
 		if strings.Contains(body, "已召回") {
 			t.Error("recall banner before the recall")
