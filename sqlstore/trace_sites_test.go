@@ -29,6 +29,7 @@ func TestTraceSites(t *testing.T) {
 			}
 			return strings.Join(s, " ")
 		}
+		audits := auditCount(t, db)
 		rs, err := w.svc.RegisterSites(w.produce, []trace.SiteInput{
 			{GLN: line, Name: "一号生产线", Region: "130821"},
 			{Location: dock, Name: "成品库三号门"}})
@@ -43,6 +44,11 @@ func TestTraceSites(t *testing.T) {
 			{Location: "https://id.gs1.org/414/" + dockGLN + "/254/Dock-3", Name: "成品库 3 号门"}})
 		if err != nil || res(rs) != "unchanged updated" {
 			t.Fatalf("again: %+v %v", rs, err)
+		}
+		// One audit entry a request that changed anything; none for one
+		// that changed nothing.
+		if _, err := w.svc.RegisterSites(w.produce, []trace.SiteInput{{GLN: line, Name: "一号生产线", Region: "130821"}}); err != nil || auditCount(t, db) != audits+2 {
+			t.Fatalf("audit entries: %d, want %d; %v", auditCount(t, db), audits+2, err)
 		}
 
 		// A bad request is refused whole, each error naming its input.

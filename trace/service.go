@@ -50,7 +50,7 @@ type Service struct {
 const (
 	ResultCreated   = "created"
 	ResultUnchanged = "unchanged" // the same content again: nothing written
-	ResultUpdated   = "updated"   // a registered batch given again with new inputs
+	ResultUpdated   = "updated"   // a registered batch given again with new inputs; a site renamed
 	ResultError     = "error"
 )
 

@@ -311,7 +311,12 @@ func (s *Service) RegisterSites(ctx context.Context, ins []SiteInput) ([]SiteRes
 	if len(news)+len(changed) == 0 {
 		return res, nil
 	}
-	err = s.Store.SaveSites(ctx, news, changed, a.Audit(audit.ActCreate, "trace_sites", fmt.Sprintf("登记追溯地点 %d 个 (sites)", len(news)+len(changed))))
+	act := audit.ActCreate
+	if len(news) == 0 {
+		act = audit.ActUpdate
+	}
+	entry := a.Audit(act, "trace_sites", fmt.Sprintf("登记追溯地点 %d 个、更改 %d 个 (sites registered, changed)", len(news), len(changed)))
+	err = s.Store.SaveSites(ctx, news, changed, entry)
 	return res, errs.Wrap(op, err)
 }
 
