@@ -277,6 +277,11 @@ var tradeWebCases = []accessCase{
 	{pattern: "POST /console/trace/{gtin}/{batch}/recall", want: staffPOST, req: func(e *env, _ role) req {
 		return formReq("/console/trace/"+e.tr.gtin+"/"+e.freshBatch()+"/recall", "reason", "抽检菌落总数超标", "confirm", "1")
 	}},
+	{pattern: "GET /console/trace/sites", want: staffGET, req: func(e *env, _ role) req { return get("/console/trace/sites?subject=" + e.merchantA.CreditCode) }},
+	{pattern: "POST /console/trace/sites", want: staffPOST, req: func(e *env, _ role) req {
+		return formReq("/console/trace/sites", "sites[0].subject_code", e.merchantA.CreditCode, "sites[0].gln", gtinOf(fmt.Sprintf("6900006%05d", e.next()%100000)),
+			"sites[0].name", "成品仓库")
+	}},
 	{pattern: "POST /console/trace/{gtin}/{batch}/inputs", want: staffPOST, req: func(e *env, _ role) req {
 		return formReq("/console/trace/"+e.tr.gtin+"/"+e.freshBatch()+"/inputs", "inputs[0].gtin", e.tr.gtin, "inputs[0].batch", e.tr.batch,
 			"inputs[0].quantity", "12.5", "inputs[0].uom", "KGM")

@@ -33,6 +33,7 @@ var pageNames = []string{
 	"trace", "trace_product", "recalls", // traceability (M10)
 	"shop",                                                              // trade (M5)
 	"console_trace", "console_order", "console_orders", "console_folds", // orders, folds and traceability in the console (M5, M10)
+	"console_sites",                               // trace sites in the console (M10)
 	"console_logistics", "console_logistics_firm", // logistics grades in the console (M4)
 }
 

@@ -256,7 +256,7 @@ var consoleRoutes = []Route{
 
 // routeTable is every route of the site. Each capability keeps its pages
 // in a slice of its own file, joined here.
-var routeTable = slices.Concat(publicRoutes, consoleRoutes, recordRoutes, traceConsoleRoutes, tradeConsoleRoutes, logisticsConsoleRoutes)
+var routeTable = slices.Concat(publicRoutes, consoleRoutes, recordRoutes, traceConsoleRoutes, traceSitesRoutes, tradeConsoleRoutes, logisticsConsoleRoutes)
 
 // Routes lists every route the site serves (the catch-all 404 pages of
 // / and /console/ aside).
