@@ -70,8 +70,8 @@ func TestTraceSites(t *testing.T) {
 		if want := "sites[0].gln sites[1].location sites[2].name sites[3].region sites[4].name sites[5].extension sites[6].gln sites[7].gln"; strings.Join(fields, " ") != want {
 			t.Fatalf("bad request: %v\nfields %v\nwant   %s", err, fields, want)
 		}
-		if _, sites, err := w.svc.Sites(w.public, w.producer.CreditCode); err != nil || len(sites) != 2 || sites[0].Name != "成品库 3 号门" ||
-			sites[1].Name != "一号生产线" || sites[1].RegionName == "" || sites[1].Subject == nil || sites[1].Subject.Name != w.producer.Name {
+		if sub, sites, err := w.svc.Sites(w.public, w.producer.CreditCode); err != nil || len(sites) != 2 || sites[0].Name != "成品库 3 号门" ||
+			sites[1].Name != "一号生产线" || sites[1].RegionName == "" || sites[1].Subject != nil || sub == nil || sub.Name != w.producer.Name {
 			t.Fatalf("sites after the bad request: %+v %v", sites, err)
 		}
 

@@ -362,6 +362,8 @@ func (s *Service) SubjectSites(ctx context.Context, subjectID int64) ([]SiteView
 	return out, errs.Wrap("trace.SubjectSites", err)
 }
 
+// sitesOf is the subject's sites, each without the subject (the list is
+// of one).
 func (s *Service) sitesOf(ctx context.Context, sub *registry.Subject) ([]SiteView, error) {
 	ss, err := s.Store.SubjectSites(ctx, sub.ID)
 	if err != nil {
@@ -369,7 +371,7 @@ func (s *Service) sitesOf(ctx context.Context, sub *registry.Subject) ([]SiteVie
 	}
 	out := make([]SiteView, len(ss))
 	for i, x := range ss {
-		out[i] = *siteView(x, sub)
+		out[i] = *siteView(x, nil)
 	}
 	return out, nil
 }
