@@ -1243,6 +1243,12 @@ type EventPage struct {
 // masking, for anyone; else every event, for those who read whole traces
 // (departments, the credit office) and the batch's producer.
 func (s *Service) Events(ctx context.Context, gtin, batch string, public bool, after EventCursor, limit int) (*EventPage, error) {
+	return s.eventPage(ctx, gtin, batch, public, after, limit, true)
+}
+
+// eventPage is Events; with named false the events' places are left
+// unnamed (an EPCIS export carries the locations' identifiers only).
+func (s *Service) eventPage(ctx context.Context, gtin, batch string, public bool, after EventCursor, limit int, named bool) (*EventPage, error) {
 	const op = "trace.Events"
 	a := account.From(ctx)
 	if !public && anonymous(a) {
@@ -1277,8 +1283,10 @@ func (s *Service) Events(ctx context.Context, gtin, batch string, public bool, a
 		}
 		p.Events = append(p.Events, eventView(e, sub, public))
 	}
-	if err := s.nameSites(ctx, l, p.Events); err != nil {
-		return nil, errs.Wrap(op, err)
+	if named {
+		if err := s.nameSites(ctx, l, p.Events); err != nil {
+			return nil, errs.Wrap(op, err)
+		}
 	}
 	if len(evs) == limit {
 		last := evs[len(evs)-1]
@@ -1294,7 +1302,7 @@ func (s *Service) Events(ctx context.Context, gtin, batch string, public bool, a
 // cursor counts stored events only, so later pages are as before.
 func (s *Service) ExportEPCIS(ctx context.Context, gtin, batch string, public bool, after EventCursor, limit int) (*EPCISDocument, *EventCursor, error) {
 	const op = "trace.ExportEPCIS"
-	p, err := s.Events(ctx, gtin, batch, public, after, limit)
+	p, err := s.eventPage(ctx, gtin, batch, public, after, limit, false)
 	if err != nil {
 		return nil, nil, errs.Wrap(op, err)
 	}

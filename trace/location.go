@@ -3,7 +3,6 @@ package trace
 import (
 	"strings"
 
-	"ecredit/code"
 	"ecredit/errs"
 )
 
@@ -77,12 +76,8 @@ func checkGLNLink(s string) string {
 		return "缺少全球位置码（/414/GLN）(no /414/ GLN)"
 	}
 	parts := strings.Split(path[i+len("/414/"):], "/")
-	gln := parts[0]
-	if len(gln) != 13 || !digits(gln) {
-		return "全球位置码应为 13 位数字 (a GLN has 13 digits)"
-	}
-	if want, _ := code.GTINCheck(gln[:12]); gln[12] != want {
-		return "全球位置码校验位错误，应为 " + string(want) + " (wrong check digit)"
+	if msg := checkGLN(parts[0]); msg != "" {
+		return msg
 	}
 	switch {
 	case len(parts) == 1:

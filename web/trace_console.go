@@ -426,13 +426,20 @@ func (s *Site) conRecall(w http.ResponseWriter, r *http.Request, c *call) {
 	s.traceFormFailed(w, r, c, d, f, err, "reason")
 }
 
+// formError reports whether an error of the code belongs on the form that
+// was sent (bad or conflicting input, a refusal, something named that
+// does not exist), not on an error page.
+func formError(code errs.Code) bool {
+	return code == errs.Invalid || code == errs.Conflict || code == errs.Forbidden || code == errs.NotFound
+}
+
 // traceFormFailed answers a console trace form refused with err: the
 // batch's page again with the form's errors (f, one of d's forms; known,
 // the fields it shows errors next to), in the status err calls for; an
 // unexpected error is the error page.
 func (s *Site) traceFormFailed(w http.ResponseWriter, r *http.Request, c *call, d *conTracePage, f *form, err error, known ...string) {
 	code := errs.CodeOf(err)
-	if code != errs.Invalid && code != errs.Conflict && code != errs.Forbidden && code != errs.NotFound {
+	if !formError(code) {
 		s.fail(w, r, err)
 		return
 	}

@@ -83,7 +83,7 @@ func (s *Site) conSiteRegister(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	code := errs.CodeOf(err)
-	if code != errs.Invalid && code != errs.Conflict && code != errs.Forbidden && code != errs.NotFound {
+	if !formError(code) {
 		s.fail(w, r, err)
 		return
 	}
