@@ -86,7 +86,7 @@ func SiteKeyOf(loc string) (SiteKey, bool) {
 // SiteLink is the GS1 Digital Link of a site: the form of a location that
 // needs no company prefix length.
 func SiteLink(k SiteKey) string {
-	s := "https://id.gs1.org/414/" + k.GLN
+	s := digitalLinkBase + "/414/" + k.GLN
 	if k.Extension != "" {
 		s += "/254/" + k.Extension
 	}
