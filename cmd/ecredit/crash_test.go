@@ -949,6 +949,8 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 		tr.check(t, s, fmt.Sprintf("after kill %d (at %v)", k, killAt))
 		if k%10 == 0 { // and at the end: each run costs a process and a full recomputation
 			s.verifyLedger(t, fmt.Sprintf("after kill %d", k))
+			// Progress of a long run (-v shows it as it goes).
+			t.Logf("%s: %d of %d kills survived, every check passed (%v)", s.engine, k, kills, time.Since(start).Round(time.Second))
 		}
 	}
 	// The end: a clean run finishes every import and a last burst of
