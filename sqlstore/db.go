@@ -64,9 +64,11 @@ type DB struct {
 	mu    sync.RWMutex
 	clock clock.Clock
 
-	stmts stmtCache // statements prepared once per store (cachedStmt)
+	stmts     stmtCache                // statements prepared once per store (cachedStmt)
+	auditStmt atomic.Pointer[sql.Stmt] // SQLite: insertAudit on the writer, once it exists (write)
 
 	states *parcelStateCache // parcels' state for judging events (ParcelStates)
+	stateW sqliteStateWriter // SQLite: AppendEvents' UPDATEs of parcels' state
 
 	// The forward-trace index (postings.go): order items stored since
 	// the last indexing step, and how many call for the next one.
@@ -312,7 +314,10 @@ func (db *DB) Close() error {
 	}
 	db.stmts.mu.Unlock()
 	if db.w != nil {
-		err = db.w.Close()
+		if db.d.name != EnginePostgres {
+			err = errors.Join(err, db.stateW.close(db.w))
+		}
+		err = errors.Join(err, db.w.Close())
 	}
 	if db.r != nil && db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -375,7 +380,28 @@ type querier interface {
 
 // write runs fn in one transaction on the writer, mapping every error.
 func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	db.prepareAudit(ctx)
 	tx, err := db.w.BeginTx(ctx, nil)
+	return runTx(op, tx, err, fn)
+}
+
+// writeConn is write on a connection of the writer held for the
+// transaction, which fn may also use below database/sql (Conn.Raw; see
+// sqliteStateWriter).
+func (db *DB) writeConn(ctx context.Context, op string, fn func(conn *sql.Conn, tx *sql.Tx) error) error {
+	db.prepareAudit(ctx)
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	return runTx(op, tx, err, func(tx *sql.Tx) error { return fn(conn, tx) })
+}
+
+// runTx runs fn in tx (begun with err) and commits it, or rolls it back
+// when fn fails, mapping every error.
+func runTx(op string, tx *sql.Tx, err error, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return mapErr(op, err)
 	}
@@ -387,6 +413,17 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) e
 		return mapErr(op, err)
 	}
 	return nil
+}
+
+// prepareAudit prepares insertAudit on SQLite's writer once (appendAudit
+// runs it), outside any transaction: inside, the writer's one connection
+// is taken. It fails, and is tried again, until the schema has audit_log.
+func (db *DB) prepareAudit(ctx context.Context) {
+	if db.d.name != EnginePostgres && db.auditStmt.Load() == nil {
+		if st, err := db.cachedStmt(ctx, db.w, insertAudit); err == nil {
+			db.auditStmt.Store(st)
+		}
+	}
 }
 
 // WriteTx runs fn in one transaction on the writer, for packages that keep

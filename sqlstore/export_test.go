@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
 	"time"
 
 	"ecredit/logistics"
@@ -93,3 +96,18 @@ func (db *DB) SetParcelStateCache(entries int) { db.states = newParcelStateCache
 
 // CachedParcelStates is how many parcels' state the store caches.
 func (db *DB) CachedParcelStates() int { return db.states.len() }
+
+// BreakWriter has the writer's pool drop a connection as broken
+// (driver.ErrBadConn), as after a failed one: on SQLite, its one
+// connection, and the next write opens another.
+func (db *DB) BreakWriter(ctx context.Context) error {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.Raw(func(any) error { return driver.ErrBadConn }); !errors.Is(err, driver.ErrBadConn) {
+		return fmt.Errorf("breaking the writer: %v", err)
+	}
+	return nil
+}

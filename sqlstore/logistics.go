@@ -637,33 +637,6 @@ func parcelStateArrays(ps []*logistics.Parcel) []any {
 	return []any{id, version, status, picked, out, signed, signedBy, returned, lost, damaged, exceptions, complaints, events, gap, last, started, updated}
 }
 
-// updateParcelStateSQLite writes the state columns of parcels whose
-// stored version is p.Version and increments the stored version; a stale
-// one is a Conflict. One prepared statement a row (in process, cheaper
-// than parsing a large statement, than UPDATE … FROM VALUES, which
-// measured 2–3× slower, and than a multi-row upsert, 1.2× slower). It
-// writes no index entry: since 00025 the start is in no full index, only
-// in the partial one of far_start, which holds the few parcels started far
-// from their registration. (Before 00025 a second statement left the
-// start alone for parcels not picked up, 2.2× faster then; since, the two
-// measured alike, and it went.) PostgreSQL writes the state in one
-// statement with the logs (writeEventsPG); with no indexed column changed
-// it updates the row in place (HOT).
-func updateParcelStateSQLite(ctx context.Context, tx *sql.Tx, ps []*logistics.Parcel, st *sqliteTrackStmts) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	update := tx.StmtContext(ctx, st.update)
-	defer update.Close()
-	args := make([]any, 0, len(parcelStateCols)+2)
-	bx := newBoxes()
-	return updateEach(ctx, update, ps, func(p *logistics.Parcel) []any {
-		return append(args[:0], bx.str(string(p.Status)), micros(p.PickedAt), micros(p.OutAt), micros(p.SignedAt), bx.str(p.SignedBy),
-			micros(p.ReturnedAt), b2i(p.Lost), b2i(p.Damaged), int64(p.Exceptions), int64(p.Complaints), int64(p.Events), b2i(p.Gap),
-			micros(p.LastEventAt), micros(p.StartedAt), bx.int(0, micros(p.UpdatedAt)), p.ID, p.Version)
-	})
-}
-
 // execCount runs the prepared statement st and returns the rows it changed.
 func execCount(ctx context.Context, st *sql.Stmt, args []any) (int64, error) {
 	res, err := st.ExecContext(ctx, args...)

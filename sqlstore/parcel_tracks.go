@@ -257,8 +257,8 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 		if st, err = db.sqliteTrackStatements(ctx); err != nil {
 			return mapErr(op, err)
 		}
-		err = db.write(ctx, op, func(tx *sql.Tx) error {
-			if err := updateParcelStateSQLite(ctx, tx, ps, st); err != nil {
+		err = db.writeConn(ctx, op, func(conn *sql.Conn, tx *sql.Tx) error {
+			if err := db.stateW.write(ctx, conn, ps); err != nil {
 				return err
 			}
 			if err := writeTracksSQLite(ctx, tx, st, tws); err != nil {
@@ -283,8 +283,6 @@ func (db *DB) AppendEvents(ctx context.Context, evs []*logistics.Event, ps []*lo
 
 // sqliteTrackStmts are the cached statements of AppendEvents on SQLite.
 type sqliteTrackStmts struct {
-	update *sql.Stmt // one parcel's state (updateParcelStateSQLite)
-
 	insert *chunkedInsert // parcels' first lines
 	append *sql.Stmt      // a parcel's later lines
 }
@@ -294,10 +292,6 @@ type sqliteTrackStmts struct {
 func (db *DB) sqliteTrackStatements(ctx context.Context) (*sqliteTrackStmts, error) {
 	out := &sqliteTrackStmts{}
 	var err error
-	if out.update, err = db.cachedStmt(ctx, db.w, "UPDATE parcels SET "+strings.Join(parcelStateCols, " = ?, ")+
-		" = ?, version = version + 1 WHERE id = ? AND version = ?"); err != nil {
-		return nil, err
-	}
 	if out.insert, err = db.chunkedInserter(ctx, "INSERT INTO parcel_tracks (parcel_id, log) VALUES ", 2, ""); err != nil {
 		return nil, err
 	}

