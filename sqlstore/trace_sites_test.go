@@ -18,7 +18,7 @@ import (
 // location is a registered site show it by name, to the public too.
 func TestTraceSites(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		w, _, _, cake := transformCity(t, db)
+		w, haw, sug, cake := transformCity(t, db)
 		line := gtin13(t, "690100000009")    // the producer's production line
 		dockGLN := gtin13(t, "690100000001") // urn:epc:id:sgln:6901000.00001.* names this GLN
 		const dock = "urn:epc:id:sgln:6901000.00001.Dock-3"
@@ -141,6 +141,40 @@ func TestTraceSites(t *testing.T) {
 		pub, err := w.svc.Public(w.public, cake, "C0202")
 		if err != nil || !strings.HasPrefix(named(pub.Timeline), want) {
 			t.Fatalf("public trace: %q %v", named(pub.Timeline), err)
+		}
+
+		// Lineage: C0203 is made of two lots, each inspected, one at a
+		// registered site and one at the registered dock; the upstream
+		// nodes' inspections name both (one lookup for every node).
+		inspect := func(id, gtin, lot, readPoint string) map[string]any {
+			return map[string]any{"type": "ObjectEvent", "eventID": id, "eventTime": "2026-01-20T09:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+				"action": "OBSERVE", "bizStep": "inspecting", "disposition": "conformant", "certificationInfo": "JC-" + lot,
+				"readPoint": map[string]string{"id": readPoint}, "quantityList": []any{qe(trace.BatchLink(gtin, lot), 0, "")}}
+		}
+		lines, err = w.svc.CaptureEPCIS(w.dept, epcisDoc(t,
+			transformEvent("urn:uuid:site-tf", map[string]any{"eventTime": "2026-02-03T09:00:00+08:00",
+				"inputQuantityList":  []any{qe(trace.BatchLink(haw, "H0920"), 0, ""), qe(trace.BatchLink(sug, "S0105"), 0, "")},
+				"outputQuantityList": []any{qe(trace.BatchLink(cake, "C0203"), 0, "")}}),
+			inspect("urn:uuid:site-3", haw, "H0920", dock),
+			inspect("urn:uuid:site-4", sug, "S0105", "https://id.gs1.org/414/"+line)))
+		if err != nil || len(lines) != 3 {
+			t.Fatalf("lineage capture: %+v %v", lines, err)
+		}
+		for _, l := range lines {
+			if l.Status != trace.ResultCreated {
+				t.Fatalf("lineage capture: %+v", l)
+			}
+		}
+		pub, err = w.svc.Public(w.public, cake, "C0203")
+		if err != nil || pub.Lineage == nil || len(pub.Lineage.Upstream) != 2 {
+			t.Fatalf("lineage: %+v %v", pub.Lineage, err)
+		}
+		got := map[string]string{}
+		for _, n := range pub.Lineage.Upstream {
+			got[n.Batch] = named(n.Inspections)
+		}
+		if got["H0920"] != fmt.Sprintf("成品库 3 号门（%s） / -", w.producer.Name) || !strings.HasPrefix(got["S0105"], "一号生产线（"+w.producer.Name+"，") {
+			t.Fatalf("lineage inspections: %q", got)
 		}
 	})
 }

@@ -585,6 +585,9 @@ func (s *Service) lineage(ctx context.Context, l *subjects, b *Batch, up, public
 	if err == nil {
 		err = nodeErr
 	}
+	if err == nil && up {
+		err = s.nameNodeSites(ctx, l, out)
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -620,11 +623,27 @@ func (s *Service) lineageNode(ctx context.Context, l *subjects, k Link, of strin
 			}
 			n.Inspections = append(n.Inspections, eventView(e, sub, public))
 		}
-		if err := s.nameSites(ctx, l, n.Inspections); err != nil {
-			return n, err
-		}
 	}
 	return n, nil
+}
+
+// nameNodeSites names the sites of every node's inspections with one
+// lookup for all (nameSites), not one a node.
+func (s *Service) nameNodeSites(ctx context.Context, l *subjects, nodes []LineageNode) error {
+	var all []EventView
+	for _, n := range nodes {
+		all = append(all, n.Inspections...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	if err := s.nameSites(ctx, l, all); err != nil {
+		return err
+	}
+	for i := range nodes {
+		all = all[copy(nodes[i].Inspections, all):]
+	}
+	return nil
 }
 
 // batchLineage is both directions of b's lineage; public masks the
