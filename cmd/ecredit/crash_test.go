@@ -183,6 +183,7 @@ type tracker struct {
 	events   map[string]outcome // tracking events, by eventKey
 	reviews  map[string]outcome // buyers' reviews, by "review|" and the order number
 	trace    map[string]outcome // trace events, by "trace|" and the event id
+	epcis    map[string]bool    // the trace events acknowledged from EPCIS documents
 	statuses map[int]int        // HTTP statuses seen
 	errors   int                // requests without an answer
 	bad      []string           // answers that must never happen (5xx other than 503, …)
@@ -205,7 +206,7 @@ func (tr *tracker) errorLogs() string {
 
 func newTracker() *tracker {
 	return &tracker{records: map[string]outcome{}, subjects: map[string]outcome{}, orders: map[string]outcome{}, parcels: map[string]outcome{},
-		events: map[string]outcome{}, reviews: map[string]outcome{}, trace: map[string]outcome{}, statuses: map[int]int{}}
+		events: map[string]outcome{}, reviews: map[string]outcome{}, trace: map[string]outcome{}, epcis: map[string]bool{}, statuses: map[int]int{}}
 }
 
 // set records what became of key; an acknowledgement or a rejection is
@@ -981,14 +982,17 @@ func crashRun(t *testing.T, s *e2eStore, kills int, seed int64, rows int) {
 			}
 		}
 	}
+	if final.trace > 0 && len(tr.epcis) == 0 {
+		t.Errorf("%s: %d trace events stored, none acknowledged from an EPCIS document", s.engine, final.trace)
+	}
 	t.Logf("%s: %d server kills survived, %d import processes (%d killed), %d import files; "+
 		"%d records stored and checked (%d acknowledged, each present once), %d subjects (%d acknowledged), %d rejected writes absent, "+
-		"%d orders, %d reviews, %d parcels, %d tracking events and %d trace events stored "+
+		"%d orders, %d reviews, %d parcels, %d tracking events and %d trace events stored (%d acknowledged from EPCIS documents) "+
 		"(orders and parcels files: %d, %d import processes, %d killed) "+
 		"(%d of them acknowledged, each present once; %d unanswered lines resent at the end, all acknowledged); "+
 		"%d unanswered writes stored once; ledger %d entries; statuses %v, %d requests cut off; %v",
 		s.engine, kills, im.started, im.killed, len(im.files), final.records, final.ackedRecords, final.subjects, final.ackedSubj,
-		final.rejected, final.orders, final.reviews, final.parcels, final.events, final.trace,
+		final.rejected, final.orders, final.reviews, final.parcels, final.events, final.trace, len(tr.epcis),
 		len(files[0].files)+len(files[1].files), files[0].started+files[1].started, files[0].killed+files[1].killed, final.ackedTrade, settled,
 		final.unknownStored, final.ledger, tr.statuses, tr.errors, time.Since(start).Round(time.Millisecond))
 }

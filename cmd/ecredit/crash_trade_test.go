@@ -3,7 +3,8 @@ package main
 // The crash harness's trade, logistics and traceability writers (issue
 // 3): a platform sends order and review batches (and imports orders
 // files), a logistics firm parcels and their tracking events, and a
-// department trace events of the orders' batches, through the API while
+// department trace events of the orders' batches (as NDJSON batches and as
+// EPCIS 2.0 documents), through the API while
 // the server is SIGKILLed, each resending now and then what it sent
 // before (ingest is idempotent: a resent line is answered "unchanged",
 // with the id it was first given). The check holds the orders, reviews,
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"ecredit/sqlstore"
+	"ecredit/trace"
 )
 
 // Prefixes of the order numbers and waybills the trade writers send, so
@@ -133,15 +135,25 @@ const crashBatches = 50
 
 func crashBatch(i int) string { return fmt.Sprintf("L%03d", i%crashBatches) }
 
+// epcisPath is where EPCIS 2.0 documents are captured: sendBatch posts
+// the lines sent there as the events of one JSON-LD document.
+const epcisPath = "api/v1/trace/epcis"
+
 // onceTrace sends 5–20 trace events (inspections and listings) of the
-// product's batches, one in ten dated in the future; or (one round in
-// six) resends an earlier batch.
+// product's batches as an NDJSON batch, or (one round in two) 5–20
+// inspections as an EPCIS 2.0 document, one event in ten dated in the
+// future; or (one round in six) resends an earlier batch or document.
 func (w *apiWriter) onceTrace(ctx context.Context) {
 	if w.resendOne(ctx) {
 		return
 	}
 	n := w.seq.Add(1)
 	at := time.Now().Add(-30 * time.Minute).UTC().Truncate(time.Second)
+	path := "api/v1/trace/events/batch"
+	epcis := w.rnd.IntN(2) == 0
+	if epcis {
+		path = epcisPath
+	}
 	lines := make([]sent, 5+w.rnd.IntN(16))
 	for i := range lines {
 		id := fmt.Sprintf("CRT-%s-%07d-%02d", w.name, n, i)
@@ -150,20 +162,29 @@ func (w *apiWriter) onceTrace(ctx context.Context) {
 		if !valid {
 			when = at.Add(72 * time.Hour)
 		}
-		ev := map[string]any{"event_id": id, "type": "listed", "gtin": crashGTIN, "batch": crashBatch(w.rnd.IntN(crashBatches)),
+		batch := crashBatch(w.rnd.IntN(crashBatches))
+		ev := map[string]any{"event_id": id, "type": "listed", "gtin": crashGTIN, "batch": batch,
 			"time": when.Format(time.RFC3339), "shop_id": w.trade.shops[i%len(w.trade.shops)]}
-		if i%2 == 0 {
-			ev = map[string]any{"event_id": id, "type": "inspected", "gtin": crashGTIN, "batch": crashBatch(w.rnd.IntN(crashBatches)),
+		switch {
+		case epcis:
+			ev = map[string]any{"type": "ObjectEvent", "eventID": id, "eventTime": when.Format(time.RFC3339), "eventTimeZoneOffset": "+00:00",
+				"action": "OBSERVE", "bizStep": "inspecting", "disposition": "conformant", "certificationInfo": "CDJC" + id[4:],
+				"quantityList": []any{map[string]string{"epcClass": trace.BatchLink(crashGTIN, batch)}}}
+		case i%2 == 0:
+			ev = map[string]any{"event_id": id, "type": "inspected", "gtin": crashGTIN, "batch": batch,
 				"time": when.Format(time.RFC3339), "disposition": "conformant", "ref": "CDJC" + id[4:], "region": "130802"}
 		}
 		line, _ := json.Marshal(ev)
 		key := "trace|" + id
 		lines[i] = sent{m: w.tr.trace, key: key, line: line, valid: valid}
+		if epcis {
+			lines[i].path = epcisPath
+		}
 		if !valid {
 			w.tr.set(w.tr.trace, key, fateRejected, 0)
 		}
 	}
-	w.send(ctx, keptBatch{"api/v1/trace/events/batch", "invalid", lines})
+	w.send(ctx, keptBatch{path, "invalid", lines})
 }
 
 // crashShopID is the platform's own id of its shop i, as orders files
@@ -217,13 +238,15 @@ func (im *importer) ordersFile(n int) *importFile {
 	})
 }
 
-// sent is one NDJSON line a trade writer sent: the key the tracker knows
-// it by, its map there, and whether it is valid.
+// sent is one NDJSON line (or EPCIS event) a trade writer sent: the key
+// the tracker knows it by, its map there, whether it is valid, and where
+// it goes when that is not its feed's usual place (settle).
 type sent struct {
 	m     map[string]outcome
 	key   string
 	line  []byte
 	valid bool
+	path  string
 }
 
 // keptBatch is a batch a trade writer may send again: where it went, the
@@ -252,18 +275,32 @@ func (l batchLine) String() string {
 	return fmt.Sprintf("%s %s on %q: %s", l.Status, l.Error.Code, l.Error.Field, l.Error.Message)
 }
 
-// sendBatch posts the lines as one NDJSON batch and records each line's
-// fate: created or unchanged is an acknowledgement (with the id
-// when the answer gives one), an error of code rejectCode on an invalid
-// line a rejection, unavailable or no answer unknown; any other answer
-// is a bad one.
+// sendBatch posts the lines as one NDJSON batch (to epcisPath, as the
+// events of one EPCIS document) and records each line's fate: created or
+// unchanged is an acknowledgement (with the id when the answer gives
+// one), an error of code rejectCode on an invalid line a rejection,
+// unavailable or no answer unknown; any other answer is a bad one.
 func (w *apiWriter) sendBatch(ctx context.Context, path string, lines []sent, rejectCode string) {
 	var b bytes.Buffer
-	for _, l := range lines {
-		b.Write(l.line)
-		b.WriteByte('\n')
+	ctype := "application/x-ndjson"
+	if path == epcisPath {
+		ctype = "application/ld+json"
+		fmt.Fprintf(&b, `{"@context":[%q],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":%q,"epcisBody":{"eventList":[`,
+			trace.EPCISContext, time.Now().UTC().Format(time.RFC3339))
 	}
-	status, resp := w.post(ctx, path, "application/x-ndjson", b.Bytes())
+	for i, l := range lines {
+		if path == epcisPath && i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(l.line)
+		if path != epcisPath {
+			b.WriteByte('\n')
+		}
+	}
+	if path == epcisPath {
+		b.WriteString("]}}")
+	}
+	status, resp := w.post(ctx, path, ctype, b.Bytes())
 	if status != http.StatusOK {
 		for _, l := range lines {
 			switch {
@@ -292,6 +329,11 @@ func (w *apiWriter) sendBatch(ctx context.Context, path string, lines []sent, re
 			w.tr.badAnswer("%s line %d answered as line %d", path, i+1, r.Line)
 		case l.valid && (r.Status == "created" || r.Status == "unchanged"): // a line is never sent changed
 			w.tr.set(l.m, l.key, fateAcked, r.ID)
+			if path == epcisPath {
+				w.tr.mu.Lock()
+				w.tr.epcis[l.key] = true
+				w.tr.mu.Unlock()
+			}
 		case r.Status == "error" && r.Error != nil && r.Error.Code == "unavailable" && l.valid:
 			w.tr.set(l.m, l.key, fateUnknown, 0)
 		case r.Status == "error" && !l.valid && r.Error != nil && r.Error.Code == rejectCode:
@@ -510,10 +552,20 @@ func (w *apiWriter) settle(ctx context.Context) (resent int) {
 			}
 		}
 		w.tr.mu.Unlock()
-		slices.SortFunc(lines, func(a, b sent) int { return strings.Compare(a.key, b.key) })
+		slices.SortFunc(lines, func(a, b sent) int { return strings.Compare(a.path+"\x00"+a.key, b.path+"\x00"+b.key) })
 		resent += len(lines)
-		for start := 0; start < len(lines); start += 200 {
-			w.sendBatch(ctx, p.path, lines[start:min(start+200, len(lines))], "")
+		for start := 0; start < len(lines); {
+			// At most 200 lines a batch, all of one place.
+			end := start + 1
+			for end < len(lines) && end-start < 200 && lines[end].path == lines[start].path {
+				end++
+			}
+			path := p.path
+			if lines[start].path != "" {
+				path = lines[start].path
+			}
+			w.sendBatch(ctx, path, lines[start:end], "")
+			start = end
 		}
 		w.tr.mu.Lock()
 		for _, l := range lines {
