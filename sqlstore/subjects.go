@@ -93,9 +93,9 @@ const insertAudit = `INSERT INTO audit_log (at, actor_id, actor_name, role, acti
 // ev.Object carries no id yet, ":<id>" is appended ("subject" →
 // "subject:42"); an empty Object becomes kind:id.
 //
-// On SQLite, inside a transaction of DB.write, it runs the statement
-// write prepared once for the store: parsing the INSERT anew cost about
-// 0.4 ms, a twentieth of a 1000-event batch.
+// On SQLite, inside a transaction on the writer, it runs the statement
+// prepareAudit prepared once for the store: parsing the INSERT anew cost
+// about 0.4 ms, a twentieth of a 1000-event batch.
 func (db *DB) appendAudit(ctx context.Context, tx querier, ev *audit.Entry, kind string, id int64) error {
 	if ev == nil {
 		return nil
