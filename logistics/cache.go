@@ -43,14 +43,24 @@ type keptCounts struct {
 func (s *Service) firmCounts(ctx context.Context, firm int64, days int, w Window, now time.Time) (Counts, Window, error) {
 	k := countsKey{firm, days}
 	c := &s.counts
-	c.mu.Lock()
-	kept, ok := c.m[k]
-	gen := c.gen[firm]
-	c.mu.Unlock()
-	if ok && !now.Before(kept.at) && now.Sub(kept.at) < CountsTTL {
+	fresh := func() (keptCounts, uint64, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		kept, ok := c.m[k]
+		return kept, c.gen[firm], ok && !now.Before(kept.at) && now.Sub(kept.at) < CountsTTL
+	}
+	kept, gen, ok := fresh()
+	if ok {
 		return kept.c, kept.w, nil
 	}
 	kept, err := c.fl.Do(ctx, "logistics.counts", strconv.FormatInt(firm, 10)+"/"+strconv.Itoa(days), func(ctx context.Context) (keptCounts, error) {
+		// A caller that found them stale just as another's flight ended
+		// starts a flight of its own: the counts that one kept serve it.
+		kept, g, ok := fresh()
+		if ok {
+			return kept, nil
+		}
+		gen = g // the counts below are added up after any ingest before
 		n, err := s.Store.Aggregate(ctx, firm, w)
 		if err != nil {
 			return keptCounts{}, err
