@@ -637,23 +637,30 @@ func parcelStateArrays(ps []*logistics.Parcel) []any {
 	return []any{id, version, status, picked, out, signed, signedBy, returned, lost, damaged, exceptions, complaints, events, gap, last, started, updated}
 }
 
-// execCount runs the prepared statement st and returns the rows it changed.
-func execCount(ctx context.Context, st *sql.Stmt, args []any) (int64, error) {
-	res, err := st.ExecContext(ctx, args...)
+// oneRow is the outcome of a statement that must change exactly one row:
+// its error (err, or the count's), else otherwise when it changed none or
+// several.
+func oneRow(res interface{ RowsAffected() (int64, error) }, err, otherwise error) error {
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return otherwise
+	}
+	return nil
 }
 
 // updateEach runs the prepared UPDATE st once a parcel, with args(p), and
 // requires one row changed each time; else the parcel is stale.
 func updateEach(ctx context.Context, st *sql.Stmt, ps []*logistics.Parcel, args func(*logistics.Parcel) []any) error {
 	for _, p := range ps {
-		if n, err := execCount(ctx, st, args(p)); err != nil {
+		res, err := st.ExecContext(ctx, args(p)...)
+		if err := oneRow(res, err, errStaleParcel); err != nil {
 			return err
-		} else if n != 1 {
-			return errStaleParcel
 		}
 	}
 	return nil

@@ -95,13 +95,8 @@ func (w *sqliteStateWriter) write(ctx context.Context, conn *sql.Conn, ps []*log
 				args[k].Value = v[k]
 			}
 			res, err := exec.ExecContext(bg, args)
-			if err != nil {
+			if err := oneRow(res, err, errStaleParcel); err != nil {
 				return err
-			}
-			if changed, err := res.RowsAffected(); err != nil {
-				return err
-			} else if changed != 1 {
-				return errStaleParcel
 			}
 		}
 		return nil

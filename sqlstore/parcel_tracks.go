@@ -322,13 +322,8 @@ func writeTracksSQLite(ctx context.Context, tx *sql.Tx, st *sqliteTrackStmts, tw
 			continue
 		}
 		res, err := app.ExecContext(ctx, w.lines, w.parcelID)
-		if err != nil {
+		if err := oneRow(res, err, errTrackMissing); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return errTrackMissing
 		}
 	}
 	return nil
